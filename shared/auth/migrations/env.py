@@ -1,0 +1,4 @@
+from shared.auth.models import Base
+from shared.migrate import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,71 @@
+"""FastAPI dependencies every service uses: the database session, the caller, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth.principal import Principal, Role, authenticate
+from shared.errors import Forbidden
+from shared.runtime import Platform, ServiceContext
+from shared.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="A credential: Authorization: Bearer <token>")
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.platform.settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for this request. The route handler commits what it changed; anything not
+    committed is rolled back when the request ends."""
+    async with request.app.state.platform.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    settings: Settings = request.app.state.platform.settings
+    async with request.app.state.platform.sessions() as session:
+        return await authenticate(
+            session, credentials.credentials if credentials else None,
+            bootstrap_token=settings.bootstrap_token, dinas_code=settings.dinas_code,
+        )
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting only the given roles (admin is always admitted)."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"role {principal.role.value} may not do this; needs one of "
+                            + ", ".join(sorted(r.value for r in allowed)), code="wrong_role")
+        return principal
+
+    return check
+
+
+def service_context(name: str) -> Callable[[Request], ServiceContext]:
+    def get(request: Request) -> ServiceContext:
+        return request.app.state.contexts[name]
+
+    return get

@@ -1,0 +1,81 @@
+"""Writing events to the outbox, and the relay that publishes them after commit.
+
+A service function calls `add_event` inside the caller's transaction. The relay reads unsent rows
+in order, hands them to the transport (which returns only when the broker confirmed them, or,
+embedded, inserts them into the queue table in the same transaction) and marks them sent.
+A crash between publish and mark re-publishes; consumers drop the duplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.messaging.envelope import Event
+from shared.messaging.tables import MessagingTables
+from shared.messaging.transport import Transport
+from shared.metrics import EVENTS_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+
+async def add_event(session: AsyncSession, tables: MessagingTables, event: Event) -> None:
+    await session.execute(
+        tables.outbox.insert().values(event_id=event.event_id, type=event.type, key=event.key, body=event.model_dump_json())
+    )
+
+
+class OutboxRelay:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, transport: Transport,
+                 *, poll_seconds: float = 0.2, batch: int = 200) -> None:
+        self.sessions = sessions
+        self.tables = tables
+        self.transport = transport
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self._wake = asyncio.Event()
+
+    def poke(self) -> None:
+        """Ask for an immediate pass (after a commit that wrote events)."""
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        outbox = self.tables.outbox
+        async with self.sessions() as session, session.begin():
+            # FOR UPDATE (not SKIP LOCKED): a second relay waits instead of overtaking, so order holds.
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.body).where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.id).limit(self.batch).with_for_update()
+                )
+            ).all()
+            if not rows:
+                return 0
+            events = [Event.model_validate_json(r.body) for r in rows]
+            await self.transport.publish(events, session)
+            await session.execute(
+                update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=dt.datetime.now(dt.UTC))
+            )
+        EVENTS_PUBLISHED.labels(self.tables.service).inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.relay_once()
+                if sent == self.batch:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay of %s failed; retrying", self.tables.service, exc_info=True)
+                await asyncio.sleep(1.0)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()

@@ -1,0 +1,157 @@
+"""What a running process holds: the engine, the transport, and each service's context.
+
+`ektp serve NAME` runs one service in a process; `ektp up` runs all four on one Platform (one
+SQLite file and the embedded queue). Either way a service sees only its own ServiceContext.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import create_engine, make_sessionmaker
+from shared.messaging.amqp import AmqpTransport
+from shared.messaging.consumer import Consumer, run_consumer
+from shared.messaging.embedded import EmbeddedTransport
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.tables import MessagingTables
+from shared.messaging.topology import QUEUES
+from shared.messaging.transport import Transport
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    transport: Transport
+
+    @classmethod
+    async def open(cls, settings: Settings, *, name: str) -> "Platform":
+        engine = create_engine(settings.database_url, application_name=f"ektp-{name}")
+        transport: Transport
+        if settings.embedded_broker:
+            transport = EmbeddedTransport(engine, max_attempts=settings.max_delivery_attempts,
+                                          visibility_seconds=settings.embedded_visibility_seconds)
+        else:
+            assert settings.broker_url
+            transport = AmqpTransport(settings.broker_url, connection_name=f"ektp-{name}",
+                                      prefetch=settings.consumer_prefetch, max_attempts=settings.max_delivery_attempts)
+        await transport.start()
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), transport=transport)
+
+    async def close(self) -> None:
+        await self.transport.close()
+        await self.engine.dispose()
+
+    async def database_ready(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            log.warning("database not ready", exc_info=True)
+            return False
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    platform: Platform
+    tables: MessagingTables
+    relay: OutboxRelay
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.platform.settings
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.platform.sessions
+
+    def events_written(self) -> None:
+        """Call after a commit that wrote outbox rows: the relay publishes at once."""
+        self.relay.poke()
+
+
+@dataclass
+class ServiceModule:
+    """What a service contributes to a process: routes, consumers, background tasks."""
+
+    name: str
+    router: APIRouter
+    tables: MessagingTables
+    consumers: Callable[[ServiceContext], Sequence[Consumer]] = lambda ctx: ()
+    startup: Callable[[ServiceContext], Awaitable[None]] | None = None
+    tasks: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
+    shutdown: Callable[[ServiceContext], Awaitable[None]] | None = None
+
+
+class Runner:
+    """Starts and stops the background work of a set of services on one platform."""
+
+    def __init__(self, platform: Platform, modules: Sequence[ServiceModule]) -> None:
+        self.platform = platform
+        self.modules = modules
+        self.contexts: dict[str, ServiceContext] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        settings = self.platform.settings
+        for module in self.modules:
+            relay = OutboxRelay(self.platform.sessions, module.tables, self.platform.transport,
+                                poll_seconds=settings.outbox_poll_seconds)
+            ctx = ServiceContext(name=module.name, platform=self.platform, tables=module.tables, relay=relay)
+            self.contexts[module.name] = ctx
+            if module.startup is not None:
+                await module.startup(ctx)
+        for module in self.modules:
+            ctx = self.contexts[module.name]
+            self._spawn(f"{module.name}.relay", ctx.relay.run)
+            for consumer in module.consumers(ctx):
+                if consumer.queue not in QUEUES:
+                    raise RuntimeError(f"queue {consumer.queue} is not in shared.messaging.topology.QUEUES")
+                self._spawn(consumer.queue, functools.partial(
+                    run_consumer, self.platform.transport, self.platform.sessions, module.tables, consumer,
+                    after_commit=ctx.events_written))
+            for task in module.tasks:
+                self._spawn(f"{module.name}.{task.__name__}", functools.partial(task, ctx))
+
+    def _spawn(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` in the background for the life of the process; restart it if it crashes."""
+
+        async def supervised() -> None:
+            delay = 1.0
+            while True:
+                try:
+                    await work()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("background task %s crashed; restarting in %.0f s", name, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+        self._tasks.append(asyncio.create_task(supervised(), name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for module in self.modules:
+            if module.shutdown is not None:
+                await module.shutdown(self.contexts[module.name])
