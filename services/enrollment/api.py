@@ -1,0 +1,90 @@
+"""HTTP routes of the enrollment service: thin, they call `service`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from sqlalchemy.exc import IntegrityError
+
+from services.enrollment import repository, service
+from services.enrollment.schemas import (
+    EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, PublicStatus, RecordingIn,
+)
+from services.enrollment.views import accepted_view, detail_view, public_status_view, summary_view
+from shared.auth.principal import Principal, Role
+from shared.deps import SessionDep, require, service_context
+from shared.runtime import ServiceContext
+
+router = APIRouter(prefix="/v1", tags=["enrollment"])
+
+Context = Annotated[ServiceContext, Depends(service_context("enrollment"))]
+Submitter = Annotated[Principal, Depends(require(Role.STATION, Role.KECAMATAN_OPERATOR, Role.DINAS_OPERATOR))]
+Reader = Annotated[Principal, Depends(require(Role.KECAMATAN_OPERATOR, Role.DINAS_OPERATOR, Role.ADJUDICATOR,
+                                              Role.PRINT_OPERATOR))]
+
+
+@router.post("/enrollments", status_code=201, response_model=EnrollmentAccepted,
+             summary="Submit one recording (idempotent with Idempotency-Key)")
+async def submit_enrollment(
+    recording: RecordingIn,
+    session: SessionDep,
+    ctx: Context,
+    principal: Submitter,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
+) -> EnrollmentAccepted:
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        result = await service.submit(session, principal, recording, idempotency_key=idempotency_key, today=today)
+        await session.commit()
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer as a replay.
+        await session.rollback()
+        digest = service.request_hash(recording)
+        replay = await service.find_replay(session, recording, idempotency_key or recording.station_recording_id, digest)
+        if replay is None:
+            raise
+        result = service.Submitted(replay, created=False)
+    if result.created:
+        ctx.events_written()
+    else:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return accepted_view(result.enrollment)
+
+
+@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail, summary="One enrollment (audited)")
+async def get_enrollment(enrollment_id: uuid.UUID, session: SessionDep, principal: Reader) -> EnrollmentDetail:
+    enrollment = await service.read_enrollment(session, principal, enrollment_id)
+    entries = await repository.timeline(session, enrollment.id)
+    await session.commit()  # the audit entry
+    return detail_view(enrollment, entries)
+
+
+@router.get("/enrollments", response_model=EnrollmentPage, summary="Search enrollments")
+async def search_enrollments(
+    session: SessionDep,
+    principal: Reader,
+    nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
+    receipt: str | None = None,
+    status: str | None = None,
+    site: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EnrollmentPage:
+    if site is None and not principal.city_wide:
+        site = principal.site
+    elif site is not None:
+        principal.require_site(site)
+    rows, total = await repository.search(session, nik=nik, receipt=receipt, status=status, site=site,
+                                          limit=limit, offset=offset)
+    return EnrollmentPage(items=[summary_view(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/status/{receipt_number}", response_model=PublicStatus, summary="Public status of a receipt (masked)")
+async def public_status(receipt_number: Annotated[str, Path(max_length=20)], session: SessionDep) -> PublicStatus:
+    enrollment, entries, position = await service.public_status(session, receipt_number)
+    return public_status_view(enrollment, entries, position)

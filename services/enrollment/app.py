@@ -1,0 +1,19 @@
+"""The enrollment service's app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.enrollment import api, consumers
+from services.enrollment.models import messaging
+from shared.app import build_app
+from shared.runtime import ServiceModule
+from shared.settings import Settings
+
+
+def module() -> ServiceModule:
+    return ServiceModule(name="enrollment", router=api.router, tables=messaging, consumers=consumers.consumers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_app([module()], settings or Settings(), title="KTP-el enrollment")

@@ -1,0 +1,89 @@
+"""Tables of the enrollment service (schema ``enrollment``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import func
+
+from shared.db import make_base
+from shared.messaging import messaging_tables
+from shared.messaging.tables import BigId
+
+Base = make_base("enrollment")
+messaging = messaging_tables(Base.metadata, "enrollment")
+
+
+class Status(StrEnum):
+    """Status of an enrollment; `siak` gives the name operators know from SIAK."""
+
+    RECEIVED = "RECEIVED"
+    ENROLL_FAILURE = "ENROLL_FAILURE"
+    ADJUDICATION = "ADJUDICATION"
+    DUPLICATE = "DUPLICATE"
+    PRINT_READY = "PRINT_READY"
+    SENT_FOR_PRINTING = "SENT_FOR_PRINTING"
+    PRINTED = "PRINTED"
+    ISSUED = "ISSUED"
+
+    @property
+    def siak(self) -> str:
+        return SIAK_NAMES[self]
+
+
+SIAK_NAMES = {
+    Status.RECEIVED: "SENT_FOR_ENROLLMENT",
+    Status.ENROLL_FAILURE: "ENROLL_FAILURE_AT_CENTRAL",
+    Status.ADJUDICATION: "ADJUDICATE_RECORD",
+    Status.DUPLICATE: "DUPLICATE_RECORD",
+    Status.PRINT_READY: "PRINT_READY_RECORD",
+    Status.SENT_FOR_PRINTING: "SENT_FOR_CARD_PRINTING",
+    Status.PRINTED: "CARD_PRINTED",
+    Status.ISSUED: "CARD_ISSUED",
+}
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    receipt_number: Mapped[str] = mapped_column(String(16), unique=True)
+    nik: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    pickup_site: Mapped[str] = mapped_column(String(20), index=True)
+    recording_site: Mapped[str] = mapped_column(String(20))
+    station: Mapped[str] = mapped_column(String(40))
+    operator: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(400))
+    # The demographic part of the recording, as accepted (personal data: shown only to operators).
+    record: Mapped[dict] = mapped_column(JSON)
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(String(80))
+    previous_enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.enrollments.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        # A retry with the same key from the same site returns the first answer.
+        UniqueConstraint("recording_site", "idempotency_key"),
+        Index("ix_enrollments_status_created", "status", "created_at"),
+    )
+
+
+class TimelineEntry(Base):
+    __tablename__ = "enrollment_timeline"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollment.enrollments.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    step: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(24))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,72 @@
+"""All queries of the enrollment service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.enrollment.models import Enrollment, Status, TimelineEntry
+
+
+async def get(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:
+    stmt = select(Enrollment).where(Enrollment.id == enrollment_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def by_receipt(session: AsyncSession, receipt: str) -> Enrollment | None:
+    return (await session.execute(select(Enrollment).where(Enrollment.receipt_number == receipt))).scalar_one_or_none()
+
+
+async def by_idempotency_key(session: AsyncSession, site: str, key: str) -> Enrollment | None:
+    return (
+        await session.execute(
+            select(Enrollment).where(Enrollment.recording_site == site, Enrollment.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+
+
+async def timeline(session: AsyncSession, enrollment_id: uuid.UUID) -> Sequence[TimelineEntry]:
+    return (
+        await session.execute(
+            select(TimelineEntry).where(TimelineEntry.enrollment_id == enrollment_id)
+            .order_by(TimelineEntry.at, TimelineEntry.id)
+        )
+    ).scalars().all()
+
+
+async def search(session: AsyncSession, *, nik: str | None = None, receipt: str | None = None,
+                 status: str | None = None, site: str | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[Sequence[Enrollment], int]:
+    stmt = select(Enrollment)
+    if nik:
+        stmt = stmt.where(Enrollment.nik == nik)
+    if receipt:
+        stmt = stmt.where(Enrollment.receipt_number == receipt)
+    if status:
+        stmt = stmt.where(Enrollment.status == status)
+    if site:
+        stmt = stmt.where(Enrollment.pickup_site == site)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(Enrollment.created_at.desc()).limit(limit).offset(offset))).scalars().all()
+    return rows, total
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = (await session.execute(select(Enrollment.status, func.count()).group_by(Enrollment.status))).all()
+    return {status: count for status, count in rows}
+
+
+async def waiting_position(session: AsyncSession, enrollment: Enrollment) -> int:
+    """1-based position among recordings still waiting for dedup, oldest first."""
+    ahead = (
+        await session.execute(
+            select(func.count()).select_from(Enrollment)
+            .where(Enrollment.status == Status.RECEIVED, Enrollment.created_at < enrollment.created_at)
+        )
+    ).scalar_one()
+    return int(ahead) + 1

@@ -1,0 +1,162 @@
+"""Counter-grade validation of one recording: every problem at once, field by field.
+
+``check_recording`` runs after ``RecordingIn`` has parsed the structure; it checks what needs
+the region table, more than one field, or the bytes of the images and templates. It does no
+I/O apart from reading the package's region data once. See ``card.py`` for the card-space
+limits and ``biometric_rules.py`` for the biometric requirements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from services.enrollment.schemas import MaritalStatus, RecordingIn
+
+from . import regions
+from .biometric_rules import check_biometrics
+from .card import BY_PATH, NAME_CHARS, PRINTABLE, PrintedField
+from .messages import problem
+from .nik import NikFormatError, parse_nik
+from .problems import Problem
+
+CARD_AGE = 17
+MAX_PLAUSIBLE_AGE = 120
+CLOCK_SKEW = dt.timedelta(minutes=5)
+_BLOOD = re.compile(r"(?:A|B|AB|O)[+-]?|-")
+_RT_RW = re.compile(r"\d{1,3}")
+_DIGITS16 = re.compile(r"\d{16}")
+
+
+def age_on(birth_date: dt.date, today: dt.date) -> int:
+    """Completed years; someone born on 29 February turns a year older on 1 March of a common year."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def check_nik(nik: str, birth_date: dt.date, sex: str, today: dt.date) -> list[Problem]:
+    try:
+        parts = parse_nik(nik)
+    except NikFormatError:
+        return [problem("nik", "nik.format")]
+    out = []
+    candidates = parts.birth_date_candidates()
+    if not candidates:
+        out.append(problem("nik", "nik.date_invalid", date_part=nik[6:12]))
+    if parts.serial == 0:
+        out.append(problem("nik", "nik.serial_zero"))
+    if regions.province(parts.province) is None:
+        out.append(problem("nik", "nik.unknown_province", code=parts.province))
+    elif regions.nik_regency(parts.regency) is None:
+        out.append(problem("nik", "nik.unknown_regency", code=parts.regency))
+    elif regions.district(parts.district) is None:
+        out.append(problem("nik", "nik.unknown_district", code=parts.district))
+    if parts.sex != sex:
+        out.append(problem("sex", "nik.sex_mismatch", sex=str(sex)))
+    if candidates and (parts.birth_day, parts.month, parts.year2) != (
+        birth_date.day, birth_date.month, birth_date.year % 100
+    ):
+        nik_date = parts.birth_date(today) or candidates[0]
+        out.append(problem("birth_date", "nik.birth_date_mismatch", birth_date=birth_date.strftime("%d-%m-%Y"),
+                           nik_date=nik_date.strftime("%d-%m-%Y")))
+    return out
+
+
+def check_kk(kk: str) -> list[Problem]:
+    if not _DIGITS16.fullmatch(kk):
+        return [problem("kk_number", "kk.format")]
+    code = f"{kk[0:2]}.{kk[2:4]}"
+    if regions.nik_regency(code) is None:
+        return [problem("kk_number", "kk.unknown_region", code=code)]
+    return []
+
+
+def check_name(name: str) -> list[Problem]:
+    spec = BY_PATH["name"]
+    if not name:
+        return [problem("name", "name.empty")]
+    out = []
+    if len(name) > spec.max_length:
+        out.append(problem("name", "name.too_long", length=len(name), max=spec.max_length))
+    if any(c.isdigit() for c in name):
+        out.append(problem("name", "name.digits"))
+    bad = sorted({c for c in name if c not in NAME_CHARS and not c.isdigit()})
+    if bad:
+        out.append(problem("name", "name.invalid_chars", chars=" ".join(bad)))
+    if not any(c.isalpha() and c.isascii() for c in name):
+        out.append(problem("name", "name.no_letters"))
+    elif len(name.split()) < 2:
+        out.append(problem("name", "name.single_word"))
+    return out
+
+
+def check_text(value: str, spec: PrintedField) -> list[Problem]:
+    labels = {"label": spec.label_id, "label_en": spec.label_en}
+    if not value:
+        return [problem(spec.path, "text.empty", **labels)]
+    out = []
+    if len(value) > spec.max_length:
+        out.append(problem(spec.path, "text.too_long", length=len(value), max=spec.max_length, **labels))
+    bad = sorted({c for c in value if c not in PRINTABLE})
+    if bad:
+        out.append(problem(spec.path, "text.invalid_chars", chars=" ".join(bad), **labels))
+    return out
+
+
+def check_village(code: str) -> list[Problem]:
+    field = "address.village_code"
+    if not regions.is_code(code, 4):
+        return [problem(field, "address.village_format")]
+    if regions.district(code[:8]) is None:
+        return [problem(field, "address.village_district_unknown", code=code[:8])]
+    if regions.village(code) is None:
+        return [problem(field, "address.village_unknown", code=code)]
+    return []
+
+
+def check_site(code: str, field: str) -> list[Problem]:
+    return [] if regions.site(code) else [problem(field, "site.unknown", code=code)]
+
+
+def check_dates(rec: RecordingIn, today: dt.date, now: dt.datetime) -> list[Problem]:
+    out = []
+    if rec.birth_date > today:
+        out.append(problem("birth_date", "birth_date.future", birth_date=rec.birth_date.strftime("%d-%m-%Y")))
+    else:
+        age = age_on(rec.birth_date, today)
+        if age > MAX_PLAUSIBLE_AGE:
+            out.append(problem("birth_date", "birth_date.implausible", age=age))
+        if age < CARD_AGE and rec.marital_status == MaritalStatus.BELUM_KAWIN:
+            out.append(problem("birth_date", "card_age.too_young", age=age))
+    recorded_at = rec.recording.recorded_at
+    if recorded_at.tzinfo is None or recorded_at.utcoffset() is None:
+        out.append(problem("recording.recorded_at", "recording.naive_time"))
+    elif recorded_at > now + CLOCK_SKEW:
+        out.append(problem("recording.recorded_at", "recording.future_time", recorded_at=recorded_at.isoformat()))
+    return out
+
+
+def check_recording(rec: RecordingIn, *, today: dt.date, now: dt.datetime | None = None) -> list[Problem]:
+    """Every problem of the recording, errors and warnings (an empty list: accept it).
+
+    ``today`` (the local date at the site) decides ages and the NIK century; ``now`` (aware,
+    default the current UTC time) bounds ``recording.recorded_at``, with 5 minutes of skew.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    out: list[Problem] = []
+    out += check_nik(rec.nik, rec.birth_date, rec.sex, today)
+    out += check_kk(rec.kk_number)
+    out += check_name(rec.name)
+    out += check_text(rec.birth_place, BY_PATH["birth_place"])
+    out += check_text(rec.address.street, BY_PATH["address.street"])
+    out += check_text(rec.occupation, BY_PATH["occupation"])
+    for part in ("rt", "rw"):
+        if not _RT_RW.fullmatch(getattr(rec.address, part)):
+            out.append(problem(f"address.{part}", "address.rt_rw_format", label=part.upper()))
+    out += check_village(rec.address.village_code)
+    if not _BLOOD.fullmatch(rec.blood_type.upper()):
+        out.append(problem("blood_type", "blood_type.invalid"))
+    out += check_dates(rec, today, now)
+    out += check_site(rec.pickup_site, "pickup_site")
+    out += check_site(rec.recording.site, "recording.site")
+    out += check_biometrics(rec.biometrics)
+    return out

@@ -1,0 +1,79 @@
+"""The registry of known biometric template formats, and the checks of one template's bytes.
+
+A real extractor or a vendor format is added with :func:`register` (or one more row in
+``TEMPLATE_FORMATS``): the validator then accepts its ``format``/``version`` and checks the size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["fingerprint", "face", "iris"]
+QUALITY_MIN = 40  # a template with quality below this is unusable for de-duplication
+IRIS_MASK_MIN_FRACTION = 0.5  # at least half the iris bits must be usable
+
+
+def _float32_vector(data: bytes) -> str | None:
+    """Problem code for a little-endian float32 vector that cannot be compared by cosine."""
+    values = struct.unpack(f"<{len(data) // 4}f", data)
+    if not all(math.isfinite(v) for v in values):
+        return "template.not_finite"
+    if not any(values):
+        return "template.zero_vector"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateFormat:
+    kind: Kind
+    format: str
+    version: int
+    size: int  # bytes; for an iris, of the code (the mask has the same size)
+    check: Callable[[bytes], str | None] | None = None  # returns a problem code or None
+
+    @property
+    def label(self) -> str:
+        return f"{self.format} v{self.version}"
+
+
+TEMPLATE_FORMATS: dict[tuple[str, int], TemplateFormat] = {}
+
+
+def register(fmt: TemplateFormat) -> None:
+    TEMPLATE_FORMATS[(fmt.format, fmt.version)] = fmt
+
+
+# Built-in formats (DESIGN §3): 128 float32 LE embeddings; a 2048-bit iris code + mask.
+register(TemplateFormat("fingerprint", "ektp-fp-emb", 1, 128 * 4, _float32_vector))
+register(TemplateFormat("face", "ektp-face-emb", 1, 128 * 4, _float32_vector))
+register(TemplateFormat("iris", "ektp-iris-code", 1, 2048 // 8))
+
+
+def lookup(kind: Kind, format: str, version: int) -> TemplateFormat | None:
+    fmt = TEMPLATE_FORMATS.get((format, version))
+    return fmt if fmt is not None and fmt.kind == kind else None
+
+
+def known_labels(kind: Kind) -> str:
+    return ", ".join(sorted(f.label for f in TEMPLATE_FORMATS.values() if f.kind == kind))
+
+
+def decode_base64(text: str) -> bytes | None:
+    """Strict base64 (standard alphabet, padding required); None if it is not."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def usable_fraction(mask: bytes) -> float:
+    """Share of 1 bits in an iris mask (1 = usable bit)."""
+    if not mask:
+        return 0.0
+    return sum(b.bit_count() for b in mask) / (len(mask) * 8)
