@@ -1,0 +1,105 @@
+"""HTTP routes of the dedup service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.dedup import repository, service
+from services.dedup.schemas import BacklogView, CasePage, CaseView, DecisionIn, EngineView, PauseIn
+from shared.auth.audit import audit
+from shared.auth.principal import Principal, Role
+from shared.deps import SessionDep, require, service_context
+from shared.errors import NotFound
+from shared.runtime import ServiceContext
+
+router = APIRouter(prefix="/v1/dedup", tags=["dedup"])
+
+Context = Annotated[ServiceContext, Depends(service_context("dedup"))]
+Viewer = Annotated[Principal, Depends(require(Role.DINAS_OPERATOR, Role.ADJUDICATOR, Role.KECAMATAN_OPERATOR))]
+Controller = Annotated[Principal, Depends(require(Role.ADJUDICATOR))]
+Adjudicator = Annotated[Principal, Depends(require(Role.ADJUDICATOR))]
+
+
+def _engine_view(state, ctx: ServiceContext) -> EngineView:  # type: ignore[no-untyped-def]
+    matcher = ctx.state["matcher"]
+    return EngineView(paused=state.paused, reason=state.reason, automatic=state.automatic,
+                      changed_by=state.changed_by, changed_at=state.changed_at, matcher=matcher.name,
+                      gallery_size=len(matcher.gallery) if ctx.state.get("engine_leader") else None,
+                      target_fpir=matcher.config.target_fpir)
+
+
+@router.get("/engine", response_model=EngineView, summary="The engine's state")
+async def get_engine(session: SessionDep, ctx: Context, _: Viewer) -> EngineView:
+    state = await repository.engine_state(session)
+    await session.commit()
+    return _engine_view(state, ctx)
+
+
+@router.post("/engine/pause", response_model=EngineView, summary="Pause de-duplication (nothing is lost)")
+async def pause(body: PauseIn, session: SessionDep, ctx: Context, principal: Controller) -> EngineView:
+    state = await service.set_paused(session, paused=True, reason=body.reason, actor=principal.actor)
+    await session.commit()
+    ctx.events_written()
+    return _engine_view(state, ctx)
+
+
+@router.post("/engine/resume", response_model=EngineView, summary="Resume; the backlog drains oldest first")
+async def resume(session: SessionDep, ctx: Context, principal: Controller) -> EngineView:
+    state = await service.set_paused(session, paused=False, reason=None, actor=principal.actor)
+    await session.commit()
+    ctx.events_written()
+    return _engine_view(state, ctx)
+
+
+@router.get("/backlog", response_model=BacklogView, summary="Recordings waiting for de-duplication")
+async def backlog(session: SessionDep, _: Viewer) -> BacklogView:
+    waiting, oldest, per_site = await repository.backlog(session)
+    state = await repository.engine_state(session)
+    await session.commit()
+    wait = (dt.datetime.now(dt.UTC) - _aware(oldest)).total_seconds() if oldest else None
+    return BacklogView(waiting=waiting, oldest_received_at=oldest, oldest_wait_seconds=wait, per_site=per_site,
+                       paused=state.paused, reason=state.reason)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@router.get("/cases", response_model=CasePage, summary="Adjudication cases")
+async def list_cases(
+    session: SessionDep,
+    principal: Adjudicator,
+    status: Annotated[str | None, Query(pattern="^(OPEN|DECIDED)$")] = "OPEN",
+    site: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CasePage:
+    rows, total = await repository.cases(session, status=status, site=site, limit=limit, offset=offset)
+    await audit(session, principal, "dedup.cases.list", "cases", status or "all", {"count": len(rows)})
+    await session.commit()
+    return CasePage(items=[CaseView.model_validate(r, from_attributes=True) for r in rows], total=total,
+                    limit=limit, offset=offset)
+
+
+@router.get("/cases/{case_id}", response_model=CaseView, summary="One adjudication case")
+async def get_case(case_id: uuid.UUID, session: SessionDep, principal: Adjudicator) -> CaseView:
+    case = await repository.case(session, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    await audit(session, principal, "dedup.case.read", "case", str(case.id))
+    await session.commit()
+    return CaseView.model_validate(case, from_attributes=True)
+
+
+@router.post("/cases/{case_id}/decision", response_model=CaseView, summary="Decide a case (audited)")
+async def decide_case(case_id: uuid.UUID, body: DecisionIn, session: SessionDep, ctx: Context,
+                      principal: Adjudicator) -> CaseView:
+    case = await service.decide_case(session, principal, case_id, same_person=body.decision == "same_person",
+                                     note=body.note)
+    await session.commit()
+    ctx.events_written()
+    return CaseView.model_validate(case, from_attributes=True)

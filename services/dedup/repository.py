@@ -1,0 +1,121 @@
+"""All queries of the dedup service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dedup.models import Case, DedupRequest, EngineState, GalleryLog, RequestStatus
+
+
+async def engine_state(session: AsyncSession, *, for_update: bool = False) -> EngineState:
+    stmt = select(EngineState).where(EngineState.id == 1)
+    if for_update:
+        stmt = stmt.with_for_update()
+    state = (await session.execute(stmt)).scalar_one_or_none()
+    if state is None:
+        state = EngineState(id=1, paused=False, changed_at=dt.datetime.now(dt.UTC))
+        session.add(state)
+        await session.flush()
+    return state
+
+
+async def request_by_enrollment(session: AsyncSession, enrollment_id: uuid.UUID, *,
+                                for_update: bool = False) -> DedupRequest | None:
+    stmt = select(DedupRequest).where(DedupRequest.enrollment_id == enrollment_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def oldest_waiting(session: AsyncSession) -> DedupRequest | None:
+    return (
+        await session.execute(
+            select(DedupRequest).where(DedupRequest.status == RequestStatus.WAITING)
+            .order_by(DedupRequest.seq).limit(1).with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def gallery_rows(session: AsyncSession, after_seq: int, limit: int) -> Sequence[DedupRequest]:
+    return (
+        await session.execute(
+            select(DedupRequest).where(DedupRequest.in_gallery.is_(True), DedupRequest.seq > after_seq)
+            .order_by(DedupRequest.seq).limit(limit)
+        )
+    ).scalars().all()
+
+
+async def gallery_by_nik(session: AsyncSession, nik: str) -> Sequence[DedupRequest]:
+    return (
+        await session.execute(select(DedupRequest).where(DedupRequest.nik == nik, DedupRequest.in_gallery.is_(True)))
+    ).scalars().all()
+
+
+async def niks_of(session: AsyncSession, enrollment_ids: Sequence[str]) -> dict[str, DedupRequest]:
+    if not enrollment_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(DedupRequest).where(DedupRequest.enrollment_id.in_([uuid.UUID(e) for e in enrollment_ids]))
+        )
+    ).scalars().all()
+    return {str(r.enrollment_id): r for r in rows}
+
+
+async def backlog(session: AsyncSession) -> tuple[int, dt.datetime | None, dict[str, int]]:
+    waiting = DedupRequest.status == RequestStatus.WAITING
+    count, oldest = (
+        await session.execute(select(func.count(), func.min(DedupRequest.received_at)).where(waiting))
+    ).one()
+    per_site = dict(
+        (await session.execute(
+            select(DedupRequest.recording_site, func.count()).where(waiting).group_by(DedupRequest.recording_site)
+        )).all()
+    )
+    return int(count), oldest, {k: int(v) for k, v in per_site.items()}
+
+
+async def cases(session: AsyncSession, *, status: str | None, site: str | None, limit: int,
+                offset: int) -> tuple[Sequence[Case], int]:
+    stmt = select(Case)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if site:
+        stmt = stmt.where(Case.site == site)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(Case.opened_at).limit(limit).offset(offset))).scalars().all()
+    return rows, int(total)
+
+
+async def case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+    stmt = select(Case).where(Case.id == case_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def gallery_log_after(session: AsyncSession, after_id: int, limit: int = 1000) -> Sequence[tuple[int, uuid.UUID, str]]:
+    return (
+        await session.execute(
+            select(GalleryLog.id, GalleryLog.enrollment_id, GalleryLog.action)
+            .where(GalleryLog.id > after_id).order_by(GalleryLog.id).limit(limit)
+        )
+    ).all()
+
+
+async def last_gallery_log_id(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.coalesce(func.max(GalleryLog.id), 0)))).scalar_one())
+
+
+async def biometrics_of(session: AsyncSession, enrollment_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    if not enrollment_ids:
+        return {}
+    rows = (await session.execute(
+        select(DedupRequest.enrollment_id, DedupRequest.biometrics).where(DedupRequest.enrollment_id.in_(enrollment_ids))
+    )).all()
+    return dict(rows)

@@ -1,0 +1,170 @@
+"""Use cases of the dedup service. Functions flush; the caller commits.
+
+A decision that puts a record into the gallery (or takes one out) writes it to the gallery log in
+the same transaction; the engine's in-memory gallery follows that log, so it never holds what the
+database does not, whichever process made the decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dedup import repository
+from services.dedup.matcher import Candidate, Decision
+from services.dedup.models import (
+    Case, CaseStatus, DedupRequest, EngineState, GalleryLog, Outcome, RequestStatus, messaging,
+)
+from shared.auth.audit import audit
+from shared.auth.principal import Principal
+from shared.errors import Conflict, NotFound
+from shared.messaging import Event, new_event
+from shared.messaging.outbox import add_event
+
+
+# ---- intake ----------------------------------------------------------------------------------
+
+async def intake(session: AsyncSession, event: Event) -> None:
+    """enrollment.submitted → a request in the backlog (whether or not the engine is paused)."""
+    data = event.data
+    enrollment_id = uuid.UUID(data["enrollment_id"])
+    if await repository.request_by_enrollment(session, enrollment_id) is not None:
+        return
+    record = data["record"]
+    session.add(DedupRequest(
+        enrollment_id=enrollment_id,
+        receipt_number=data["receipt_number"],
+        nik=record["nik"],
+        pickup_site=record["pickup_site"],
+        recording_site=record["recording"]["site"],
+        recorded_at=dt.datetime.fromisoformat(record["recording"]["recorded_at"]),
+        received_at=dt.datetime.now(dt.UTC),
+        status=RequestStatus.WAITING.value,
+        biometrics=data["biometrics"],
+    ))
+    await session.flush()
+
+
+# ---- engine state ----------------------------------------------------------------------------
+
+async def set_paused(session: AsyncSession, *, paused: bool, reason: str | None, actor: str,
+                     automatic: bool = False) -> EngineState:
+    state = await repository.engine_state(session, for_update=True)
+    if state.paused == paused:
+        return state
+    state.paused = paused
+    state.reason = reason if paused else None
+    state.automatic = automatic and paused
+    state.changed_by = actor
+    state.changed_at = dt.datetime.now(dt.UTC)
+    await add_event(session, messaging, new_event(
+        "dedup.engine_paused" if paused else "dedup.engine_resumed",
+        {"reason": reason, "automatic": automatic, "by": actor},
+    ))
+    await session.flush()
+    return state
+
+
+# ---- deciding --------------------------------------------------------------------------------
+
+def _candidates_json(candidates: list[Candidate], known: dict[str, DedupRequest]) -> list[dict[str, Any]]:
+    out = []
+    for c in candidates:
+        row = known.get(c.ref_id)
+        out.append({
+            "enrollment_id": c.ref_id,
+            "nik": row.nik if row else None,
+            "scores": {"finger": c.finger, "iris": c.iris, "face": c.face, "fused": c.fused},
+        })
+    return out
+
+
+async def apply_decision(session: AsyncSession, request: DedupRequest, decision: Decision, *,
+                         auto_threshold: float) -> None:
+    """Turn the matcher's decision into the record's outcome, its events and gallery changes."""
+    ref = str(request.enrollment_id)
+    known = await repository.niks_of(session, [c.ref_id for c in decision.candidates])
+    same_nik = [r for r in await repository.gallery_by_nik(session, request.nik) if r.enrollment_id != request.enrollment_id]
+    request.candidates = _candidates_json(decision.candidates, known)
+    request.reasons = list(decision.reasons)
+    outcome = Outcome(decision.outcome)
+
+    if outcome is not Outcome.ENROLL_FAILURE and same_nik:
+        # The NIK is already in the gallery: the same person (a replacement card) or not.
+        holder = same_nik[0]
+        agrees = any(c.ref_id == str(holder.enrollment_id) and c.fused >= auto_threshold for c in decision.candidates)
+        others = [c for c in decision.candidates if c.ref_id != str(holder.enrollment_id) and c.fused >= auto_threshold]
+        if agrees and not others:
+            request.replaces_enrollment_id = holder.enrollment_id
+            holder.in_gallery = False
+            session.add(GalleryLog(enrollment_id=holder.enrollment_id, action="leave"))
+            outcome = Outcome.UNIQUE
+            request.reasons = ["same_nik_same_person_replacement"]
+        else:
+            outcome = Outcome.ADJUDICATION
+            request.reasons = ["same_nik_different_biometrics" if not agrees else "same_nik_and_other_match"]
+    elif outcome is Outcome.DUPLICATE:
+        top = known.get(decision.candidates[0].ref_id)
+        request.matched_nik = top.nik if top else None
+    await _record_outcome(session, request, outcome)
+
+
+async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome: Outcome) -> None:
+    now = dt.datetime.now(dt.UTC)
+    request.outcome = outcome.value
+    request.decided_at = now
+    base = {"enrollment_id": str(request.enrollment_id), "nik": request.nik, "site": request.pickup_site}
+    key = str(request.enrollment_id)
+    if outcome is Outcome.UNIQUE:
+        request.status = RequestStatus.DECIDED.value
+        request.in_gallery = True
+        session.add(GalleryLog(enrollment_id=request.enrollment_id, action="enter"))
+        data = {**base, "replacement_of": str(request.replaces_enrollment_id) if request.replaces_enrollment_id else None}
+        await add_event(session, messaging, new_event("dedup.unique", data, key=key))
+    elif outcome is Outcome.DUPLICATE:
+        request.status = RequestStatus.DECIDED.value
+        await add_event(session, messaging, new_event(
+            "dedup.duplicate", {**base, "matched_nik": request.matched_nik, "reason": "duplicate_record"}, key=key))
+    elif outcome is Outcome.ENROLL_FAILURE:
+        request.status = RequestStatus.DECIDED.value
+        await add_event(session, messaging, new_event(
+            "dedup.enroll_failure", {**base, "reasons": request.reasons, "reason": ", ".join(request.reasons)}, key=key))
+    else:
+        request.status = RequestStatus.ADJUDICATION.value
+        case = Case(id=uuid.uuid4(), enrollment_id=request.enrollment_id, nik=request.nik, site=request.pickup_site,
+                    reason=", ".join(request.reasons) or "score_in_grey_zone", candidates=request.candidates,
+                    status=CaseStatus.OPEN.value, opened_at=now)
+        session.add(case)
+        await add_event(session, messaging, new_event(
+            "dedup.adjudication_opened", {**base, "case_id": str(case.id), "reason": case.reason}, key=key))
+    await session.flush()
+
+
+# ---- adjudication ----------------------------------------------------------------------------
+
+async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, same_person: bool,
+                      note: str) -> Case:
+    case = await repository.case(session, case_id, for_update=True)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(f"case {case_id} was already decided ({case.decision})", code="case_decided")
+    request = await repository.request_by_enrollment(session, case.enrollment_id, for_update=True)
+    assert request is not None
+    case.status = CaseStatus.DECIDED.value
+    case.decision = "same_person" if same_person else "different_persons"
+    case.note = note
+    case.decided_by = principal.actor
+    case.decided_at = dt.datetime.now(dt.UTC)
+    request.reasons = [*request.reasons, f"adjudicated:{case.decision}"]
+    if same_person:
+        request.matched_nik = next((c.get("nik") for c in case.candidates if c.get("nik")), None)
+        await _record_outcome(session, request, Outcome.DUPLICATE)
+    else:
+        await _record_outcome(session, request, Outcome.UNIQUE)
+    await audit(session, principal, "dedup.case.decide", "case", str(case.id),
+                {"decision": case.decision, "enrollment_id": str(case.enrollment_id)})
+    return case
