@@ -1,0 +1,2 @@
+"""Print: per-site card printing by self-registering print agents, load balanced per site;
+accountable blank-card stock and serials; hand-over."""

@@ -1,0 +1,181 @@
+"""A print agent: one process per print server.
+
+It registers with the print service (site, role, capacity, printer model, version), renews its
+lease by heartbeat, and claims jobs of its site up to its capacity (long-poll), prints each with
+its driver and reports the result. On SIGTERM (or `stop`) it drains: claims nothing more,
+finishes what it holds, deregisters. If it dies, its lease expires and the service gives its
+jobs to the rest of the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import logging
+import socket
+from dataclasses import dataclass, field
+
+import httpx
+
+from services.print.agent.drivers import CardJob, ChipFields, Printed, PrinterDriver
+from services.print.card.payload import card_data
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class AgentConfig:
+    service_url: str
+    token: str
+    site: str
+    role: str = "primary"
+    capacity: int = 1
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}")
+    printer_model: str = "render"
+    claim_wait_seconds: float = 10.0
+    retry_seconds: float = 1.0
+
+
+class PrintAgent:
+    def __init__(self, config: AgentConfig, driver: PrinterDriver) -> None:
+        self.config = config
+        self.driver = driver
+        self.node_id: str | None = None
+        self.heartbeat_seconds = 5.0
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.printed = 0
+        self.spoiled = 0
+        self._stopping = asyncio.Event()
+        self.registered = asyncio.Event()
+
+    def stop(self) -> None:
+        """Drain: take no new job, finish the ones held, deregister."""
+        self._stopping.set()
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.config.token}"}
+        timeout = httpx.Timeout(self.config.claim_wait_seconds + 15, connect=5)
+        async with httpx.AsyncClient(base_url=self.config.service_url, headers=headers, timeout=timeout) as client:
+            self.client = client
+            await self._register()
+            heartbeat = asyncio.create_task(self._heartbeat_loop())
+            try:
+                await self._claim_loop()
+                if self.in_flight:
+                    log.info("draining: %d card(s) in flight", len(self.in_flight))
+                    await asyncio.gather(*self.in_flight, return_exceptions=True)
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+                await self._deregister()
+
+    async def _call(self, method: str, url: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        """Retries until the service answers (a weak link must not lose a report)."""
+        delay = self.config.retry_seconds
+        while True:
+            try:
+                response = await self.client.request(method, url, **kwargs)
+                if response.status_code < 500:
+                    return response
+                log.warning("%s %s answered %s; retrying", method, url, response.status_code)
+            except httpx.TransportError as exc:
+                log.warning("%s %s failed (%s); retrying", method, url, exc.__class__.__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+    async def _register(self) -> None:
+        body = {"name": self.config.name, "site": self.config.site, "role": self.config.role,
+                "capacity": self.config.capacity, "printer_model": self.config.printer_model, "version": VERSION}
+        response = await self._call("POST", "/v1/print/nodes", json=body)
+        response.raise_for_status()
+        node = response.json()
+        self.node_id = node["id"]
+        self.heartbeat_seconds = node["heartbeat_seconds"]
+        self.registered.set()
+        log.info("registered as node %s at site %s (%s, capacity %d)", self.node_id, self.config.site,
+                 self.config.role, self.config.capacity)
+
+    async def _deregister(self) -> None:
+        if self.node_id is None:
+            return
+        try:
+            await self.client.delete(f"/v1/print/nodes/{self.node_id}")
+            log.info("node %s deregistered", self.node_id)
+        except httpx.HTTPError:
+            log.warning("could not deregister; the lease will expire", exc_info=True)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            response = await self._call("POST", f"/v1/print/nodes/{self.node_id}/heartbeat")
+            if response.status_code == 409:
+                log.error("the print service declared this node lost; re-registering")
+                await self._register()
+            elif response.is_success and response.json()["status"] == "DRAINING":
+                log.info("the print service asked this node to drain")
+                self.stop()
+
+    # ---- work --------------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            free = self.config.capacity - len(self.in_flight)
+            if free <= 0:
+                await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            stop_wait = asyncio.create_task(self._stopping.wait())
+            claim = asyncio.create_task(self._call(
+                "POST", f"/v1/print/nodes/{self.node_id}/claim",
+                json={"max_jobs": free, "wait_seconds": self.config.claim_wait_seconds}))
+            done, _ = await asyncio.wait({stop_wait, claim}, return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+            if claim not in done:
+                # Draining: a claim already sent may still hand us jobs; take and finish them.
+                response = await claim
+            else:
+                response = claim.result()
+            if response.status_code == 409 or response.status_code == 404:
+                await self._register()
+                continue
+            response.raise_for_status()
+            body = response.json()
+            for job in body["jobs"]:
+                task = asyncio.create_task(self._print(job))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+            if body["node_status"] == "DRAINING":
+                self.stop()
+
+    async def _print(self, job: dict) -> None:
+        card = job["card"]
+        data = card_data(card, serial=job["serial"], issue_place=card["issue_place"],
+                         issue_date=dt.date.fromisoformat(card["issue_date"]))
+        card_job = CardJob(job_id=job["job_id"], serial=job["serial"], card=data,
+                           chip=ChipFields(card.get("right_index"), card.get("left_index")),
+                           chip_record=base64.b64decode(card["chip_record"]) if card.get("chip_record") else None)
+        try:
+            outcome = await self.driver.print_card(card_job)
+        except ValueError as exc:
+            # Data the card cannot hold: nothing was printed, the blank goes back to stock and the
+            # job is held for an operator.
+            log.error("job %s cannot be printed: %s", job["job_id"], exc)
+            body = {"claim_id": job["claim_id"], "outcome": "unprintable", "detail": str(exc)[:300]}
+        else:
+            if isinstance(outcome, Printed):
+                body = {"claim_id": job["claim_id"], "outcome": "printed"}
+            else:
+                body = {"claim_id": job["claim_id"], "outcome": "spoiled", "reason": outcome.reason}
+        response = await self._call("POST", f"/v1/print/jobs/{job['job_id']}/result", json=body)
+        if response.is_success:
+            report = response.json()["report"]
+            if report == "printed":
+                self.printed += 1
+            elif report == "spoiled":
+                self.spoiled += 1
+            else:
+                log.error("card %s of job %s is VOID (its claim was taken back): destroy it", job["serial"], job["job_id"])
+        else:
+            log.error("result of job %s refused: %s %s", job["job_id"], response.status_code, response.text)

@@ -1,0 +1,173 @@
+"""HTTP routes of the print service: nodes (print agents), jobs, stock, hand-over."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.print import repository, service
+from services.print.card.payload import job_payload
+from services.print.models import NodeStatus
+from services.print.schemas import (
+    ClaimedJob, ClaimIn, ClaimOut, JobPage, JobView, NodeIn, NodePage, NodeRegistered, NodeView, RedirectIn,
+    RedirectOut, ResultIn, ResultOut, RouteView, StockIn, StockView,
+)
+from shared.auth.principal import Principal, Role
+from shared.deps import SessionDep, require, service_context
+from shared.runtime import ServiceContext
+
+router = APIRouter(prefix="/v1/print", tags=["print"])
+
+Context = Annotated[ServiceContext, Depends(service_context("print"))]
+Agent = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_OPERATOR))]
+Operator = Annotated[Principal, Depends(require(Role.PRINT_OPERATOR, Role.DINAS_OPERATOR, Role.KECAMATAN_OPERATOR))]
+
+
+def _node_view(node, in_flight: int = 0) -> NodeView:  # type: ignore[no-untyped-def]
+    hours = max((time.time() - node.registered_at.timestamp()) / 3600, 1 / 60)
+    return NodeView.model_validate(node, from_attributes=True).model_copy(
+        update={"in_flight": in_flight, "cards_per_hour": round(node.cards_printed / hours, 1)})
+
+
+@router.post("/nodes", status_code=201, response_model=NodeRegistered, summary="A print agent registers itself")
+async def register(body: NodeIn, session: SessionDep, ctx: Context, principal: Agent) -> NodeRegistered:
+    lease = ctx.settings.print_lease_seconds
+    node = await service.register_node(session, principal, body, lease)
+    await session.commit()
+    return NodeRegistered(**_node_view(node).model_dump(), lease_seconds=lease, heartbeat_seconds=lease / 3)
+
+
+@router.post("/nodes/{node_id}/heartbeat", response_model=NodeView, summary="Renew the node's lease")
+async def heartbeat(node_id: uuid.UUID, session: SessionDep, ctx: Context, principal: Agent) -> NodeView:
+    node = await service.heartbeat(session, principal, node_id, ctx.settings.print_lease_seconds)
+    await session.commit()
+    return _node_view(node)
+
+
+@router.post("/nodes/{node_id}/claim", response_model=ClaimOut, summary="Take jobs (long-poll)")
+async def claim(node_id: uuid.UUID, body: ClaimIn, session: SessionDep, ctx: Context, principal: Agent) -> ClaimOut:
+    deadline = time.monotonic() + body.wait_seconds
+    wake: asyncio.Event = ctx.state["work_available"]
+    while True:
+        claims, status = await service.claim(session, principal, node_id, max_jobs=body.max_jobs,
+                                             lease_seconds=ctx.settings.print_lease_seconds)
+        await session.commit()  # never wait while holding a transaction
+        if claims or status != NodeStatus.LIVE or time.monotonic() >= deadline:
+            break
+        wake.clear()
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=min(1.0, max(deadline - time.monotonic(), 0.01)))
+        except TimeoutError:
+            pass
+    today = dt.date.today()
+    jobs = [
+        ClaimedJob(job_id=c.job.id, claim_id=c.job.claim_id, serial=c.job.serial, enrollment_id=c.job.enrollment_id,
+                   card=job_payload(c.card, serial=c.job.serial, issue_place=ctx.settings.dinas_city.upper(),
+                                    issue_date=today, key=ctx.state["signing_key"]))
+        for c in claims
+    ]
+    return ClaimOut(jobs=jobs, node_status=status)
+
+
+@router.post("/jobs/{job_id}/result", response_model=ResultOut, summary="An agent reports printed or spoiled")
+async def result(job_id: uuid.UUID, body: ResultIn, session: SessionDep, ctx: Context, principal: Agent) -> ResultOut:
+    job, report = await service.report(session, principal, job_id, claim_id=body.claim_id, outcome=body.outcome,
+                                       reason=body.reason, detail=body.detail)
+    await session.commit()
+    ctx.events_written()
+    if report == "spoiled":
+        ctx.state["work_available"].set()
+    return ResultOut(job_id=job.id, status=job.status, report=report)
+
+
+@router.post("/nodes/{node_id}/drain", response_model=NodeView, summary="Stop giving the node new jobs")
+async def drain(node_id: uuid.UUID, session: SessionDep, principal: Agent) -> NodeView:
+    node = await service.drain_node(session, principal, node_id)
+    await session.commit()
+    return _node_view(node)
+
+
+@router.delete("/nodes/{node_id}", response_model=NodeView, summary="A print agent leaves the pool")
+async def deregister(node_id: uuid.UUID, session: SessionDep, ctx: Context, principal: Agent) -> NodeView:
+    node = await service.deregister_node(session, principal, node_id)
+    await session.commit()
+    ctx.state["work_available"].set()
+    return _node_view(node)
+
+
+@router.get("/nodes", response_model=NodePage, summary="Print nodes: live, draining, lost")
+async def list_nodes(
+    session: SessionDep, principal: Operator, site: str | None = None, status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+) -> NodePage:
+    if site is None and not principal.city_wide:
+        site = principal.site
+    rows, total = await repository.nodes(session, site=site, status=status, limit=limit, offset=offset)
+    loads = await repository.in_flight(session, [n.id for n in rows])
+    return NodePage(items=[_node_view(n, loads.get(n.id, 0)) for n in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/jobs", response_model=JobPage, summary="Print jobs by site and status")
+async def list_jobs(
+    session: SessionDep, principal: Operator, site: str | None = None, status: str | None = None,
+    enrollment_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobPage:
+    if site is None and not principal.city_wide:
+        site = principal.site
+    rows, total = await repository.jobs(session, site=site, status=status, enrollment_id=enrollment_id,
+                                        limit=limit, offset=offset)
+    return JobPage(items=[JobView.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit,
+                   offset=offset)
+
+
+@router.post("/jobs/{job_id}/issue", response_model=JobView, summary="The resident collected the card")
+async def issue(job_id: uuid.UUID, session: SessionDep, ctx: Context, principal: Operator) -> JobView:
+    job = await service.hand_over(session, principal, job_id)
+    await session.commit()
+    ctx.events_written()
+    return JobView.model_validate(job, from_attributes=True)
+
+
+@router.post("/sites/{site}/stock", response_model=StockView, status_code=201, summary="Receive blank cards")
+async def receive_stock(site: str, body: StockIn, session: SessionDep, ctx: Context, principal: Operator) -> StockView:
+    await service.receive_stock(session, principal, site, body)
+    await session.commit()
+    ctx.state["work_available"].set()
+    return _stock_view(site, (await repository.stock_counts(session, site)).get(site, {}))
+
+
+@router.get("/stock", response_model=list[StockView], summary="Blank-card stock per site")
+async def stock(session: SessionDep, _: Operator) -> list[StockView]:
+    return [_stock_view(site, counts) for site, counts in sorted((await repository.stock_counts(session)).items())]
+
+
+@router.post("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at another site")
+async def redirect(site: str, body: RedirectIn, session: SessionDep, ctx: Context, principal: Operator) -> RedirectOut:
+    moved = await service.redirect_site(session, principal, site, body.to_site, body.reason)
+    await session.commit()
+    ctx.state["work_available"].set()
+    return RedirectOut(site=site, print_site=body.to_site, moved_jobs=moved)
+
+
+@router.delete("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at the site again")
+async def clear_redirect(site: str, session: SessionDep, ctx: Context, principal: Operator) -> RedirectOut:
+    moved = await service.clear_redirect(session, principal, site)
+    await session.commit()
+    ctx.state["work_available"].set()
+    return RedirectOut(site=site, print_site=site, moved_jobs=moved)
+
+
+@router.get("/sites/routes", response_model=list[RouteView], summary="Sites whose cards are printed elsewhere")
+async def routes(session: SessionDep, _: Operator) -> list[RouteView]:
+    return [RouteView.model_validate(r, from_attributes=True) for r in await repository.routes(session)]
+
+
+def _stock_view(site: str, counts: dict[str, int]) -> StockView:
+    return StockView(site=site, available=counts.get("AVAILABLE", 0), reserved=counts.get("RESERVED", 0),
+                     used=counts.get("USED", 0), spoiled=counts.get("SPOILED", 0))

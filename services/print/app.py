@@ -1,0 +1,57 @@
+"""The print service's app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI
+
+from services.print import api, consumers, service
+from services.print.models import messaging
+from shared import keys
+from shared.app import build_app
+from shared.runtime import ServiceContext, ServiceModule
+from shared.settings import Environment, Settings
+
+log = logging.getLogger(__name__)
+
+
+async def startup(ctx: ServiceContext) -> None:
+    # Set when work may have appeared (jobs queued, stock received, a node lost): wakes long-polls.
+    ctx.state["work_available"] = asyncio.Event()
+    # Chip records are signed with the dinas's key, as certificates are.
+    ctx.state["signing_key"], ctx.state["public_keys"] = keys.open_key_dir(
+        ctx.settings.signing_key_dir, create=ctx.settings.env is not Environment.PRODUCTION)
+
+
+async def reap_lost_nodes(ctx: ServiceContext) -> None:
+    """Nodes whose lease expired are LOST; their jobs go back to the site's queue."""
+    while True:
+        try:
+            async with ctx.sessions() as session, session.begin():
+                lost = await service.reap_lost_nodes(session)
+            if lost:
+                log.warning("%d print node(s) lost; their jobs are queued again", lost)
+                ctx.state["work_available"].set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reaping lost print nodes failed")
+        await asyncio.sleep(max(ctx.settings.print_lease_seconds / 5, 0.5))
+
+
+async def poke_waiting_agents(ctx: ServiceContext) -> None:
+    """Jobs are queued by consumers: wake long-polls regularly so none waits past a second."""
+    while True:
+        ctx.state["work_available"].set()
+        await asyncio.sleep(0.5)
+
+
+def module() -> ServiceModule:
+    return ServiceModule(name="print", router=api.router, tables=messaging, consumers=consumers.consumers,
+                         startup=startup, tasks=[reap_lost_nodes, poke_waiting_agents])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_app([module()], settings or Settings(), title="KTP-el print")

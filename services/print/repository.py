@@ -1,0 +1,161 @@
+"""All queries of the print service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.print.models import (
+    BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute,
+)
+
+
+async def record(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintRecord | None:
+    return (await session.execute(
+        select(PrintRecord).where(PrintRecord.enrollment_id == enrollment_id).with_for_update()
+    )).scalar_one_or_none()
+
+
+async def job_for_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
+    return (await session.execute(
+        select(PrintJob).where(PrintJob.enrollment_id == enrollment_id, PrintJob.status != JobStatus.CANCELLED)
+    )).scalars().first()
+
+
+async def job(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = False) -> PrintJob | None:
+    stmt = select(PrintJob).where(PrintJob.id == job_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def node(session: AsyncSession, node_id: uuid.UUID, *, for_update: bool = False) -> PrintNode | None:
+    stmt = select(PrintNode).where(PrintNode.id == node_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def in_flight(session: AsyncSession, node_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not node_ids:
+        return {}
+    rows = (await session.execute(
+        select(PrintJob.node_id, func.count()).where(PrintJob.status == JobStatus.CLAIMED, PrintJob.node_id.in_(node_ids))
+        .group_by(PrintJob.node_id)
+    )).all()
+    return {n: int(c) for n, c in rows}
+
+
+async def live_primaries(session: AsyncSession, site: str, now: dt.datetime) -> Sequence[PrintNode]:
+    return (await session.execute(
+        select(PrintNode).where(PrintNode.site == site, PrintNode.role == NodeRole.PRIMARY,
+                                PrintNode.status == NodeStatus.LIVE, PrintNode.lease_expires_at > now)
+    )).scalars().all()
+
+
+async def queued_jobs(session: AsyncSession, site: str, limit: int) -> Sequence[PrintJob]:
+    return (await session.execute(
+        select(PrintJob).where(PrintJob.site == site, PrintJob.status == JobStatus.QUEUED)
+        .order_by(PrintJob.created_at, PrintJob.id).limit(limit).with_for_update(skip_locked=True)
+    )).scalars().all()
+
+
+async def next_blank(session: AsyncSession, site: str) -> BlankCard | None:
+    return (await session.execute(
+        select(BlankCard).where(BlankCard.site == site, BlankCard.status == SerialStatus.AVAILABLE)
+        .order_by(BlankCard.serial).limit(1).with_for_update(skip_locked=True)
+    )).scalar_one_or_none()
+
+
+async def blank_by_claim(session: AsyncSession, claim_id: uuid.UUID) -> BlankCard | None:
+    return (await session.execute(
+        select(BlankCard).where(BlankCard.claim_id == claim_id).with_for_update()
+    )).scalar_one_or_none()
+
+
+async def expired_nodes(session: AsyncSession, now: dt.datetime) -> Sequence[PrintNode]:
+    return (await session.execute(
+        select(PrintNode).where(PrintNode.status.in_([NodeStatus.LIVE, NodeStatus.DRAINING]),
+                                PrintNode.lease_expires_at < now).with_for_update(skip_locked=True)
+    )).scalars().all()
+
+
+async def claimed_by(session: AsyncSession, node_id: uuid.UUID) -> Sequence[PrintJob]:
+    return (await session.execute(
+        select(PrintJob).where(PrintJob.node_id == node_id, PrintJob.status == JobStatus.CLAIMED).with_for_update()
+    )).scalars().all()
+
+
+async def nodes(session: AsyncSession, *, site: str | None, status: str | None, limit: int,
+                offset: int) -> tuple[Sequence[PrintNode], int]:
+    stmt = select(PrintNode)
+    if site:
+        stmt = stmt.where(PrintNode.site == site)
+    if status:
+        stmt = stmt.where(PrintNode.status == status)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(PrintNode.site, PrintNode.registered_at).limit(limit).offset(offset))).scalars().all()
+    return rows, int(total)
+
+
+async def jobs(session: AsyncSession, *, site: str | None, status: str | None, enrollment_id: uuid.UUID | None,
+               limit: int, offset: int) -> tuple[Sequence[PrintJob], int]:
+    stmt = select(PrintJob)
+    if site:
+        stmt = stmt.where(PrintJob.site == site)
+    if status:
+        stmt = stmt.where(PrintJob.status == status)
+    if enrollment_id:
+        stmt = stmt.where(PrintJob.enrollment_id == enrollment_id)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(PrintJob.created_at).limit(limit).offset(offset))).scalars().all()
+    return rows, int(total)
+
+
+async def existing_serials(session: AsyncSession, serials: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(serials), 500):
+        chunk = serials[i:i + 500]
+        found.update((await session.execute(select(BlankCard.serial).where(BlankCard.serial.in_(chunk)))).scalars())
+    return found
+
+
+async def stock_counts(session: AsyncSession, site: str | None = None) -> dict[str, dict[str, int]]:
+    stmt = select(BlankCard.site, BlankCard.status, func.count()).group_by(BlankCard.site, BlankCard.status)
+    if site:
+        stmt = stmt.where(BlankCard.site == site)
+    out: dict[str, dict[str, int]] = {}
+    for s, status, count in (await session.execute(stmt)).all():
+        out.setdefault(s, {})[status] = int(count)
+    return out
+
+
+async def set_wait_reason(session: AsyncSession, site: str, reason: str | None) -> None:
+    await session.execute(
+        update(PrintJob).where(PrintJob.site == site, PrintJob.status == JobStatus.QUEUED).values(wait_reason=reason)
+    )
+
+
+async def route(session: AsyncSession, site: str, *, for_update: bool = False) -> SiteRoute | None:
+    stmt = select(SiteRoute).where(SiteRoute.site == site)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def routes(session: AsyncSession) -> Sequence[SiteRoute]:
+    return (await session.execute(select(SiteRoute).order_by(SiteRoute.site))).scalars().all()
+
+
+async def move_waiting(session: AsyncSession, from_site: str, to_site: str, pickup_site: str) -> int:
+    """Waiting jobs whose pickup site is `pickup_site` and that wait at `from_site` go to `to_site`."""
+    waiting = select(PrintRecord.enrollment_id).where(PrintRecord.pickup_site == pickup_site)
+    result = await session.execute(
+        update(PrintJob).where(PrintJob.site == from_site, PrintJob.status == JobStatus.QUEUED,
+                               PrintJob.enrollment_id.in_(waiting)).values(site=to_site)
+    )
+    return int(result.rowcount or 0)

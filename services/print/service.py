@@ -1,0 +1,363 @@
+"""Use cases of the print service. Functions flush; the caller commits.
+
+Jobs wait in their site's queue (rows QUEUED, oldest first). Every live agent of the site claims
+jobs up to its free capacity (long-poll), so a new agent gets work at once and work spreads by
+free capacity. A backup claims only while no live primary of its site has room. A claim reserves
+a blank card from the site's stock; no stock, no claim: the jobs wait with the reason shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.print import repository
+from services.print.models import (
+    BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, messaging,
+)
+from services.print.schemas import NodeIn, StockIn
+from shared.auth.audit import audit
+from shared.auth.principal import Principal
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.messaging import Event, new_event
+from shared.messaging.outbox import add_event
+
+NO_STOCK = "no blank cards in stock at this site / blangko habis"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# ---- records and jobs from events ----------------------------------------------------------
+
+async def _record(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintRecord:
+    rec = await repository.record(session, enrollment_id)
+    if rec is None:
+        rec = PrintRecord(enrollment_id=enrollment_id)
+        session.add(rec)
+    return rec
+
+
+async def on_enrollment_submitted(session: AsyncSession, event: Event) -> None:
+    rec = await _record(session, uuid.UUID(event.data["enrollment_id"]))
+    record, biometrics = event.data["record"], event.data["biometrics"]
+    fingers = {f["position"]: f["template"] for f in biometrics.get("fingerprints", [])}
+    rec.card = {
+        "record": record,
+        "photo_jpeg": biometrics.get("photo_jpeg"),
+        "signature_png": biometrics.get("signature_png"),
+        "right_index": fingers.get("RIGHT_INDEX"),
+        "left_index": fingers.get("LEFT_INDEX"),
+    }
+    rec.pickup_site = record["pickup_site"]
+    await session.flush()
+    await _maybe_queue(session, rec)
+
+
+async def on_dedup_unique(session: AsyncSession, event: Event) -> None:
+    rec = await _record(session, uuid.UUID(event.data["enrollment_id"]))
+    rec.outcome = "unique"
+    rec.pickup_site = rec.pickup_site or event.data.get("site")
+    await session.flush()
+    await _maybe_queue(session, rec)
+
+
+async def on_dedup_duplicate(session: AsyncSession, event: Event) -> None:
+    rec = await _record(session, uuid.UUID(event.data["enrollment_id"]))
+    rec.outcome = "duplicate"
+    await session.flush()
+
+
+async def _maybe_queue(session: AsyncSession, rec: PrintRecord) -> None:
+    """Card data and a unique decision may arrive in either order; the second one queues the job."""
+    if rec.card is None or rec.outcome != "unique":
+        return
+    if await repository.job_for_enrollment(session, rec.enrollment_id) is not None:
+        return
+    route = await repository.route(session, rec.pickup_site)
+    site = route.print_site if route else rec.pickup_site
+    job = PrintJob(id=uuid.uuid4(), enrollment_id=rec.enrollment_id, site=site, status=JobStatus.QUEUED,
+                   created_at=_now(), attempts=0)
+    session.add(job)
+    await session.flush()
+    await add_event(session, messaging, new_event(
+        "print.job_queued", {"job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site,
+                             "pickup_site": rec.pickup_site},
+        key=str(job.enrollment_id)))
+
+
+# ---- nodes -----------------------------------------------------------------------------------
+
+async def register_node(session: AsyncSession, principal: Principal, body: NodeIn, lease_seconds: float) -> PrintNode:
+    principal.require_site(body.site)
+    now = _now()
+    node = PrintNode(id=uuid.uuid4(), name=body.name, site=body.site, role=body.role, capacity=body.capacity,
+                     printer_model=body.printer_model, version=body.version, status=NodeStatus.LIVE,
+                     credential=principal.actor, registered_at=now, last_heartbeat=now,
+                     lease_expires_at=now + dt.timedelta(seconds=lease_seconds), cards_printed=0)
+    session.add(node)
+    await session.flush()
+    return node
+
+
+async def _own_node(session: AsyncSession, principal: Principal, node_id: uuid.UUID) -> PrintNode:
+    node = await repository.node(session, node_id, for_update=True)
+    if node is None:
+        raise NotFound(f"print node {node_id} not found")
+    principal.require_site(node.site)
+    return node
+
+
+async def heartbeat(session: AsyncSession, principal: Principal, node_id: uuid.UUID, lease_seconds: float) -> PrintNode:
+    node = await _own_node(session, principal, node_id)
+    if node.status in (NodeStatus.LOST, NodeStatus.GONE):
+        raise Conflict(f"node {node_id} is {node.status}; register again", code="node_not_live")
+    now = _now()
+    node.last_heartbeat = now
+    node.lease_expires_at = now + dt.timedelta(seconds=lease_seconds)
+    await session.flush()
+    return node
+
+
+async def drain_node(session: AsyncSession, principal: Principal, node_id: uuid.UUID) -> PrintNode:
+    node = await _own_node(session, principal, node_id)
+    if node.status == NodeStatus.LIVE:
+        node.status = NodeStatus.DRAINING
+    await session.flush()
+    return node
+
+
+async def deregister_node(session: AsyncSession, principal: Principal, node_id: uuid.UUID) -> PrintNode:
+    node = await _own_node(session, principal, node_id)
+    await _release_claims(session, node, reason="agent deregistered holding this claim")
+    node.status = NodeStatus.GONE
+    await session.flush()
+    return node
+
+
+async def _release_claims(session: AsyncSession, node: PrintNode, *, reason: str) -> int:
+    """Jobs a node held go back to the queue; their blanks count as spoiled (the agent may have
+    printed them: such a card is void), so no serial is ever used twice."""
+    jobs = await repository.claimed_by(session, node.id)
+    for job in jobs:
+        if job.claim_id is not None:
+            blank = await repository.blank_by_claim(session, job.claim_id)
+            if blank is not None and blank.status == SerialStatus.RESERVED:
+                blank.status = SerialStatus.SPOILED
+                blank.reason = reason
+                blank.used_at = _now()
+        job.status = JobStatus.QUEUED
+        job.node_id = None
+        job.claim_id = None
+        job.serial = None
+    await session.flush()
+    return len(jobs)
+
+
+async def reap_lost_nodes(session: AsyncSession) -> int:
+    lost = 0
+    for node in await repository.expired_nodes(session, _now()):
+        node.status = NodeStatus.LOST
+        await _release_claims(session, node, reason="agent lost mid-print (lease expired)")
+        lost += 1
+    await session.flush()
+    return lost
+
+
+# ---- claiming and reporting -----------------------------------------------------------------
+
+@dataclass
+class Claim:
+    job: PrintJob
+    card: dict[str, Any]
+
+
+async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID, *, max_jobs: int,
+                lease_seconds: float) -> tuple[list[Claim], str]:
+    """Jobs for the node and the node's status (a node told DRAINING stops asking)."""
+    node = await _own_node(session, principal, node_id)
+    if node.status != NodeStatus.LIVE:
+        return [], node.status
+    now = _now()
+    node.last_heartbeat = now
+    node.lease_expires_at = now + dt.timedelta(seconds=lease_seconds)
+    held = (await repository.in_flight(session, [node.id])).get(node.id, 0)
+    free = min(max_jobs, node.capacity - held)
+    if free <= 0:
+        return [], node.status
+    if node.role == NodeRole.BACKUP:
+        primaries = await repository.live_primaries(session, node.site, now)
+        loads = await repository.in_flight(session, [p.id for p in primaries])
+        if any(loads.get(p.id, 0) < p.capacity for p in primaries):
+            return [], node.status  # a primary has room: the backup stays idle
+    claims: list[Claim] = []
+    for job in await repository.queued_jobs(session, node.site, free):
+        blank = await repository.next_blank(session, node.site)
+        if blank is None:
+            await repository.set_wait_reason(session, node.site, NO_STOCK)
+            break
+        claim_id = uuid.uuid4()
+        blank.status = SerialStatus.RESERVED
+        blank.job_id = job.id
+        blank.claim_id = claim_id
+        job.status = JobStatus.CLAIMED
+        job.node_id = node.id
+        job.claim_id = claim_id
+        job.serial = blank.serial
+        job.claimed_at = now
+        job.wait_reason = None
+        job.attempts += 1
+        rec = await repository.record(session, job.enrollment_id)
+        claims.append(Claim(job=job, card=rec.card if rec and rec.card else {}))
+    await session.flush()
+    return claims, node.status
+
+
+async def report(session: AsyncSession, principal: Principal, job_id: uuid.UUID, *, claim_id: uuid.UUID,
+                 outcome: str, reason: str | None, detail: str | None = None) -> tuple[PrintJob, str]:
+    """An agent's result. Returns the job and what became of the report: `printed`, `spoiled`,
+    `unprintable`, or `void` for a late report of a claim already taken back (its card is void)."""
+    printed = outcome == "printed"
+    job = await repository.job(session, job_id, for_update=True)
+    if job is None:
+        raise NotFound(f"print job {job_id} not found")
+    principal.require_site(job.site)
+    blank = await repository.blank_by_claim(session, claim_id)
+    if blank is None:
+        raise NotFound(f"claim {claim_id} not found for job {job_id}")
+    now = _now()
+    if blank.status == SerialStatus.USED and printed and job.claim_id == claim_id:
+        return job, "printed"  # the same report again (a retry after a lost answer)
+    if blank.status == SerialStatus.SPOILED and not printed and blank.reason == (reason or "spoiled"):
+        return job, "spoiled"  # the same report again
+    if job.claim_id != claim_id or job.status != JobStatus.CLAIMED:
+        # The claim was taken back (agent lost); its blank is already counted as spoiled.
+        blank.reason = (f"{blank.reason}; late report: " + ("printed — void this card" if printed else (reason or "spoiled")))[:200]
+        await session.flush()
+        return job, "void"
+    if outcome == "unprintable":
+        blank.status = SerialStatus.AVAILABLE
+        blank.job_id = blank.claim_id = None
+        job.status = JobStatus.HELD
+        job.wait_reason = f"tidak dapat dicetak / cannot be printed: {detail or 'data does not fit the card'}"[:200]
+        job.node_id = job.claim_id = job.serial = None
+        await session.flush()
+        return job, "unprintable"
+    node = await repository.node(session, job.node_id, for_update=True) if job.node_id else None
+    if printed:
+        blank.status = SerialStatus.USED
+        blank.used_at = now
+        job.status = JobStatus.PRINTED
+        job.printed_at = now
+        if node is not None:
+            node.cards_printed += 1
+        await session.flush()
+        await add_event(session, messaging, new_event("print.card_printed", {
+            "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site, "serial": job.serial,
+            "node_id": str(job.node_id)}, key=str(job.enrollment_id)))
+        return job, "printed"
+    blank.status = SerialStatus.SPOILED
+    blank.reason = reason or "spoiled"
+    blank.used_at = now
+    serial = job.serial
+    job.status = JobStatus.QUEUED
+    job.node_id = None
+    job.claim_id = None
+    job.serial = None
+    await session.flush()
+    await add_event(session, messaging, new_event("print.card_spoiled", {
+        "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site, "serial": serial,
+        "reason": blank.reason}, key=str(job.enrollment_id)))
+    return job, "spoiled"
+
+
+async def hand_over(session: AsyncSession, principal: Principal, job_id: uuid.UUID) -> PrintJob:
+    job = await repository.job(session, job_id, for_update=True)
+    if job is None:
+        raise NotFound(f"print job {job_id} not found")
+    principal.require_site(job.site)
+    if job.status == JobStatus.ISSUED:
+        return job
+    if job.status != JobStatus.PRINTED:
+        raise Conflict(f"job {job_id} is {job.status}; only a PRINTED card can be handed over", code="not_printed")
+    job.status = JobStatus.ISSUED
+    job.issued_at = _now()
+    job.issued_by = principal.actor
+    await session.flush()
+    await audit(session, principal, "print.card.hand_over", "print_job", str(job.id),
+                {"enrollment_id": str(job.enrollment_id), "serial": job.serial})
+    await add_event(session, messaging, new_event("print.card_issued", {
+        "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site, "serial": job.serial},
+        key=str(job.enrollment_id)))
+    return job
+
+
+# ---- stock -----------------------------------------------------------------------------------
+
+def serial_range(first: str, count: int) -> list[str]:
+    width = len(first)
+    start = int(first)
+    last = start + count - 1
+    if len(str(last)) > width:
+        raise InvalidInput("serial range overflows its width", code="bad_serial_range")
+    return [str(n).zfill(width) for n in range(start, last + 1)]
+
+
+async def receive_stock(session: AsyncSession, principal: Principal, site: str, body: StockIn) -> int:
+    if not principal.city_wide and principal.site != site:
+        raise Forbidden(f"credential of site {principal.site} may not receive stock for {site}", code="wrong_site")
+    serials = serial_range(body.first_serial, body.count)
+    clash = await repository.existing_serials(session, serials)
+    if clash:
+        raise Conflict(f"{len(clash)} serials already in stock, e.g. {sorted(clash)[0]}", code="serials_exist")
+    now = _now()
+    session.add_all(BlankCard(serial=s, site=site, status=SerialStatus.AVAILABLE, received_at=now) for s in serials)
+    await repository.set_wait_reason(session, site, None)
+    await session.flush()
+    await audit(session, principal, "print.stock.receive", "site", site,
+                {"first_serial": serials[0], "last_serial": serials[-1], "count": len(serials)})
+    return len(serials)
+
+
+# ---- routing a site's cards elsewhere --------------------------------------------------------
+
+async def redirect_site(session: AsyncSession, principal: Principal, site: str, to_site: str, reason: str) -> int:
+    """Print `site`'s cards at `to_site` from now on, and move its waiting jobs there."""
+    if not principal.city_wide:
+        raise Forbidden("only the dinas redirects a site's printing", code="wrong_role")
+    if site == to_site:
+        raise InvalidInput("a site cannot be redirected to itself", code="redirect_to_self")
+    current = await repository.route(session, site, for_update=True)
+    from_site = current.print_site if current else site
+    if current is None:
+        current = SiteRoute(site=site, print_site=to_site, reason=reason, set_by=principal.actor, set_at=_now())
+        session.add(current)
+    else:
+        current.print_site, current.reason, current.set_by, current.set_at = to_site, reason, principal.actor, _now()
+    moved = await repository.move_waiting(session, from_site, to_site, site)
+    await session.flush()
+    await audit(session, principal, "print.site.redirect", "site", site, {"to": to_site, "reason": reason, "moved": moved})
+    return moved
+
+
+async def clear_redirect(session: AsyncSession, principal: Principal, site: str) -> int:
+    """Print `site`'s cards at the site again; its jobs waiting elsewhere come back."""
+    if not principal.city_wide:
+        raise Forbidden("only the dinas redirects a site's printing", code="wrong_role")
+    current = await repository.route(session, site, for_update=True)
+    if current is None:
+        raise NotFound(f"site {site} is not redirected")
+    moved = await repository.move_waiting(session, current.print_site, site, site)
+    await session.delete(current)
+    await session.flush()
+    await audit(session, principal, "print.site.redirect_cleared", "site", site, {"moved": moved})
+    return moved
