@@ -1,0 +1,68 @@
+"""Tables of the certificate service (schema ``certificate``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import func
+
+from shared.db import make_base
+from shared.messaging import messaging_tables
+
+Base = make_base("certificate")
+messaging = messaging_tables(Base.metadata, "certificate")
+
+
+class Resident(Base):
+    """A recorded resident as this service knows them: card data, photo, enrollment status."""
+
+    __tablename__ = "certificate_residents"
+
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), index=True)
+    record: Mapped[dict] = mapped_column(JSON)
+    photo_jpeg: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CertStatus(StrEnum):
+    VALID = "VALID"
+    REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    number: Mapped[str] = mapped_column(String(60), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    nik: Mapped[str] = mapped_column(String(16), index=True)
+    token: Mapped[str] = mapped_column(Text)
+    kid: Mapped[str] = mapped_column(String(32))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    issued_by: Mapped[str] = mapped_column(String(160))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(String(400))
+    superseded_by: Mapped[str | None] = mapped_column(String(60))
+
+    __table_args__ = (Index("ix_certificates_enrollment_status", "enrollment_id", "status"),)
+
+
+class Sequence(Base):
+    """The last certificate number used in a year."""
+
+    __tablename__ = "certificate_sequences"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,48 @@
+"""Request and response shapes of the certificate service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, Field
+
+
+class IssueIn(BaseModel):
+    enrollment_id: uuid.UUID
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=400)
+
+
+class CertificateView(BaseModel):
+    number: str
+    enrollment_id: uuid.UUID
+    nik: str
+    status: str
+    issued_on: dt.date
+    valid_until: dt.date
+    issued_by: str
+    issued_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoke_reason: str | None
+    superseded_by: str | None
+    kid: str
+    token: str
+    pdf_url: str
+
+
+class VerifyView(BaseModel):
+    """What a verifier (bank, school, polling station) sees: no full NIK, no address."""
+
+    status: str = Field(description="valid | expired | revoked | unknown | invalid")
+    reason: str | None = None
+    detail: str | None = None
+    number: str | None = None
+    name: str | None = None
+    nik_masked: str | None = None
+    birth_date: str | None = None
+    valid_until: str | None = None
+    issuer: str | None = None
+    revoked_at: str | None = None
