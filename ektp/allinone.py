@@ -1,0 +1,134 @@
+"""The all-in-one: every service in one process, on one port, with the embedded database and
+queue, plus a few print agents talking to it over loopback HTTP like any print server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from services.certificate.app import module as certificate_module
+from services.dedup.app import module as dedup_module
+from services.enrollment.app import module as enrollment_module
+from services.print.agent.drivers import make_driver
+from services.print.agent.runner import AgentConfig, PrintAgent
+from services.print.app import module as print_module
+from shared.app import build_app
+from shared.migrate import upgrade
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The city's five new print servers: three go to kecamatan, two back up the dinas.
+DEFAULT_AGENTS: tuple[tuple[str, str], ...] = (
+    ("53.71.01", "primary"),
+    ("53.71.02", "primary"),
+    ("53.71.04", "primary"),
+    ("53.71", "backup"),
+    ("53.71", "backup"),
+)
+KOTA_KUPANG_SITES = ("53.71", "53.71.01", "53.71.02", "53.71.03", "53.71.04", "53.71.05", "53.71.06")
+# Kecamatan without a print server of their own: their cards are printed at the dinas.
+PRINTED_AT_DINAS = ("53.71.03", "53.71.05", "53.71.06")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    modules = [enrollment_module(), dedup_module(), print_module(), certificate_module()]
+    return build_app(modules, settings, title="KTP-el issuance platform (all-in-one)")
+
+
+def agent_plan(count: int) -> list[tuple[str, str]]:
+    """The first `count` agents: the city's five, then more dinas primaries."""
+    plan = list(DEFAULT_AGENTS[:count])
+    plan += [("53.71", "primary")] * max(0, count - len(DEFAULT_AGENTS))
+    return plan
+
+
+@dataclass
+class AllInOne:
+    settings: Settings
+    host: str
+    port: int
+    print_agents: int
+    driver: str = "render"
+    seed_stock: int = 1000
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def serve(self) -> None:
+        await asyncio.to_thread(upgrade, self.settings.database_url)
+        server = uvicorn.Server(uvicorn.Config(create_app(self.settings), host=self.host, port=self.port,
+                                               log_config=None, access_log=False, lifespan="on"))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        server_task = asyncio.create_task(server.serve())
+        while not server.started:
+            if server_task.done():
+                await server_task
+                return
+            await asyncio.sleep(0.05)
+        await self._seed_stock()
+        await self._route_sites_without_printer()
+        agents = self._start_agents()
+        agent_tasks = [asyncio.create_task(a.run()) for a in agents]
+        print(f"\nKTP-el all-in-one is running at {self.url}\n"
+              f"  API docs:        {self.url}/docs\n"
+              f"  resident status: {self.url}/v1/status/<receipt>\n"
+              f"  admin token:     {self.settings.bootstrap_token}\n"
+              f"  print agents:    {len(agents)} ({', '.join(f'{s} {r}' for s, r in agent_plan(self.print_agents))})\n"
+              f"  data:            {self.settings.data_dir.resolve()}\n"
+              "Press Ctrl-C to stop.\n", flush=True)
+        await stop.wait()
+        print("stopping: draining print agents ...", flush=True)
+        for agent in agents:
+            agent.stop()
+        await asyncio.gather(*agent_tasks, return_exceptions=True)
+        server.should_exit = True
+        await server_task
+        print("stopped.", flush=True)
+
+    def _start_agents(self) -> list[PrintAgent]:
+        agents = []
+        for i, (site, role) in enumerate(agent_plan(self.print_agents), start=1):
+            output = Path(self.settings.data_dir) / "cards" / site
+            driver = make_driver(self.driver, output_dir=output) if self.driver == "render" else make_driver(self.driver)
+            config = AgentConfig(service_url=self.url, token=self.settings.bootstrap_token or "", site=site, role=role,
+                                 capacity=1, name=f"allinone-{i}-{site}-{role}", printer_model=self.driver)
+            agents.append(PrintAgent(config, driver))
+        return agents
+
+    async def _route_sites_without_printer(self) -> None:
+        headers = {"Authorization": f"Bearer {self.settings.bootstrap_token}"}
+        async with httpx.AsyncClient(base_url=self.url, headers=headers) as client:
+            routed = {r["site"] for r in (await client.get("/v1/print/sites/routes")).json()}
+            for site in PRINTED_AT_DINAS:
+                if site not in routed:
+                    response = await client.post(f"/v1/print/sites/{site}/redirect", json={
+                        "to_site": self.settings.dinas_code,
+                        "reason": "tidak ada server cetak di kecamatan / no print server at this kecamatan"})
+                    response.raise_for_status()
+
+    async def _seed_stock(self) -> None:
+        """Blank cards for each Kota Kupang site, so that a demo prints (0 turns it off)."""
+        if self.seed_stock <= 0:
+            return
+        headers = {"Authorization": f"Bearer {self.settings.bootstrap_token}"}
+        async with httpx.AsyncClient(base_url=self.url, headers=headers) as client:
+            stock = {s["site"]: s for s in (await client.get("/v1/print/stock")).json()}
+            for n, site in enumerate(KOTA_KUPANG_SITES, start=1):
+                if site in stock:
+                    continue
+                first = f"{n:02d}{1:08d}"
+                response = await client.post(f"/v1/print/sites/{site}/stock",
+                                             json={"first_serial": first, "count": self.seed_stock})
+                response.raise_for_status()

@@ -1,0 +1,325 @@
+"""The `ektp` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from shared.settings import Settings, new_token
+
+app = typer.Typer(help="KTP-el issuance platform: run it, operate it, try it.", no_args_is_help=True,
+                  add_completion=False)
+credentials_app = typer.Typer(help="API credentials (stored hashed) for stations, operators and agents.",
+                              no_args_is_help=True)
+keys_app = typer.Typer(help="The dinas's Ed25519 signing keys (certificates, card chips).", no_args_is_help=True)
+dead_letters_app = typer.Typer(help="Messages that could not be handled: list and replay.", no_args_is_help=True)
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(keys_app, name="certificate-keys")
+app.add_typer(dead_letters_app, name="dead-letters")
+
+
+class ServiceName(StrEnum):
+    enrollment = "enrollment"
+    dedup = "dedup"
+    print = "print"
+    certificate = "certificate"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        typer.echo(f"error in settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for every service's /v1 paths")] = 8000,
+    print_agents: Annotated[int, typer.Option(help="Print agents to start (3 kecamatan + 2 dinas backups first)")] = 5,
+    data_dir: Annotated[Path, typer.Option(help="Database, keys and rendered cards go here")] = Path("./var"),
+    driver: Annotated[str, typer.Option(help="Print agents' driver: render (PNG+PDF files) or sim")] = "render",
+    seed_stock: Annotated[int, typer.Option(help="Blank cards given to each Kota Kupang site at start (0: none)")] = 1000,
+) -> None:
+    """All-in-one: every service, the embedded database and queue, and N print agents. No servers needed."""
+    from ektp.allinone import AllInOne
+    from shared.logs import configure_logging
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token_file = data_dir / "bootstrap-token"
+    token = os.environ.get("EKTP_BOOTSTRAP_TOKEN")
+    if not token:
+        token = token_file.read_text().strip() if token_file.exists() else new_token()
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+    database_url = os.environ.get("EKTP_DATABASE_URL") or f"sqlite+aiosqlite:///{(data_dir / 'ektp.db').resolve()}"
+    settings = _settings(database_url=database_url, bootstrap_token=token, data_dir=data_dir,
+                         public_base_url=f"http://{host}:{port}", log_json=False)
+    configure_logging(settings.log_level, json=False, service="all-in-one")
+    asyncio.run(AllInOne(settings, host, port, print_agents, driver=driver, seed_stock=seed_stock).serve())
+
+
+@app.command()
+def serve(
+    name: Annotated[ServiceName, typer.Argument(help="Which service")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """One service, production style, configured from the environment (EKTP_DATABASE_URL, EKTP_BROKER_URL, ...)."""
+    import importlib
+
+    import uvicorn
+
+    settings = _settings()
+    factory = importlib.import_module(f"services.{name.value}.app").create_app
+    uvicorn.run(factory(settings), host=host, port=port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=30)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade every service's schema in EKTP_DATABASE_URL, then exit."""
+    from shared.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database is at the newest revision")
+
+
+@app.command("print-agent")
+def print_agent(
+    site: Annotated[str, typer.Option(help="Site code of this print server, e.g. 53.71.04")],
+    service_url: Annotated[str, typer.Option(help="The print service (or gateway)")] = "http://127.0.0.1:8000",
+    role: Annotated[str, typer.Option(help="primary, or backup (works only while no primary has room)")] = "primary",
+    capacity: Annotated[int, typer.Option(help="Cards in flight at once")] = 1,
+    driver: Annotated[str, typer.Option(help="render (PNG+PDF files) or sim (timed, fails at a rate)")] = "render",
+    token: Annotated[Optional[str], typer.Option(help="Credential; default EKTP_AGENT_TOKEN")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Node name; default the host name")] = None,
+    output_dir: Annotated[Path, typer.Option(help="render: where card files go")] = Path("./var/cards"),
+    sim_seconds: Annotated[float, typer.Option(help="sim: seconds per card")] = 1.0,
+    sim_failure_rate: Annotated[float, typer.Option(help="sim: share of cards spoiled")] = 0.0,
+    health_port: Annotated[int, typer.Option(help="GET /healthz is served here (0: off)")] = 0,
+) -> None:
+    """One print server: registers itself with its site's pool, prints, drains on SIGTERM."""
+    from services.print.agent.drivers import make_driver
+    from services.print.agent.health import serve_health
+    from services.print.agent.runner import AgentConfig, PrintAgent
+    from shared.logs import configure_logging
+
+    credential = token or os.environ.get("EKTP_AGENT_TOKEN") or os.environ.get("EKTP_BOOTSTRAP_TOKEN")
+    if not credential:
+        typer.echo("no credential: set EKTP_AGENT_TOKEN or pass --token", err=True)
+        raise typer.Exit(2)
+    configure_logging(os.environ.get("EKTP_LOG_LEVEL", "INFO"), json=True, service="print-agent")
+    if driver == "render":
+        printer = make_driver("render", output_dir=output_dir / site)
+    else:
+        printer = make_driver("sim", seconds_per_card=sim_seconds, failure_rate=sim_failure_rate)
+    config = AgentConfig(service_url=service_url, token=credential, site=site, role=role, capacity=capacity,
+                         printer_model=driver, **({"name": name} if name else {}))
+    agent = PrintAgent(config, printer)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, agent.stop)
+        health = await serve_health(agent, health_port) if health_port else None
+        try:
+            await agent.run()
+        finally:
+            if health is not None:
+                health.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option(help="The system (all-in-one, gateway or enrollment service)")] = "http://127.0.0.1:8000",
+    enrollments: Annotated[int, typer.Option(help="Synthetic residents to record")] = 20,
+    duplicates: Annotated[int, typer.Option(help="Of those, re-recorded under a second NIK (expect DUPLICATE)")] = 0,
+    token: Annotated[Optional[str], typer.Option(help="Credential; default EKTP_BOOTSTRAP_TOKEN or ./var/bootstrap-token")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every recording's final state")] = 300.0,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed")] = None,
+) -> None:
+    """Post synthetic residents of Kota Kupang, follow them, and print how many ended in each status."""
+    from ektp.demo import run_demo
+
+    credential = token or os.environ.get("EKTP_BOOTSTRAP_TOKEN")
+    if not credential and Path("var/bootstrap-token").exists():
+        credential = Path("var/bootstrap-token").read_text().strip()
+    if not credential:
+        typer.echo("no credential: pass --token or set EKTP_BOOTSTRAP_TOKEN", err=True)
+        raise typer.Exit(2)
+    result = asyncio.run(run_demo(url, credential, enrollments=enrollments, duplicates=duplicates, timeout=timeout,
+                                  seed=seed))
+    if result.failures:
+        typer.echo(f"{len(result.failures)} recording(s) did not reach their expected state in time", err=True)
+        raise typer.Exit(1)
+
+
+# ---- credentials -----------------------------------------------------------------------------
+
+@credentials_app.command("create")
+def credentials_create(
+    name: Annotated[str, typer.Option(help="Who holds it, e.g. 'Kecamatan Oebobo station 1'")],
+    role: Annotated[str, typer.Option(help="admin, dinas_operator, kecamatan_operator, station, adjudicator, print_operator, print_agent")],
+    site: Annotated[str, typer.Option(help="Site the credential acts for, e.g. 53.71.04")],
+) -> None:
+    """Create a credential; the token is printed once and stored only hashed."""
+    from shared.auth.principal import Role, create_credential
+
+    async def main() -> None:
+        async with _session() as session:
+            credential, token = await create_credential(session, name=name, role=Role(role), site=site)
+            await session.commit()
+        typer.echo(json.dumps({"id": str(credential.id), "name": name, "role": role, "site": site, "token": token}))
+
+    asyncio.run(main())
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(credential_id: Annotated[str, typer.Argument(help="The credential's id")]) -> None:
+    """Revoke a credential; it stops working at once."""
+    from shared.auth.principal import revoke_credential
+
+    async def main() -> None:
+        async with _session() as session:
+            await revoke_credential(session, uuid.UUID(credential_id))
+            await session.commit()
+        typer.echo(f"revoked {credential_id}")
+
+    asyncio.run(main())
+
+
+@credentials_app.command("list")
+def credentials_list() -> None:
+    """List credentials (never their tokens)."""
+    from shared.auth.principal import list_credentials
+
+    async def main() -> None:
+        async with _session() as session:
+            for c in await list_credentials(session):
+                state = f"revoked {c.revoked_at:%Y-%m-%d}" if c.revoked_at else "active"
+                typer.echo(f"{c.id}  {c.role:<18} {c.site:<10} {state:<18} {c.name}")
+
+    asyncio.run(main())
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from contextlib import asynccontextmanager
+
+    from shared.db import create_engine, make_sessionmaker
+
+    @asynccontextmanager
+    async def session_scope():  # type: ignore[no-untyped-def]
+        settings = _settings()
+        engine = create_engine(settings.database_url, application_name="ektp-cli", pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                yield session
+        finally:
+            await engine.dispose()
+
+    return session_scope()
+
+
+# ---- keys and verification -------------------------------------------------------------------
+
+@keys_app.command("generate")
+def keys_generate(
+    directory: Annotated[Path, typer.Option("--dir", help="Key directory (EKTP_CERT_KEY_DIR)")],
+    inactive: Annotated[bool, typer.Option(help="Publish first, sign with it later (activate)")] = False,
+) -> None:
+    """Make a new signing key (rotation keeps the old public keys, so old certificates still verify)."""
+    from shared.keys import generate_key
+
+    kid = generate_key(directory, activate=not inactive)
+    typer.echo(f"new key {kid} in {directory}" + (" (inactive)" if inactive else " (active)"))
+
+
+@keys_app.command("activate")
+def keys_activate(directory: Annotated[Path, typer.Option("--dir")], kid: Annotated[str, typer.Argument()]) -> None:
+    """Make a published key the one that signs."""
+    from shared.keys import activate_key
+
+    activate_key(directory, kid)
+    typer.echo(f"{kid} is active")
+
+
+@app.command()
+def verify(
+    source: Annotated[str, typer.Argument(help="A token, or a PNG/JPEG/PDF of the certificate")],
+    keys: Annotated[Path, typer.Option(help="The published keys (JSON from GET /v1/certificates/keys)")],
+) -> None:
+    """Verify an interim certificate offline: signature, validity dates. No network."""
+    from services.certificate.offline import verify_offline
+    from services.certificate.token import TokenError
+    from shared.keys import keys_from_jwks
+
+    key_set = keys_from_jwks(keys.read_text())
+    path = Path(source)
+    try:
+        verified = verify_offline(path if path.exists() else source, key_set)
+    except TokenError as exc:
+        typer.echo(f"INVALID ({exc.reason_code}): {exc.message}")
+        raise typer.Exit(1) from None
+    c = verified.claims
+    typer.echo(f"VALID signature (key {verified.kid})\n  number: {c.number}\n  name: {c.name}\n"
+               f"  NIK: {c.masked_nik}\n  birth date: {c.birth_date}\n  issuer: {c.issuer}\n"
+               f"  valid until: {c.expires_at:%Y-%m-%d %H:%M %Z}\n"
+               "  (revocation needs the online check: GET /v1/verify/<token>)")
+
+
+# ---- dead letters ----------------------------------------------------------------------------
+
+def _transport_call(queue: str, replay: bool) -> None:
+    from shared.runtime import Platform
+
+    async def main() -> None:
+        platform = await Platform.open(_settings(), name="cli")
+        try:
+            if replay:
+                moved = await platform.transport.replay_dead_letters(queue)
+                typer.echo(f"replayed {moved} message(s) to {queue}")
+            else:
+                for event in await platform.transport.dead_letters(queue):
+                    typer.echo(f"{event.event_id}  {event.type} v{event.version}  {event.occurred_at:%Y-%m-%d %H:%M:%S}  key={event.key}")
+        finally:
+            await platform.close()
+
+    asyncio.run(main())
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(queue: Annotated[str, typer.Argument(help="e.g. dedup.intake")]) -> None:
+    """List dead-lettered messages of a queue."""
+    _transport_call(queue, replay=False)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(queue: Annotated[str, typer.Argument(help="e.g. dedup.intake")]) -> None:
+    """Put a queue's dead-lettered messages back on it (after fixing the cause)."""
+    _transport_call(queue, replay=True)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()
