@@ -1,0 +1,96 @@
+"""Fixtures shared by the integration and end-to-end tests: real PostgreSQL, real RabbitMQ,
+services as separate processes."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import infra
+from tests.support.processes import Cluster, Proc, ektp, free_port, wait_http
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def in_thread(fn, *args):  # type: ignore[no-untyped-def]
+    """Run blocking or asyncio.run-based set-up off the test's event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database."""
+    from shared.migrate import upgrade
+
+    name, url = in_thread(asyncio.run, infra.create_database())
+    try:
+        in_thread(upgrade, url)
+        yield url
+    finally:
+        in_thread(asyncio.run, infra.drop_database(name))
+
+
+@pytest.fixture
+def amqp_url() -> Iterator[str]:
+    """A fresh RabbitMQ virtual host."""
+    name, url = infra.create_vhost()
+    try:
+        yield url
+    finally:
+        infra.delete_vhost(name)
+
+
+@pytest.fixture
+def token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def service_env(*, database_url: str, broker_url: str | None, token: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
+    env.update({
+        "EKTP_ENV": "test",
+        "EKTP_DATABASE_URL": database_url,
+        "EKTP_BOOTSTRAP_TOKEN": token,
+        "EKTP_DATA_DIR": str(data_dir),
+        "EKTP_LOG_LEVEL": "INFO",
+        "EKTP_PRINT_LEASE_SECONDS": "4",
+        **extra,
+    })
+    if broker_url:
+        env["EKTP_BROKER_URL"] = broker_url
+    return env
+
+
+@pytest.fixture
+def cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> Iterator[Cluster]:
+    """The four services as separate uvicorn processes on PostgreSQL + RabbitMQ."""
+    env = service_env(database_url=pg_url, broker_url=amqp_url, token=token, data_dir=tmp_path)
+    c = Cluster(env=env, workdir=tmp_path, token=token)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def allinone(token: str, tmp_path: Path) -> Iterator[tuple[str, Proc]]:
+    """`ektp up` as a user runs it: one process, embedded database and queue, five print agents."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
+    env.update({"EKTP_BOOTSTRAP_TOKEN": token, "EKTP_PRINT_LEASE_SECONDS": "4"})
+    proc = Proc("ektp-up", ektp("up", "--port", str(port), "--data-dir", str(tmp_path / "var"),
+                                "--print-agents", "5"), env, tmp_path / "up.log").start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/readyz", proc=proc, timeout=90)
+        yield url, proc
+    finally:
+        proc.stop(timeout=30)

@@ -1,0 +1,211 @@
+"""One contract, two transports: the embedded SQLite queue and RabbitMQ behave the same.
+
+Promises: at-least-once delivery with exactly-once handling (duplicates ignored by event id),
+order per key, redelivery after a consumer process dies before acknowledging, dead-lettering of
+a message that fails every attempt (and at once of one that can never be handled), and replay of
+dead letters by an operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from shared.messaging import Event, new_event
+from shared.messaging.consumer import Consumer, run_consumer
+from shared.runtime import Platform
+from shared.settings import Settings
+from tests.messaging.probe import handled, probe_metadata, probe_tables
+from tests.support.api import eventually
+
+MAX_ATTEMPTS = 3
+
+
+@pytest.fixture(params=["embedded", "amqp"])
+async def platform(request, tmp_path: Path) -> AsyncIterator[Platform]:
+    if request.param == "embedded":
+        database_url, broker_url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}", None
+    else:
+        database_url = request.getfixturevalue("pg_url")
+        broker_url = request.getfixturevalue("amqp_url")
+    settings = Settings(database_url=database_url, broker_url=broker_url, max_delivery_attempts=MAX_ATTEMPTS,
+                        embedded_visibility_seconds=1.0, env="test")
+    p = await Platform.open(settings, name=f"contract-{request.param}")
+    async with p.engine.begin() as conn:
+        await conn.run_sync(probe_metadata.create_all)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+def queue_name() -> str:
+    return f"test.{uuid.uuid4().hex[:8]}"
+
+
+async def publish(platform: Platform, events: list[Event]) -> None:
+    async with platform.sessions() as session, session.begin():
+        await platform.transport.publish(events, session)
+
+
+def recorder(queue: str, fail_for: set[str] | None = None):  # type: ignore[no-untyped-def]
+    async def handle(session, event: Event) -> None:  # type: ignore[no-untyped-def]
+        if fail_for is not None and str(event.event_id) in fail_for:
+            raise RuntimeError("this event always fails")
+        await session.execute(insert(handled).values(queue=queue, event_id=str(event.event_id), key=event.key,
+                                                     seq=event.data.get("seq")))
+
+    return handle
+
+
+async def handled_rows(platform: Platform, queue: str) -> list:
+    async with platform.sessions() as session:
+        return list((await session.execute(
+            select(handled.c.event_id, handled.c.key, handled.c.seq).where(handled.c.queue == queue).order_by(handled.c.id)
+        )).all())
+
+
+async def consuming(platform: Platform, consumer: Consumer) -> asyncio.Task:
+    task = asyncio.create_task(run_consumer(platform.transport, platform.sessions, probe_tables, consumer))
+    await asyncio.sleep(0.5)  # the queue is declared and bound
+    return task
+
+
+async def stop(task: asyncio.Task) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_duplicate_delivery_is_handled_once(platform):
+    queue = queue_name()
+    task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
+    try:
+        event = new_event("probe.ping", {"seq": 1}, key="a")
+        await publish(platform, [event])
+        await publish(platform, [event])  # the relay re-published after a crash, say
+        second = new_event("probe.ping", {"seq": 2}, key="a")
+        await publish(platform, [second])
+        rows = await eventually(lambda: _rows_when(platform, queue, 2), what="both events handled")
+        await asyncio.sleep(1.0)  # give a duplicate every chance to be handled again
+        rows = await handled_rows(platform, queue)
+        assert [r.event_id for r in rows] == [str(event.event_id), str(second.event_id)]
+    finally:
+        await stop(task)
+
+
+async def _rows_when(platform: Platform, queue: str, count: int) -> list | None:
+    rows = await handled_rows(platform, queue)
+    return rows if len(rows) >= count else None
+
+
+async def test_events_of_one_key_are_handled_in_order(platform):
+    queue = queue_name()
+    task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
+    try:
+        events = [new_event("probe.ping", {"seq": i}, key=f"k{i % 4}") for i in range(80)]
+        for start in range(0, 80, 10):  # several relay batches
+            await publish(platform, events[start:start + 10])
+        rows = await eventually(lambda: _rows_when(platform, queue, 80), timeout=60, what="80 events handled")
+        for key in ("k0", "k1", "k2", "k3"):
+            seqs = [r.seq for r in rows if r.key == key]
+            assert seqs == sorted(seqs) and len(seqs) == 20
+    finally:
+        await stop(task)
+
+
+async def test_a_failing_message_is_dead_lettered_after_the_attempts_and_can_be_replayed(platform):
+    queue = queue_name()
+    bad = new_event("probe.ping", {"seq": 1}, key="bad")
+    good = new_event("probe.ping", {"seq": 2}, key="good")
+    failing = {str(bad.event_id)}
+    task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue, failing)}))
+    try:
+        await publish(platform, [bad, good])
+        await eventually(lambda: _rows_when(platform, queue, 1), what="the good event handled past the bad one")
+
+        async def dead() -> list[Event] | None:
+            letters = await platform.transport.dead_letters(queue)
+            return letters or None
+
+        letters = await eventually(dead, timeout=60, what="the bad event dead-lettered")
+        assert [e.event_id for e in letters] == [bad.event_id]
+        assert [r.event_id for r in await handled_rows(platform, queue)] == [str(good.event_id)]
+
+        failing.clear()  # the operator fixed the cause
+        assert await platform.transport.replay_dead_letters(queue) == 1
+        rows = await eventually(lambda: _rows_when(platform, queue, 2), what="the replayed event handled")
+        assert {r.event_id for r in rows} == {str(bad.event_id), str(good.event_id)}
+        assert await platform.transport.dead_letters(queue) == []
+    finally:
+        await stop(task)
+
+
+async def test_an_event_of_unknown_version_goes_to_the_dead_letters_at_once(platform):
+    queue = queue_name()
+    task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
+    try:
+        future = new_event("probe.ping", {"seq": 1}, key="x", version=9)
+        await publish(platform, [future, new_event("probe.ping", {"seq": 2}, key="y")])
+        await eventually(lambda: _rows_when(platform, queue, 1), what="the known event handled")
+
+        async def dead() -> list[Event] | None:
+            return await platform.transport.dead_letters(queue) or None
+
+        letters = await eventually(dead, what="the unknown version dead-lettered")
+        assert [e.event_id for e in letters] == [future.event_id]
+    finally:
+        await stop(task)
+
+
+async def test_a_consumer_that_dies_before_acknowledging_gets_the_message_again(platform):
+    queue = queue_name()
+    settings = platform.settings
+    # Declare the queue and its binding first, as a deployed consumer would have.
+    task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
+    await stop(task)
+    event = new_event("probe.ping", {"seq": 1}, key="crash")
+    await publish(platform, [event])
+
+    env = {**os.environ, "EKTP_DATABASE_URL": settings.database_url, "EKTP_ENV": "test",
+           "EKTP_EMBEDDED_VISIBILITY_SECONDS": "1", "EKTP_MAX_DELIVERY_ATTEMPTS": str(MAX_ATTEMPTS)}
+    env.pop("EKTP_BROKER_URL", None)
+    if settings.broker_url:
+        env["EKTP_BROKER_URL"] = settings.broker_url
+    crashed = subprocess.run([sys.executable, "-m", "tests.support.crashing_consumer", queue, "probe.ping"],
+                             env=env, capture_output=True, text=True, timeout=60,
+                             cwd=Path(__file__).resolve().parents[2])
+    assert crashed.returncode == 17, crashed.stderr[-2000:]
+    assert f"got {event.event_id}" in crashed.stdout
+    assert await handled_rows(platform, queue) == []  # it died before committing anything
+
+    task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
+    try:
+        rows = await eventually(lambda: _rows_when(platform, queue, 1), timeout=30, what="redelivery")
+        assert [r.event_id for r in rows] == [str(event.event_id)]
+    finally:
+        await stop(task)
+
+
+async def test_nothing_is_handled_twice_under_concurrent_consumers(platform):
+    queue = queue_name()
+    consumers = [await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)})) for _ in range(3)]
+    try:
+        events = [new_event("probe.ping", {"seq": i}, key=f"k{i}") for i in range(60)]
+        await publish(platform, events)
+        await publish(platform, events[:30])  # and again, half of them
+        await eventually(lambda: _rows_when(platform, queue, 60), timeout=60, what="60 events handled")
+        await asyncio.sleep(1.0)
+        async with platform.sessions() as session:
+            count = (await session.execute(select(func.count()).select_from(handled).where(handled.c.queue == queue))).scalar()
+        assert count == 60
+    finally:
+        for task in consumers:
+            await stop(task)

@@ -1,0 +1,50 @@
+"""Small HTTP helpers for tests that drive the system as its users do."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import numpy as np
+
+from ektp.synth.recordings import make_recording
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def recording(seed: int, *, pickup_site: str | None = None, **kwargs: Any) -> dict:
+    """A valid synthetic recording; `pickup_site` picks a resident of that kecamatan."""
+    rng, nprng = random.Random(seed), np.random.default_rng(seed)
+    for _ in range(500):
+        rec, _ = make_recording(rng, nprng, today=dt.date.today(), **kwargs)
+        if pickup_site is None or rec["pickup_site"] == pickup_site:
+            return rec
+    raise AssertionError(f"no resident of {pickup_site} generated")
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30, interval: float = 0.2,
+                     what: str = "condition") -> Any:
+    """Polls `check` until it returns something truthy; fails with the last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{what} not reached in {timeout}s; last: {last!r}")
+
+
+async def wait_status(client: httpx.AsyncClient, receipt: str, status: str, timeout: float = 30) -> dict:
+    async def check() -> dict | None:
+        body = (await client.get(f"/v1/status/{receipt}")).json()
+        return body if body.get("status") == status else None
+
+    return await eventually(check, timeout=timeout, what=f"status {status} of {receipt}")
