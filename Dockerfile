@@ -21,6 +21,9 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 RUN pip install --upgrade pip wheel
 WORKDIR /src
+# The context holds only the package sources (.dockerignore is an allow-list): pyproject.toml,
+# README.md (the package's readme), ektp/, shared/, services/ (with the region table and the
+# alembic migrations as package data) and console/ if the project has one.
 COPY . .
 # Build a wheel of the project, install it (non-editable) with its dependencies into the venv,
 # then drop the packaging tools: the runtime never installs anything.

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from console.routes import router as console_router
 from services.certificate.app import module as certificate_module
 from services.dedup.app import module as dedup_module
 from services.enrollment.app import module as enrollment_module
@@ -40,7 +41,8 @@ PRINTED_AT_DINAS = ("53.71.03", "53.71.05", "53.71.06")
 
 def create_app(settings: Settings) -> FastAPI:
     modules = [enrollment_module(), dedup_module(), print_module(), certificate_module()]
-    return build_app(modules, settings, title="KTP-el issuance platform (all-in-one)")
+    return build_app(modules, settings, title="KTP-el issuance platform (all-in-one)",
+                     extra_routers=[console_router])
 
 
 def agent_plan(count: int) -> list[tuple[str, str]]:

@@ -26,6 +26,9 @@ dead_letters_app = typer.Typer(help="Messages that could not be handled: list an
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(keys_app, name="certificate-keys")
 app.add_typer(dead_letters_app, name="dead-letters")
+station_app = typer.Typer(help="Kecamatan store-and-forward: queue recordings offline, push them when the link is up.",
+                          no_args_is_help=True)
+app.add_typer(station_app, name="station")
 
 
 class ServiceName(StrEnum):
@@ -77,16 +80,14 @@ def serve(
     name: Annotated[ServiceName, typer.Argument(help="Which service")],
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each a full copy of the service)")] = 1,
 ) -> None:
     """One service, production style, configured from the environment (EKTP_DATABASE_URL, EKTP_BROKER_URL, ...)."""
-    import importlib
-
     import uvicorn
 
-    settings = _settings()
-    factory = importlib.import_module(f"services.{name.value}.app").create_app
-    uvicorn.run(factory(settings), host=host, port=port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=30)
+    _settings()  # refuse bad settings before starting anything
+    uvicorn.run(f"services.{name.value}.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False, timeout_graceful_shutdown=30)
 
 
 @app.command()
@@ -169,6 +170,53 @@ def demo(
     if result.failures:
         typer.echo(f"{len(result.failures)} recording(s) did not reach their expected state in time", err=True)
         raise typer.Exit(1)
+
+
+# ---- synthetic data and the reference ABIS ---------------------------------------------------
+
+@app.command()
+def synth(
+    count: Annotated[int, typer.Option(help="Recordings to make")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same output)")] = 1,
+    duplicate_rate: Annotated[float, typer.Option(help="Share re-recorded under a second NIK")] = 0.05,
+    recapture_rate: Annotated[float, typer.Option(help="Share re-recorded under the same NIK (replacement)")] = 0.02,
+    poor_rate: Annotated[float, typer.Option(help="Share with unusable captures (ENROLL_FAILURE)")] = 0.02,
+    missing_finger_rate: Annotated[float, typer.Option(help="Share of persons lacking 1-4 fingers")] = 0.02,
+    recording_site: Annotated[Optional[str], typer.Option(help="Record everyone here (default: their kecamatan)")] = None,
+    out: Annotated[Path, typer.Option(help="NDJSON, one recording (POST /v1/enrollments body) a line")] = Path("recordings.ndjson"),
+    truth: Annotated[Path, typer.Option(help="Ground truth: kind, expected status, which record each matches")] = Path("truth.json"),
+) -> None:
+    """Synthetic recordings with ground truth (docs/dedup.md): uniques, duplicates, recaptures, poor captures."""
+    from ektp.synth.export import save, write_synth
+
+    with out.open("w") as f:
+        document = write_synth(f, count, seed=seed, duplicate_rate=duplicate_rate, recapture_rate=recapture_rate,
+                               poor_rate=poor_rate, missing_finger_rate=missing_finger_rate,
+                               recording_site=recording_site)
+    save(truth, document)
+    typer.echo(f"{count} recordings in {out}, ground truth in {truth}: {json.dumps(document['kinds'])}")
+
+
+@app.command("abis-reference")
+def abis_reference(
+    broker_url: Annotated[str, typer.Option(help="RabbitMQ the dedup service's adapter uses (EKTP_ABIS_URL)")],
+    data_dir: Annotated[Path, typer.Option(help="Its durable gallery goes here")] = Path("./var/abis"),
+    request_queue: Annotated[str, typer.Option(help="Queue to take requests from")] = "abis.request",
+) -> None:
+    """The reference ABIS: the built-in matcher behind the MOSIP ABIS interface, as its own process."""
+    from services.dedup.abis.reference import ReferenceAbis
+    from shared.logs import configure_logging
+
+    configure_logging(os.environ.get("EKTP_LOG_LEVEL", "INFO"), json=True, service="abis-reference")
+    abis = ReferenceAbis(broker_url, data_dir=data_dir, request_queue=request_queue)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, abis.stop)
+        await abis.run()
+
+    asyncio.run(main())
 
 
 # ---- credentials -----------------------------------------------------------------------------
@@ -271,9 +319,9 @@ def verify(
     from shared.keys import keys_from_jwks
 
     key_set = keys_from_jwks(keys.read_text())
-    path = Path(source)
     try:
-        verified = verify_offline(path if path.exists() else source, key_set)
+        # a str is taken as a file if one exists, else as a token (Path.exists() raises on a 340-character token)
+        verified = verify_offline(source, key_set)
     except TokenError as exc:
         typer.echo(f"INVALID ({exc.reason_code}): {exc.message}")
         raise typer.Exit(1) from None
@@ -314,6 +362,86 @@ def dead_letters_list(queue: Annotated[str, typer.Argument(help="e.g. dedup.inta
 def dead_letters_replay(queue: Annotated[str, typer.Argument(help="e.g. dedup.intake")]) -> None:
     """Put a queue's dead-lettered messages back on it (after fixing the cause)."""
     _transport_call(queue, replay=True)
+
+
+# ---- station (store and forward) -------------------------------------------------------------
+
+StationQueue = Annotated[Path, typer.Option("--queue", help="The station's local SQLite queue")]
+
+
+@station_app.command("enqueue")
+def station_enqueue(
+    file: Annotated[Path, typer.Argument(help="Recordings, one JSON object a line (NDJSON); - for stdin")],
+    queue: StationQueue = Path("./var/station.db"),
+) -> None:
+    """Check each recording at the counter (the server's own rules) and queue the good ones."""
+    import datetime as dt
+
+    from ektp.station import enqueue, open_queue
+
+    db = open_queue(queue)
+    lines = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
+    queued, already, refused = enqueue(db, lines, today=dt.date.today())
+    for r in refused:
+        typer.echo(f"line {r.line} ({r.station_recording_id or 'no station_recording_id'}) refused:", err=True)
+        for p in r.problems:
+            typer.echo(f"  {p.severity:<7} {p.field}: {p.code} — {p.message_en} / {p.message_id}", err=True)
+    typer.echo(f"queued {queued}, already queued {already}, refused {len(refused)}")
+    if refused:
+        raise typer.Exit(1)
+
+
+@station_app.command("push")
+def station_push(
+    url: Annotated[str, typer.Option(help="The enrollment service or gateway")],
+    token: Annotated[Optional[str], typer.Option(help="The station's credential; default EKTP_STATION_TOKEN")] = None,
+    queue: StationQueue = Path("./var/station.db"),
+    batch_size: Annotated[int, typer.Option(help="Recordings per request (at most 1000)", min=1, max=1000)] = 100,
+    max_backoff: Annotated[float, typer.Option(help="Longest wait between retries, seconds")] = 30.0,
+    give_up_after: Annotated[Optional[float], typer.Option(help="Stop with an error after this many seconds")] = None,
+) -> None:
+    """Push pending recordings (gzip'd batches, exponential backoff); resumable, never records twice."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ektp.station import Backoff, PushRefused, counts, open_queue, push
+
+    credential = token or os.environ.get("EKTP_STATION_TOKEN")
+    if not credential:
+        typer.echo("no credential: pass --token or set EKTP_STATION_TOKEN", err=True)
+        raise typer.Exit(2)
+    db = open_queue(queue)
+    before = counts(db)
+    deadline = time.monotonic() + give_up_after if give_up_after else None
+    with Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[detail]}")) as bar:
+        task = bar.add_task("push", total=before["pending"], detail="")
+
+        def progress(result, pending) -> None:  # type: ignore[no-untyped-def]
+            bar.update(task, completed=before["pending"] - pending,
+                       detail=f"created {result.sent}, replayed {result.replayed}, refused {result.refused}, "
+                              f"retries {result.retries}")
+
+        try:
+            result = push(db, url=url, token=credential, batch_size=batch_size,
+                          backoff=Backoff(cap=max_backoff), deadline=deadline, progress=progress)
+        except PushRefused as exc:
+            typer.echo(f"the server refused this station's credential: {exc}", err=True)
+            raise typer.Exit(3) from None
+        except TimeoutError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(4) from None
+    typer.echo(json.dumps({"created": result.sent, "replayed": result.replayed, "refused": result.refused,
+                           "retries": result.retries, **counts(db)}))
+
+
+@station_app.command("status")
+def station_status(queue: StationQueue = Path("./var/station.db")) -> None:
+    """How many recordings are pending, sent and refused."""
+    from ektp.station import counts, open_queue
+
+    typer.echo(json.dumps(counts(open_queue(queue))))
 
 
 def main() -> None:

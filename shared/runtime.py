@@ -112,7 +112,8 @@ class Runner:
         settings = self.platform.settings
         for module in self.modules:
             relay = OutboxRelay(self.platform.sessions, module.tables, self.platform.transport,
-                                poll_seconds=settings.outbox_poll_seconds)
+                                poll_seconds=settings.outbox_poll_seconds,
+                                publish_twice=settings.fault_publish_twice)
             ctx = ServiceContext(name=module.name, platform=self.platform, tables=module.tables, relay=relay)
             self.contexts[module.name] = ctx
             if module.startup is not None:

@@ -43,15 +43,36 @@ class Settings(BaseSettings):
     consumer_prefetch: int = 32
     max_delivery_attempts: int = Field(default=5, ge=1, description="Then a message is dead-lettered")
     outbox_poll_seconds: float = 0.2
+    fault_publish_twice: bool = Field(
+        default=False, description="Fault injection (reliability suite only): relay every event twice"
+    )
     embedded_visibility_seconds: float = Field(
         default=30.0, description="A claimed embedded message is redelivered after this if not acknowledged"
     )
 
     # dedup
     dedup_target_fpir: float = Field(default=40.0, description="MOSIP targetFPIR: 40 means 1 in 10,000")
+    dedup_matcher: str = Field(default="builtin", pattern="^(builtin|abis)$",
+                               description="builtin (the open matcher in-process) or abis (an external ABIS)")
+    abis_url: str | None = Field(default=None, description="AMQP URL of the external ABIS's broker (default EKTP_BROKER_URL)")
+    abis_request_queue: str = Field(default="abis.request", description="Queue the ABIS takes requests from")
+    abis_instance: str | None = Field(default=None, description="Names this process's response queue abis.response.<instance>")
+    abis_timeout_seconds: float = Field(default=10.0, gt=0, description="An ABIS request not answered in this is retried")
+    abis_retries: int = Field(default=1, ge=0, description="Retries of a timed-out ABIS request")
+    abis_pause_after: int = Field(default=3, ge=1, description="Failed ABIS calls in a row before dedup pauses itself")
+    abis_ping_seconds: float = Field(default=30.0, gt=0, description="How often an idle or self-paused engine pings the ABIS")
+    abis_max_results: int = Field(default=10, ge=1, description="MOSIP flags.maxResults")
+    abis_url_secret: str | None = Field(default=None, description="HMAC key of the biometrics URLs (default derived from EKTP_BOOTSTRAP_TOKEN)")
+    abis_url_ttl_seconds: int = Field(default=300, ge=10, description="Lifetime of a signed biometrics URL")
+    abis_biometrics_base_url: str | None = Field(default=None, description="Base URL the ABIS fetches biometrics from (the dedup service; default EKTP_PUBLIC_BASE_URL)")
 
     # print
     print_lease_seconds: float = Field(default=15.0, description="A node missing heartbeats this long is lost")
+    print_low_stock_threshold: int = Field(
+        default=100, ge=0, description="print.stock_low is raised once when a site's available blanks fall to this "
+        "(a site may override it: PUT /v1/print/sites/{site}/stock/threshold)")
+    print_queue_metrics_seconds: float = Field(
+        default=5.0, gt=0, description="How often the gauge ektp_print_jobs_waiting{site} is refreshed")
 
     # certificate and the dinas that signs it
     cert_key_dir: Path | None = Field(
@@ -63,6 +84,18 @@ class Settings(BaseSettings):
     cert_number_pattern: str = Field(
         default="470/{seq:04d}/Dukcapil/{year}", description="Certificate number; {seq} restarts each year"
     )
+    cert_valid_days: int | None = Field(default=None, ge=1, description="Validity in days; overrides cert_valid_months")
+    cert_renew_before_days: int = Field(default=14, ge=0, description="A certificate may be renewed this many days before it expires")
+    cert_auto_issue_after_days: int | None = Field(
+        default=None, ge=0, description="Policy: every resident still waiting this many days after recording gets a certificate")
+    cert_auto_issue_when_paused: bool = Field(
+        default=False, description="Policy: while dedup is paused, every waiting resident gets a certificate")
+    cert_auto_renew: bool = Field(default=False, description="Policy: renew expired certificates of residents still waiting")
+    cert_policy_interval_seconds: float = Field(default=60.0, gt=0, description="How often the certificate policies run")
+    cert_clock_offset_days: int = Field(
+        default=0, description="Shifts the certificate service's clock by days (drills and tests; refused in production)")
+    verify_rate_per_second: float = Field(default=5.0, gt=0, description="Public GET /v1/verify: requests per second per client IP")
+    verify_rate_burst: int = Field(default=30, ge=1, description="Public GET /v1/verify: burst per client IP")
     dinas_region_name: str = "Kota Kupang"
     dinas_city: str = "Kupang"
     dinas_address: str = "Jalan S. K. Lerik, Kelapa Lima, Kota Kupang, Nusa Tenggara Timur"
@@ -77,6 +110,8 @@ class Settings(BaseSettings):
                 raise ValueError("EKTP_DATABASE_URL must be PostgreSQL in production")
             if self.bootstrap_token is not None and len(self.bootstrap_token) < 32:
                 raise ValueError("EKTP_BOOTSTRAP_TOKEN must be at least 32 characters in production")
+            if self.cert_clock_offset_days:
+                raise ValueError("EKTP_CERT_CLOCK_OFFSET_DAYS must be 0 in production")
         return self
 
     @property

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.certificate import repository, service
-from services.certificate.models import Certificate
-from services.certificate.schemas import CertificateView, IssueIn, RevokeIn, VerifyView
+from services.certificate.models import CertStatus, Certificate
+from services.certificate.schemas import (
+    CertificatePage, CertificateStats, CertificateView, IssueIn, RevokeIn, VerifyView,
+)
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.errors import NotFound
 from shared.keys import jwks
+from shared.ratelimit import rate_limit
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["certificate"])
@@ -22,11 +26,13 @@ Context = Annotated[ServiceContext, Depends(service_context("certificate"))]
 Operator = Annotated[Principal, Depends(require(Role.DINAS_OPERATOR, Role.KECAMATAN_OPERATOR))]
 # Certificate numbers contain slashes ("470/0001/Dukcapil/2026").
 Number = Annotated[str, Path(max_length=60)]
+VerifyLimit = Depends(rate_limit("verify", lambda s: (s.verify_rate_per_second, s.verify_rate_burst)))
 
 
-def _view(cert: Certificate) -> CertificateView:
-    fields = {name: getattr(cert, name) for name in CertificateView.model_fields if name != "pdf_url"}
-    return CertificateView(**fields, pdf_url=f"/v1/certificates/{cert.number}/pdf")
+def _view(cert: Certificate, today: dt.date) -> CertificateView:
+    fields = {name: getattr(cert, name) for name in CertificateView.model_fields if name not in ("pdf_url", "status")}
+    return CertificateView(**fields, status=service.effective_status(cert, today).value,
+                           pdf_url=f"/v1/certificates/{cert.number}/pdf")
 
 
 @router.get("/certificates/keys", summary="Public keys (JWKS) for offline verification")
@@ -36,11 +42,35 @@ async def keys(ctx: Context) -> dict:
 
 @router.post("/certificates", status_code=201, response_model=CertificateView, summary="Issue an interim certificate")
 async def issue(body: IssueIn, session: SessionDep, ctx: Context, principal: Operator) -> CertificateView:
-    cert = await service.issue(session, principal, ctx.settings, ctx.state["signing_key"], body.enrollment_id,
-                               today=dt.date.today())
+    now = service.clock(ctx.settings)
+    cert = await service.issue(session, principal, ctx.settings, ctx.state["signing_key"], body.enrollment_id, now=now)
     await session.commit()
     ctx.events_written()
-    return _view(cert)
+    return _view(cert, service.local_date(now))
+
+
+@router.get("/certificates", response_model=CertificatePage, summary="Search certificates (audited)")
+async def search(
+    session: SessionDep, ctx: Context, principal: Operator,
+    enrollment_id: uuid.UUID | None = None,
+    nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
+    status: Annotated[CertStatus | None, Query(description="VALID (not expired), EXPIRED, REVOKED, SUPERSEDED")] = None,
+    site: Annotated[str | None, Query(max_length=16, description="Pickup or recording site")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CertificatePage:
+    now = service.clock(ctx.settings)
+    rows, total = await service.search(session, principal, now=now, enrollment_id=enrollment_id, nik=nik,
+                                       status=status, site=site, limit=limit, offset=offset)
+    await session.commit()  # the audit entry
+    today = service.local_date(now)
+    return CertificatePage(items=[_view(c, today) for c in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/certificates/stats", response_model=CertificateStats, summary="Counts for the console")
+async def stats(session: SessionDep, ctx: Context, principal: Operator,
+                site: Annotated[str | None, Query(max_length=16)] = None) -> CertificateStats:
+    return CertificateStats(**await service.stats(session, principal, now=service.clock(ctx.settings), site=site))
 
 
 @router.get("/certificates/{number:path}/pdf", summary="The certificate as an A4 PDF",
@@ -61,17 +91,29 @@ async def revoke(number: Number, body: RevokeIn, session: SessionDep, ctx: Conte
     cert = await service.revoke(session, principal, number, body.reason)
     await session.commit()
     ctx.events_written()
-    return _view(cert)
+    return _view(cert, service.local_date(service.clock(ctx.settings)))
+
+
+@router.post("/certificates/{number:path}/renew", status_code=201, response_model=CertificateView,
+             summary="Renew an expired (or expiring) certificate: a new number; the old one is superseded")
+async def renew(number: Number, session: SessionDep, ctx: Context, principal: Operator) -> CertificateView:
+    now = service.clock(ctx.settings)
+    cert = await service.renew(session, principal, ctx.settings, ctx.state["signing_key"], number, now=now)
+    await session.commit()
+    ctx.events_written()
+    return _view(cert, service.local_date(now))
 
 
 @router.get("/certificates/{number:path}", response_model=CertificateView, summary="One certificate (audited)")
-async def get_certificate(number: Number, session: SessionDep, principal: Operator) -> CertificateView:
+async def get_certificate(number: Number, session: SessionDep, ctx: Context, principal: Operator) -> CertificateView:
     cert = await service.read(session, principal, number)
     await session.commit()
-    return _view(cert)
+    return _view(cert, service.local_date(service.clock(ctx.settings)))
 
 
-@router.get("/verify/{token}", response_model=VerifyView, summary="Public: is this certificate valid?")
-async def verify(token: Annotated[str, Path(max_length=2000)], session: SessionDep, ctx: Context) -> VerifyView:
-    result = await service.verify_online(session, token, ctx.state["public_keys"], now=dt.datetime.now(dt.UTC))
+@router.get("/verify/{token}", response_model=VerifyView, response_model_exclude_none=True, dependencies=[VerifyLimit],
+            summary="Public: is this certificate valid? (rate-limited per client)",
+            responses={429: {"description": "Too many requests from this client (Retry-After)"}})
+async def verify(token: Annotated[str, Path(max_length=4096)], session: SessionDep, ctx: Context) -> VerifyView:
+    result = await service.verify_online(session, token, ctx.state["public_keys"], now=service.clock(ctx.settings))
     return VerifyView(**result)

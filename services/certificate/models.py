@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
@@ -27,6 +27,8 @@ class Resident(Base):
     record: Mapped[dict] = mapped_column(JSON)
     photo_jpeg: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(24))
+    pickup_site: Mapped[str | None] = mapped_column(String(16), index=True)
+    recording_site: Mapped[str | None] = mapped_column(String(16), index=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -35,6 +37,17 @@ class CertStatus(StrEnum):
     VALID = "VALID"
     REVOKED = "REVOKED"
     SUPERSEDED = "SUPERSEDED"
+    EXPIRED = "EXPIRED"  # derived (VALID past its valid-until date), never stored
+
+
+class RevokeCode(StrEnum):
+    """Why a certificate stopped being valid; a verifier sees the code and a fixed text, never an operator's note."""
+
+    CARD_ISSUED = "card_issued"
+    DUPLICATE = "duplicate"
+    ENROLL_FAILURE = "enroll_failure"
+    OPERATOR = "operator"
+    SUPERSEDED = "superseded"
 
 
 class Certificate(Base):
@@ -54,9 +67,15 @@ class Certificate(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoke_reason: Mapped[str | None] = mapped_column(String(400))
+    revoke_code: Mapped[str | None] = mapped_column(String(24))
     superseded_by: Mapped[str | None] = mapped_column(String(60))
 
-    __table_args__ = (Index("ix_certificates_enrollment_status", "enrollment_id", "status"),)
+    __table_args__ = (
+        Index("ix_certificates_enrollment_status", "enrollment_id", "status"),
+        # never two valid certificates for one resident, whichever process issues them
+        Index("uq_certificates_one_valid", "enrollment_id", unique=True,
+              postgresql_where=text("status = 'VALID'"), sqlite_where=text("status = 'VALID'")),
+    )
 
 
 class Sequence(Base):
@@ -66,3 +85,14 @@ class Sequence(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DedupEngine(Base):
+    """The dedup engine's state as last announced (dedup.engine_paused / dedup.engine_resumed); one row."""
+
+    __tablename__ = "certificate_dedup_engine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(400))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -27,6 +27,7 @@ class CertificateView(BaseModel):
     issued_at: dt.datetime
     revoked_at: dt.datetime | None
     revoke_reason: str | None
+    revoke_code: str | None
     superseded_by: str | None
     kid: str
     token: str
@@ -37,8 +38,9 @@ class VerifyView(BaseModel):
     """What a verifier (bank, school, polling station) sees: no full NIK, no address."""
 
     status: str = Field(description="valid | expired | revoked | unknown | invalid")
-    reason: str | None = None
-    detail: str | None = None
+    reason: str | None = Field(default=None, description="revoked: card_issued | duplicate | enroll_failure | operator | "
+                               "superseded; invalid: malformed | unknown_key | bad_signature | not_yet_valid; expired")
+    detail: str | None = Field(default=None, description="The reason in words (Indonesian / English)")
     number: str | None = None
     name: str | None = None
     nik_masked: str | None = None
@@ -46,3 +48,22 @@ class VerifyView(BaseModel):
     valid_until: str | None = None
     issuer: str | None = None
     revoked_at: str | None = None
+
+
+class CertificatePage(BaseModel):
+    items: list[CertificateView]
+    total: int
+    limit: int
+    offset: int
+
+
+class CertificateStats(BaseModel):
+    """Counts for the console. `issued` is every certificate ever made; each is in exactly one of
+    valid / expired / revoked / superseded (expired: still VALID in the register, past its date)."""
+
+    site: str | None
+    issued: int
+    valid: int
+    expired: int
+    revoked: int
+    superseded: int

@@ -6,16 +6,18 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.certificate import repository
 from services.certificate.document import CertificateDocument, DinasIdentity, ResidentData, render_pdf
-from services.certificate.models import CertStatus, Certificate, Resident, messaging
-from services.certificate.token import CertificateClaims, TokenError, VerifiedToken, sign_token, verify_token
+from services.certificate.models import CertStatus, Certificate, DedupEngine, Resident, RevokeCode, messaging
+from services.certificate.token import (
+    DEFAULT_LEEWAY, WITA, CertificateClaims, Reason, TokenError, VerifiedToken, sign_token, verify_signature,
+)
 from shared.auth.audit import audit
-from shared.auth.principal import Principal
+from shared.auth.principal import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.keys import KeySet, SigningKey, fingerprint
 from shared.messaging import Event, new_event
@@ -34,10 +36,45 @@ STATUS_BY_EVENT = {
     "print.card_issued": "ISSUED",
 }
 REVOKE_ON = {
-    "print.card_issued": "KTP-el sudah diserahkan / card issued",
-    "dedup.duplicate": "data ganda / duplicate record",
-    "dedup.enroll_failure": "rekam ulang / must be re-recorded",
+    "print.card_issued": RevokeCode.CARD_ISSUED,
+    "dedup.duplicate": RevokeCode.DUPLICATE,
+    "dedup.enroll_failure": RevokeCode.ENROLL_FAILURE,
 }
+# What a verifier is told about a certificate that is no longer valid: a fixed text per code, never
+# the operator's own note (it may hold personal details; it stays in GET /v1/certificates/{number}).
+PUBLIC_REASON = {
+    RevokeCode.CARD_ISSUED: "KTP-el sudah diserahkan kepada pemiliknya / the KTP-el card has been handed over",
+    RevokeCode.DUPLICATE: "data ganda / duplicate record",
+    RevokeCode.ENROLL_FAILURE: "perekaman harus diulang / must be re-recorded",
+    RevokeCode.OPERATOR: "dicabut oleh Dinas / revoked by the dinas",
+    RevokeCode.SUPERSEDED: "diganti surat keterangan yang lebih baru / replaced by a newer certificate",
+}
+POLICY_BATCH = 100
+
+
+def clock(settings: Settings) -> dt.datetime:
+    """Now, shifted by EKTP_CERT_CLOCK_OFFSET_DAYS (drills and tests; refused in production)."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=settings.cert_clock_offset_days)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The date in Kupang (WITA): the date printed on the certificate."""
+    return moment.astimezone(WITA).date()
+
+
+def valid_until_for(settings: Settings, today: dt.date) -> dt.date:
+    if settings.cert_valid_days is not None:
+        return today + dt.timedelta(days=settings.cert_valid_days)
+    return add_months(today, settings.cert_valid_months)
+
+
+def system_principal(settings: Settings, name: str) -> Principal:
+    """Who the audit log names for what the service does by itself (policies, events)."""
+    return Principal(id="system", name=name, role=Role.ADMIN, site=settings.dinas_code)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -60,6 +97,7 @@ async def on_enrollment_submitted(session: AsyncSession, event: Event) -> None:
     record = event.data["record"]
     session.add(Resident(enrollment_id=enrollment_id, nik=record["nik"], record=record,
                          photo_jpeg=event.data["biometrics"]["photo_jpeg"], status="RECEIVED",
+                         pickup_site=record.get("pickup_site"), recording_site=record["recording"]["site"],
                          recorded_at=dt.datetime.fromisoformat(record["recording"]["recorded_at"])))
     await session.flush()
 
@@ -74,15 +112,39 @@ async def on_status_event(session: AsyncSession, event: Event) -> None:
     if event.type in STATUS_BY_EVENT:
         resident.status = STATUS_BY_EVENT[event.type]
     if event.type in REVOKE_ON:
+        code = REVOKE_ON[event.type]
         for cert in await repository.valid_for(session, resident.enrollment_id):
-            await _revoke(session, cert, REVOKE_ON[event.type])
+            await _revoke(session, cert, code, PUBLIC_REASON[code], now=dt.datetime.now(dt.UTC))
+            await audit(session, _event_principal(event), "certificate.revoke", "certificate", cert.number,
+                        {"code": code.value, "event_id": str(event.event_id)})
+    await session.flush()
+
+
+def _event_principal(event: Event) -> Principal:
+    return Principal(id="system", name=f"event:{event.type}", role=Role.ADMIN, site="-")
+
+
+async def on_engine_event(session: AsyncSession, event: Event) -> None:
+    """dedup.engine_paused / dedup.engine_resumed: remember the engine's state for the policies."""
+    state = await repository.engine_state(session, for_update=True)
+    if state is None:
+        state = DedupEngine(id=1, paused=False, changed_at=event.occurred_at)
+        session.add(state)
+    elif _aware(state.changed_at) > event.occurred_at:
+        return  # an older announcement delivered late
+    state.paused = event.type == "dedup.engine_paused"
+    state.reason = (event.data.get("reason") or None) if state.paused else None
+    state.changed_at = event.occurred_at
     await session.flush()
 
 
 # ---- issuing ---------------------------------------------------------------------------------
 
 async def issue(session: AsyncSession, principal: Principal | None, settings: Settings, key: SigningKey,
-                enrollment_id: uuid.UUID, *, today: dt.date, actor: str | None = None) -> Certificate:
+                enrollment_id: uuid.UUID, *, now: dt.datetime, actor: str | None = None,
+                action: str = "certificate.issue") -> Certificate:
+    """A new certificate for a waiting resident; one still valid is superseded (lost paper, renewal).
+    `principal` None: the service acts by itself (a policy named by `actor`)."""
     resident = await repository.resident(session, enrollment_id, for_update=True)
     if resident is None:
         raise NotFound(f"no recording {enrollment_id} known to the certificate service (yet)")
@@ -91,14 +153,18 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
         raise Forbidden(f"recording {enrollment_id} belongs to another site", code="wrong_site")
     if resident.status not in ISSUABLE:
         raise Conflict(f"no certificate for a recording in status {resident.status}", code="not_issuable")
+    today = local_date(now)
     number, seq = await repository.next_number(session, settings.cert_number_pattern, today.year)
+    superseded = []
     for old in await repository.valid_for(session, enrollment_id):
         old.status = CertStatus.SUPERSEDED.value
         old.superseded_by = number
-        old.revoked_at = dt.datetime.now(dt.UTC)
+        old.revoked_at = now
+        old.revoke_code = RevokeCode.SUPERSEDED.value
         old.revoke_reason = f"diganti / superseded by {number}"
-    now = dt.datetime.now(dt.UTC)
-    valid_until = add_months(today, settings.cert_valid_months)
+        superseded.append(old.number)
+    await session.flush()  # before the insert: at most one VALID per resident (unique index)
+    valid_until = valid_until_for(settings, today)
     record = resident.record
     claims = CertificateClaims.for_certificate(
         number=number, nik=resident.nik, name=record["name"].upper(), birth_date=dt.date.fromisoformat(record["birth_date"]),
@@ -109,21 +175,41 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
                        issued_at=now)
     session.add(cert)
     await session.flush()
-    if principal is not None:
-        await audit(session, principal, "certificate.issue", "certificate", number, {"enrollment_id": str(enrollment_id)})
+    who = principal or system_principal(settings, cert.issued_by)
+    await audit(session, who, action, "certificate", number,
+                {"enrollment_id": str(enrollment_id), "supersedes": superseded})
     await add_event(session, messaging, new_event("certificate.issued", {
-        "number": number, "enrollment_id": str(enrollment_id), "valid_until": valid_until.isoformat()},
-        key=str(enrollment_id)))
+        "number": number, "enrollment_id": str(enrollment_id), "valid_until": valid_until.isoformat(),
+        "issued_by": cert.issued_by, "supersedes": superseded}, key=str(enrollment_id)))
     return cert
 
 
-async def _revoke(session: AsyncSession, cert: Certificate, reason: str) -> None:
+async def renew(session: AsyncSession, principal: Principal | None, settings: Settings, key: SigningKey,
+                number: str, *, now: dt.datetime, actor: str | None = None) -> Certificate:
+    """Expired (or about to) while the resident still waits: a new certificate, a new number; the old
+    one is SUPERSEDED."""
+    cert = await repository.certificate(session, number, for_update=True)
+    if cert is None:
+        raise NotFound(f"certificate {number} not found")
+    if cert.status != CertStatus.VALID:
+        raise Conflict(f"certificate {number} is {cert.status}; only the current certificate is renewed",
+                       code="not_valid")
+    opens = cert.valid_until - dt.timedelta(days=settings.cert_renew_before_days)
+    if local_date(now) < opens:
+        raise Conflict(f"certificate {number} is valid until {cert.valid_until}; renewal opens on {opens}",
+                       code="not_expiring")
+    return await issue(session, principal, settings, key, cert.enrollment_id, now=now, actor=actor,
+                       action="certificate.renew")
+
+
+async def _revoke(session: AsyncSession, cert: Certificate, code: RevokeCode, reason: str, *, now: dt.datetime) -> None:
     cert.status = CertStatus.REVOKED.value
-    cert.revoked_at = dt.datetime.now(dt.UTC)
+    cert.revoked_at = now
+    cert.revoke_code = code.value
     cert.revoke_reason = reason
     await add_event(session, messaging, new_event("certificate.revoked", {
-        "number": cert.number, "enrollment_id": str(cert.enrollment_id), "reason": reason},
-        key=str(cert.enrollment_id)))
+        "number": cert.number, "enrollment_id": str(cert.enrollment_id), "reason": PUBLIC_REASON[code],
+        "code": code.value}, key=str(cert.enrollment_id)))
 
 
 async def revoke(session: AsyncSession, principal: Principal, number: str, reason: str) -> Certificate:
@@ -132,7 +218,7 @@ async def revoke(session: AsyncSession, principal: Principal, number: str, reaso
         raise NotFound(f"certificate {number} not found")
     if cert.status != CertStatus.VALID:
         raise Conflict(f"certificate {number} is already {cert.status}", code="not_valid")
-    await _revoke(session, cert, reason)
+    await _revoke(session, cert, RevokeCode.OPERATOR, reason, now=dt.datetime.now(dt.UTC))
     await audit(session, principal, "certificate.revoke", "certificate", number, {"reason": reason})
     await session.flush()
     return cert
@@ -144,6 +230,78 @@ async def read(session: AsyncSession, principal: Principal, number: str, action:
         raise NotFound(f"certificate {number} not found")
     await audit(session, principal, action, "certificate", number)
     return cert
+
+
+# ---- policies --------------------------------------------------------------------------------
+
+async def apply_policies(session: AsyncSession, settings: Settings, key: SigningKey, *, now: dt.datetime,
+                         batch: int = POLICY_BATCH) -> dict[str, int]:
+    """One batch of what the configured policies call for; returns certificates made per policy.
+
+    - when_paused: while dedup is paused, every waiting resident who never had a certificate;
+    - after_days: every resident still waiting N days after recording who never had one;
+    - auto_renew: every resident still waiting whose certificate has expired.
+    A resident whose certificate an operator revoked is left alone. Candidates are locked and checked
+    again, and a unique index holds one VALID per resident, so processes may run this side by side.
+    """
+    made: dict[str, int] = {}
+
+    async def issue_to(residents: Sequence[Resident], policy: str) -> None:
+        for resident in residents:
+            if await repository.has_certificate(session, resident.enrollment_id):
+                continue  # another process issued one after our candidate query
+            await issue(session, None, settings, key, resident.enrollment_id, now=now, actor=f"policy:{policy}")
+            made[policy] = made.get(policy, 0) + 1
+
+    if settings.cert_auto_issue_when_paused:
+        engine = await repository.engine_state(session)
+        if engine is not None and engine.paused:
+            await issue_to(await repository.waiting_without_certificate(session, ISSUABLE, limit=batch), "when_paused")
+    if settings.cert_auto_issue_after_days is not None:
+        cutoff = now - dt.timedelta(days=settings.cert_auto_issue_after_days)
+        await issue_to(await repository.waiting_without_certificate(session, ISSUABLE, limit=batch,
+                                                                    recorded_before=cutoff), "after_days")
+    if settings.cert_auto_renew:
+        for cert in await repository.expired_while_waiting(session, ISSUABLE, today=local_date(now), limit=batch):
+            await renew(session, None, settings, key, cert.number, now=now, actor="policy:auto_renew")
+            made["auto_renew"] = made.get("auto_renew", 0) + 1
+    return made
+
+
+# ---- the console -----------------------------------------------------------------------------
+
+def _scope(principal: Principal, site: str | None) -> str | None:
+    """City-wide roles see every site (or the one asked for); the others their own site only."""
+    if site is None and not principal.city_wide:
+        return principal.site
+    if site is not None:
+        principal.require_site(site)
+    return site
+
+
+async def search(session: AsyncSession, principal: Principal, *, now: dt.datetime, enrollment_id: uuid.UUID | None,
+                 nik: str | None, status: CertStatus | None, site: str | None, limit: int,
+                 offset: int) -> tuple[Sequence[Certificate], int]:
+    site = _scope(principal, site)
+    rows, total = await repository.search(session, today=local_date(now), limit=limit, offset=offset,
+                                          enrollment_id=enrollment_id, nik=nik, status=status, site=site)
+    await audit(session, principal, "certificate.list", "certificate", "*", {
+        "enrollment_id": str(enrollment_id) if enrollment_id else None, "nik": nik,
+        "status": status.value if status else None, "site": site, "returned": [c.number for c in rows]})
+    return rows, total
+
+
+async def stats(session: AsyncSession, principal: Principal, *, now: dt.datetime, site: str | None) -> dict[str, Any]:
+    site = _scope(principal, site)
+    by_status = await repository.stats(session, today=local_date(now), site=site)
+    counts = {s.value.lower(): by_status.get(s.value, 0) for s in CertStatus}
+    return {"site": site, "issued": sum(by_status.values()), **counts}
+
+
+def effective_status(cert: Certificate, today: dt.date) -> CertStatus:
+    if cert.status == CertStatus.VALID and cert.valid_until < today:
+        return CertStatus.EXPIRED
+    return CertStatus(cert.status)
 
 
 def document(settings: Settings, cert: Certificate, resident: Resident, public_keys: KeySet) -> bytes:
@@ -164,33 +322,35 @@ def document(settings: Settings, cert: Certificate, resident: Resident, public_k
         dinas=dinas, number=cert.number, resident=data, photo_jpeg=base64.b64decode(resident.photo_jpeg),
         issued_on=cert.issued_on, valid_until=cert.valid_until, token=cert.token,
         key_fingerprint=fingerprint(public_keys[cert.kid]),
-        verify_url=f"{settings.public_base_url.rstrip('/')}/verifikasi"))
+        verify_url=f"{settings.public_base_url.rstrip('/')}/v1/verify"))
 
 
 # ---- verification ----------------------------------------------------------------------------
 
 async def verify_online(session: AsyncSession, token: str, public_keys: KeySet, *, now: dt.datetime) -> dict:
-    """valid / expired / revoked / unknown, with only what a verifier needs."""
+    """valid / expired / revoked / unknown / invalid, with only what a verifier needs: the signed
+    claims they can compare with the person in front of them (name, masked NIK, birth date), the
+    number and dates; never the full NIK, the address, the enrollment or who acted."""
     try:
-        verified: VerifiedToken = verify_token(token, public_keys, now=now)
+        verified: VerifiedToken = verify_signature(token, public_keys)
     except TokenError as exc:
-        if exc.reason_code == "expired":
-            return {"status": "expired", "reason": exc.message}
         return {"status": "invalid", "reason": exc.reason_code, "detail": exc.message}
     claims = verified.claims
     cert = await repository.certificate(session, claims.number)
+    if cert is None or cert.token != verified.token:
+        return {"status": "unknown", "number": claims.number,
+                "detail": "tidak terdaftar di Dinas ini / not in this dinas's register"}
     shown = {"number": claims.number, "name": claims.name, "nik_masked": claims.masked_nik,
-             "birth_date": claims.birth_date.isoformat(), "valid_until": (claims.expires_at - dt.timedelta(seconds=1)).date().isoformat(),
+             "birth_date": claims.birth_date.isoformat(), "valid_until": cert.valid_until.isoformat(),
              "issuer": claims.issuer}
-    if cert is None or cert.token != token:
-        return {"status": "unknown", **shown}
     if cert.status != CertStatus.VALID:
-        return {"status": "revoked", "reason": cert.revoke_reason, "revoked_at": cert.revoked_at.isoformat() if cert.revoked_at else None, **shown}
+        code = RevokeCode(cert.revoke_code or RevokeCode.OPERATOR.value)
+        return {"status": "revoked", "reason": code.value, "detail": PUBLIC_REASON[code],
+                "revoked_at": cert.revoked_at.isoformat() if cert.revoked_at else None, **shown}
+    if now >= claims.expires_at:
+        return {"status": "expired", "reason": Reason.EXPIRED.value,
+                "detail": f"berlaku sampai {cert.valid_until.isoformat()} / valid until {cert.valid_until.isoformat()}",
+                **shown}
+    if now + DEFAULT_LEEWAY < claims.issued_at:
+        return {"status": "invalid", "reason": Reason.NOT_YET_VALID.value, "detail": "issued in the future"}
     return {"status": "valid", **shown}
-
-
-async def list_for(session: AsyncSession, principal: Principal, enrollment_id: uuid.UUID) -> Sequence[Certificate]:
-    rows = (await session.execute(select(Certificate).where(Certificate.enrollment_id == enrollment_id)
-                                  .order_by(Certificate.issued_at))).scalars().all()
-    await audit(session, principal, "certificate.list", "enrollment", str(enrollment_id))
-    return rows

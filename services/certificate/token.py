@@ -142,6 +142,21 @@ def verify_token(
     leeway: dt.timedelta = DEFAULT_LEEWAY,
 ) -> VerifiedToken:
     """Check format, key, signature, then time. Raise `TokenError` with the first failure."""
+    verified = verify_signature(token, public_keys)
+    claims = verified.claims
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if now >= claims.expires_at:
+        raise TokenError(Reason.EXPIRED, f"expired at {claims.expires_at.isoformat()}")
+    if now + leeway < claims.issued_at:
+        raise TokenError(Reason.NOT_YET_VALID, f"issued in the future ({claims.issued_at.isoformat()})")
+    return verified
+
+
+def verify_signature(token: str, public_keys: Mapping[str, Ed25519PublicKey] | KeySet) -> VerifiedToken:
+    """Check format, key and signature only: the claims can be trusted, the dates are not judged
+    (the online check tells expired from revoked itself)."""
     token = token.strip()
     if len(token) > MAX_TOKEN_LENGTH:
         raise TokenError(Reason.MALFORMED, f"token longer than {MAX_TOKEN_LENGTH} characters")
@@ -166,14 +181,6 @@ def verify_token(
     except InvalidSignature:
         raise TokenError(Reason.BAD_SIGNATURE, "signature does not match the content") from None
     claims = CertificateClaims.from_json(_decode_json(payload_b64, "claims"))
-
-    now = now or dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    if now >= claims.expires_at:
-        raise TokenError(Reason.EXPIRED, f"expired at {claims.expires_at.isoformat()}")
-    if now + leeway < claims.issued_at:
-        raise TokenError(Reason.NOT_YET_VALID, f"issued in the future ({claims.issued_at.isoformat()})")
     return VerifiedToken(claims=claims, kid=kid, token=token)
 
 

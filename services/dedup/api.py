@@ -9,11 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from services.dedup import repository, service
-from services.dedup.schemas import BacklogView, CasePage, CaseView, DecisionIn, EngineView, PauseIn
+from services.dedup.abis import urls
+from services.dedup.schemas import (
+    BacklogView, CaseDetail, CasePage, CaseView, DecisionIn, EngineView, PauseIn, PositionView, SiteBacklog,
+)
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
-from shared.deps import SessionDep, require, service_context
-from shared.errors import NotFound
+from shared.deps import SessionDep, SettingsDep, require, service_context
+from shared.errors import Forbidden, NotFound
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1/dedup", tags=["dedup"])
@@ -28,7 +31,7 @@ def _engine_view(state, ctx: ServiceContext) -> EngineView:  # type: ignore[no-u
     matcher = ctx.state["matcher"]
     return EngineView(paused=state.paused, reason=state.reason, automatic=state.automatic,
                       changed_by=state.changed_by, changed_at=state.changed_at, matcher=matcher.name,
-                      gallery_size=len(matcher.gallery) if ctx.state.get("engine_leader") else None,
+                      gallery_size=matcher.gallery_size if ctx.state.get("engine_leader") else None,
                       target_fpir=matcher.config.target_fpir)
 
 
@@ -58,11 +61,43 @@ async def resume(session: SessionDep, ctx: Context, principal: Controller) -> En
 @router.get("/backlog", response_model=BacklogView, summary="Recordings waiting for de-duplication")
 async def backlog(session: SessionDep, _: Viewer) -> BacklogView:
     waiting, oldest, per_site = await repository.backlog(session)
+    sites = await repository.backlog_sites(session)
+    outcomes = await repository.outcome_counts(session)
     state = await repository.engine_state(session)
     await session.commit()
-    wait = (dt.datetime.now(dt.UTC) - _aware(oldest)).total_seconds() if oldest else None
-    return BacklogView(waiting=waiting, oldest_received_at=oldest, oldest_wait_seconds=wait, per_site=per_site,
-                       paused=state.paused, reason=state.reason)
+    now = dt.datetime.now(dt.UTC)
+    wait = (now - _aware(oldest)).total_seconds() if oldest else None
+    return BacklogView(
+        waiting=waiting, oldest_received_at=oldest, oldest_wait_seconds=wait, per_site=per_site,
+        sites=[SiteBacklog(site=site, waiting=n, oldest_received_at=first,
+                           oldest_wait_seconds=(now - _aware(first)).total_seconds()) for site, n, first in sites],
+        outcomes=outcomes, paused=state.paused, reason=state.reason, automatic=state.automatic,
+    )
+
+
+@router.get("/backlog/position/{enrollment_id}", response_model=PositionView,
+            summary="Where one recording waits in the backlog (or how it was decided)")
+async def backlog_position(enrollment_id: uuid.UUID, session: SessionDep, _: Viewer) -> PositionView:
+    view = await service.position(session, enrollment_id)
+    await session.commit()
+    return PositionView(**view)
+
+
+@router.get("/biometrics/{reference_id}", summary="Templates for an external ABIS (signed, short-lived URL)",
+            description="No bearer credential: the URL's HMAC signature and expiry are the authorisation. "
+                        "Only the templates are served, never the photo or signature.")
+async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: SessionDep,
+                          settings: SettingsDep) -> dict:
+    why = urls.verify(settings, str(reference_id), exp, sig)
+    if why == "expired":
+        raise Forbidden("this biometrics URL has expired", code="url_expired")
+    if why:
+        raise Forbidden("bad signature", code="bad_signature")
+    request = await repository.request_by_enrollment(session, reference_id)
+    if request is None:
+        raise NotFound(f"reference {reference_id} not found")
+    await session.commit()
+    return urls.templates_only(request.biometrics)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -75,24 +110,29 @@ async def list_cases(
     principal: Adjudicator,
     status: Annotated[str | None, Query(pattern="^(OPEN|DECIDED)$")] = "OPEN",
     site: str | None = None,
+    reason: Annotated[str | None, Query(max_length=80, description="Part of the reason, e.g. grey_zone")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CasePage:
-    rows, total = await repository.cases(session, status=status, site=site, limit=limit, offset=offset)
+    rows, total = await repository.cases(session, status=status, site=site, reason=reason, limit=limit,
+                                         offset=offset)
     await audit(session, principal, "dedup.cases.list", "cases", status or "all", {"count": len(rows)})
     await session.commit()
     return CasePage(items=[CaseView.model_validate(r, from_attributes=True) for r in rows], total=total,
                     limit=limit, offset=offset)
 
 
-@router.get("/cases/{case_id}", response_model=CaseView, summary="One adjudication case")
-async def get_case(case_id: uuid.UUID, session: SessionDep, principal: Adjudicator) -> CaseView:
+@router.get("/cases/{case_id}", response_model=CaseDetail,
+            summary="One adjudication case: the recording and each candidate side by side (audited)")
+async def get_case(case_id: uuid.UUID, session: SessionDep, principal: Adjudicator) -> CaseDetail:
     case = await repository.case(session, case_id)
     if case is None:
         raise NotFound(f"case {case_id} not found")
-    await audit(session, principal, "dedup.case.read", "case", str(case.id))
+    sides = await service.case_detail(session, case)
+    await audit(session, principal, "dedup.case.read", "case", str(case.id),
+                {"enrollment_ids": [str(case.enrollment_id), *(str(m["enrollment_id"]) for m in sides["matches"])]})
     await session.commit()
-    return CaseView.model_validate(case, from_attributes=True)
+    return CaseDetail(**CaseView.model_validate(case, from_attributes=True).model_dump(), **sides)
 
 
 @router.post("/cases/{case_id}/decision", response_model=CaseView, summary="Decide a case (audited)")

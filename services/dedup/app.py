@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.dedup import api, consumers
 from services.dedup.engine import run_engine
-from services.dedup.matching import BuiltinMatcher, MatcherConfig
+from services.dedup.matching import make_matcher
 from services.dedup.models import messaging
 from shared.app import build_app
 from shared.runtime import ServiceContext, ServiceModule
@@ -14,13 +14,17 @@ from shared.settings import Settings
 
 
 async def startup(ctx: ServiceContext) -> None:
-    ctx.state["matcher"] = BuiltinMatcher(MatcherConfig(target_fpir=ctx.settings.dedup_target_fpir))
+    ctx.state["matcher"] = make_matcher(ctx.settings)
     ctx.state["engine_leader"] = False
+
+
+async def shutdown(ctx: ServiceContext) -> None:
+    await ctx.state["matcher"].close()
 
 
 def module() -> ServiceModule:
     return ServiceModule(name="dedup", router=api.router, tables=messaging, consumers=consumers.consumers,
-                         startup=startup, tasks=[run_engine])
+                         startup=startup, tasks=[run_engine], shutdown=shutdown)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

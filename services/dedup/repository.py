@@ -80,13 +80,47 @@ async def backlog(session: AsyncSession) -> tuple[int, dt.datetime | None, dict[
     return int(count), oldest, {k: int(v) for k, v in per_site.items()}
 
 
+async def backlog_sites(session: AsyncSession) -> Sequence[tuple[str, int, dt.datetime]]:
+    """(recording site, waiting, oldest received) per site, most waiting first."""
+    return (
+        await session.execute(
+            select(DedupRequest.recording_site, func.count(), func.min(DedupRequest.received_at))
+            .where(DedupRequest.status == RequestStatus.WAITING).group_by(DedupRequest.recording_site)
+            .order_by(func.count().desc(), DedupRequest.recording_site)
+        )
+    ).all()
+
+
+async def outcome_counts(session: AsyncSession) -> dict[str, int]:
+    """How many records are waiting, in adjudication, or decided each way."""
+    rows = (
+        await session.execute(
+            select(DedupRequest.status, DedupRequest.outcome, func.count())
+            .group_by(DedupRequest.status, DedupRequest.outcome)
+        )
+    ).all()
+    counts: dict[str, int] = {}
+    for status, outcome, n in rows:
+        key = outcome if status == RequestStatus.DECIDED and outcome else status.lower()
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+async def waiting_ahead(session: AsyncSession, seq: int) -> int:
+    """Waiting records before the one at `seq` in the backlog's order."""
+    stmt = select(func.count()).where(DedupRequest.status == RequestStatus.WAITING, DedupRequest.seq < seq)
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def cases(session: AsyncSession, *, status: str | None, site: str | None, limit: int,
-                offset: int) -> tuple[Sequence[Case], int]:
+                offset: int, reason: str | None = None) -> tuple[Sequence[Case], int]:
     stmt = select(Case)
     if status:
         stmt = stmt.where(Case.status == status)
     if site:
         stmt = stmt.where(Case.site == site)
+    if reason:
+        stmt = stmt.where(Case.reason.contains(reason, autoescape=True))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(Case.opened_at).limit(limit).offset(offset))).scalars().all()
     return rows, int(total)

@@ -24,13 +24,38 @@ class PauseIn(BaseModel):
     reason: str = Field(min_length=3, max_length=400, examples=["lisensi penunggalan habis / licence expired"])
 
 
+class SiteBacklog(BaseModel):
+    site: str = Field(description="Recording site (where the resident was recorded)")
+    waiting: int
+    oldest_received_at: dt.datetime
+    oldest_wait_seconds: float
+
+
 class BacklogView(BaseModel):
     waiting: int
     oldest_received_at: dt.datetime | None
     oldest_wait_seconds: float | None
-    per_site: dict[str, int]
+    per_site: dict[str, int] = Field(description="Waiting records per recording site")
+    sites: list[SiteBacklog] = Field(default_factory=list, description="Per recording site, most waiting first")
+    outcomes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Records by state: waiting, adjudication (open cases), unique, duplicate, enroll_failure")
     paused: bool
     reason: str | None
+    automatic: bool = False
+
+
+class PositionView(BaseModel):
+    enrollment_id: uuid.UUID
+    status: str = Field(description="WAITING, ADJUDICATION or DECIDED")
+    outcome: str | None
+    reasons: list[str]
+    position: int | None = Field(description="1 = decided next; None once it is no longer waiting")
+    waiting: int = Field(description="All records waiting")
+    received_at: dt.datetime
+    decided_at: dt.datetime | None
+    paused: bool
+    reason: str | None = Field(description="Why de-duplication is paused, when it is")
 
 
 class CandidateView(BaseModel):
@@ -52,6 +77,32 @@ class CaseView(BaseModel):
     opened_at: dt.datetime
     decided_at: dt.datetime | None
     candidates: list[CandidateView]
+
+
+class RecordSide(BaseModel):
+    """One side of a case: a recording, with its photo (base64 JPEG) and what was captured."""
+
+    enrollment_id: uuid.UUID
+    nik: str
+    receipt_number: str
+    recording_site: str
+    pickup_site: str
+    recorded_at: dt.datetime
+    status: str
+    outcome: str | None
+    photo_jpeg: str | None
+    fingers_captured: int
+    irises_captured: int
+    exceptions: list[str]
+
+
+class CandidateSide(RecordSide):
+    scores: dict[str, float | None] = Field(description="Evidence per modality (finger, iris, face) and fused")
+
+
+class CaseDetail(CaseView):
+    recording: RecordSide
+    matches: list[CandidateSide] = Field(description="Each candidate beside the recording, best first")
 
 
 class CasePage(BaseModel):

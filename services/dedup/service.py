@@ -52,8 +52,12 @@ async def intake(session: AsyncSession, event: Event) -> None:
 
 async def set_paused(session: AsyncSession, *, paused: bool, reason: str | None, actor: str,
                      automatic: bool = False) -> EngineState:
+    """An operator's pause or resume (or, with `automatic`, the engine's own pause).
+
+    An operator pausing an automatically paused engine makes the pause theirs (it then outlasts the
+    ABIS coming back)."""
     state = await repository.engine_state(session, for_update=True)
-    if state.paused == paused:
+    if state.paused == paused and not (paused and state.automatic and not automatic):
         return state
     state.paused = paused
     state.reason = reason if paused else None
@@ -66,6 +70,24 @@ async def set_paused(session: AsyncSession, *, paused: bool, reason: str | None,
     ))
     await session.flush()
     return state
+
+
+async def auto_pause(session: AsyncSession, reason: str) -> bool:
+    """The engine pauses itself (an external ABIS stopped answering); never over a manual pause."""
+    state = await repository.engine_state(session, for_update=True)
+    if state.paused:
+        return False
+    await set_paused(session, paused=True, reason=reason, actor="dedup-engine", automatic=True)
+    return True
+
+
+async def auto_resume(session: AsyncSession) -> bool:
+    """Lifts only a pause the engine made itself; a manual pause stays."""
+    state = await repository.engine_state(session, for_update=True)
+    if not (state.paused and state.automatic):
+        return False
+    await set_paused(session, paused=False, reason=None, actor="dedup-engine", automatic=True)
+    return True
 
 
 # ---- deciding --------------------------------------------------------------------------------
@@ -168,3 +190,42 @@ async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid
     await audit(session, principal, "dedup.case.decide", "case", str(case.id),
                 {"decision": case.decision, "enrollment_id": str(case.enrollment_id)})
     return case
+
+
+# ---- reads for operators and adjudicators ----------------------------------------------------
+
+def _side(row: DedupRequest) -> dict[str, Any]:
+    bio = row.biometrics or {}
+    return {
+        "enrollment_id": row.enrollment_id, "nik": row.nik, "receipt_number": row.receipt_number,
+        "recording_site": row.recording_site, "pickup_site": row.pickup_site, "recorded_at": row.recorded_at,
+        "status": row.status, "outcome": row.outcome, "photo_jpeg": bio.get("photo_jpeg"),
+        "fingers_captured": len(bio.get("fingerprints") or ()), "irises_captured": len(bio.get("irises") or ()),
+        "exceptions": [str(e.get("position")) for e in bio.get("exceptions") or ()],
+    }
+
+
+async def case_detail(session: AsyncSession, case: Case) -> dict[str, Any]:
+    """The case with the recording and each candidate side by side (photos and scores)."""
+    rows = await repository.niks_of(session, [str(case.enrollment_id), *(c["enrollment_id"] for c in case.candidates)])
+    recording = rows.get(str(case.enrollment_id))
+    if recording is None:
+        raise NotFound(f"the recording of case {case.id} is gone")
+    matches = [{**_side(rows[c["enrollment_id"]]), "scores": c["scores"]}
+               for c in case.candidates if c["enrollment_id"] in rows]
+    return {"recording": _side(recording), "matches": matches}
+
+
+async def position(session: AsyncSession, enrollment_id: uuid.UUID) -> dict[str, Any]:
+    request = await repository.request_by_enrollment(session, enrollment_id)
+    if request is None:
+        raise NotFound(f"enrollment {enrollment_id} is not in de-duplication")
+    waiting, _, _ = await repository.backlog(session)
+    state = await repository.engine_state(session)
+    ahead = await repository.waiting_ahead(session, request.seq) if request.status == RequestStatus.WAITING else None
+    return {
+        "enrollment_id": request.enrollment_id, "status": request.status, "outcome": request.outcome,
+        "reasons": list(request.reasons or ()), "position": None if ahead is None else ahead + 1,
+        "waiting": waiting, "received_at": request.received_at, "decided_at": request.decided_at,
+        "paused": state.paused, "reason": state.reason,
+    }

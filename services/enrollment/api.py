@@ -6,14 +6,16 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
-from services.enrollment import repository, service
+from services.enrollment import batch, repository, service
 from services.enrollment.schemas import (
-    EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, PublicStatus, RecordingIn,
+    BatchAnswer, EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, EnrollmentStats, PublicStatus, RecordingIn,
 )
-from services.enrollment.views import accepted_view, detail_view, public_status_view, summary_view
+from services.enrollment.views import (
+    accepted_view, batch_view, detail_view, paused_view, public_status_view, summary_view,
+)
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.runtime import ServiceContext
@@ -56,12 +58,58 @@ async def submit_enrollment(
     return accepted_view(result.enrollment)
 
 
+_BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "array", "maxItems": batch.MAX_ITEMS,
+                                        "items": {"$ref": "#/components/schemas/RecordingIn"}}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "one RecordingIn a line"}},
+    },
+}
+
+
+@router.post("/enrollments/batch", response_model=BatchAnswer, openapi_extra={"requestBody": _BATCH_BODY},
+             summary="Submit up to 1,000 recordings (JSON array or NDJSON, gzip accepted); one answer per item")
+async def submit_batch(
+    request: Request,
+    session: SessionDep,
+    ctx: Context,
+    principal: Submitter,
+    content_type: Annotated[str | None, Header()] = None,
+    content_encoding: Annotated[str | None, Header()] = None,
+    content_length: Annotated[int | None, Header()] = None,
+) -> BatchAnswer:
+    kind, gzipped = batch.body_format(content_type, content_encoding)
+    body = await batch.read_body(request.stream(), gzipped=gzipped, content_length=content_length)
+    items = batch.split_items(body, kind)
+    today = dt.datetime.now(dt.UTC).date()
+    for attempt in range(3):
+        try:
+            answers = await batch.submit_batch(session, principal, items, today=today)
+            await session.commit()
+            break
+        except IntegrityError:
+            # A concurrent retry created some of these keys first: once more, they answer as replays.
+            await session.rollback()
+            if attempt == 2:
+                raise
+    if any(a.status == 201 for a in answers):
+        ctx.events_written()
+    return batch_view(answers)
+
+
+@router.get("/enrollments/stats", response_model=EnrollmentStats, summary="Counts by status and by site (console)")
+async def enrollment_stats(session: SessionDep, principal: Reader, site: str | None = None) -> EnrollmentStats:
+    counts = await service.stats(session, principal, site)
+    return EnrollmentStats(**{**counts, "dedup_paused": paused_view(counts["dedup_paused"])})
+
+
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail, summary="One enrollment (audited)")
 async def get_enrollment(enrollment_id: uuid.UUID, session: SessionDep, principal: Reader) -> EnrollmentDetail:
-    enrollment = await service.read_enrollment(session, principal, enrollment_id)
+    enrollment, next_ids = await service.read_enrollment(session, principal, enrollment_id)
     entries = await repository.timeline(session, enrollment.id)
     await session.commit()  # the audit entry
-    return detail_view(enrollment, entries)
+    return detail_view(enrollment, entries, next_ids)
 
 
 @router.get("/enrollments", response_model=EnrollmentPage, summary="Search enrollments")
@@ -86,5 +134,4 @@ async def search_enrollments(
 
 @router.get("/status/{receipt_number}", response_model=PublicStatus, summary="Public status of a receipt (masked)")
 async def public_status(receipt_number: Annotated[str, Path(max_length=20)], session: SessionDep) -> PublicStatus:
-    enrollment, entries, position = await service.public_status(session, receipt_number)
-    return public_status_view(enrollment, entries, position)
+    return public_status_view(await service.public_status(session, receipt_number))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from console.routes import router as console_router
 from services.enrollment import api, consumers
 from services.enrollment.models import messaging
 from shared.app import build_app
@@ -16,4 +17,5 @@ def module() -> ServiceModule:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_app([module()], settings or Settings(), title="KTP-el enrollment")
+    # The gateway routes / and /console here: the operator console and the public pages.
+    return build_app([module()], settings or Settings(), title="KTP-el enrollment", extra_routers=[console_router])

@@ -17,12 +17,17 @@ async def on_event(session: AsyncSession, event: Event) -> None:
     await service.apply_event(session, event)
 
 
+async def on_engine(session: AsyncSession, event: Event) -> None:
+    await service.note_dedup_engine(session, event)
+
+
 async def on_other(session: AsyncSession, event: Event) -> None:
-    """Events bound by pattern that carry no step for a resident (engine paused, stock low, ...)."""
+    """Events bound by pattern that carry no step for a resident (stock low, ...)."""
 
 
 def consumers(ctx: ServiceContext) -> Sequence[Consumer]:
     handlers = {event_type: on_event for event_type in EVENT_STEPS}
+    handlers |= {"dedup.engine_paused": on_engine, "dedup.engine_resumed": on_engine}
     return [TimelineConsumer("enrollment.timeline", handlers, fallback=on_other)]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
@@ -67,7 +67,9 @@ class Enrollment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
     request_hash: Mapped[str] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(String(80))
-    previous_enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.enrollments.id"))
+    previous_enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.enrollments.id"), index=True)
+    # Why it links to a previous record: "recapture" (after ENROLL_FAILURE) or "replacement" (after printing).
+    correction: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 
@@ -87,3 +89,15 @@ class TimelineEntry(Base):
     step: Mapped[str] = mapped_column(String(40))
     status: Mapped[str | None] = mapped_column(String(24))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DedupEngineState(Base):
+    """A single row: the dedup engine as the enrollment service last heard of it (from its events),
+    so that the public status can say why a recording waits."""
+
+    __tablename__ = "enrollment_dedup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(400))
+    since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

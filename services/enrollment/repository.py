@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.enrollment.models import Enrollment, Status, TimelineEntry
+from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry
 
 
 async def get(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:
@@ -28,6 +28,28 @@ async def by_idempotency_key(session: AsyncSession, site: str, key: str) -> Enro
             select(Enrollment).where(Enrollment.recording_site == site, Enrollment.idempotency_key == key)
         )
     ).scalar_one_or_none()
+
+
+async def by_idempotency_keys(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Enrollment]:
+    """(recording site, key) → the enrollment created with it, for the keys that were used."""
+    if not keys:
+        return {}
+    rows = (
+        await session.execute(
+            select(Enrollment).where(tuple_(Enrollment.recording_site, Enrollment.idempotency_key).in_(list(keys)))
+        )
+    ).scalars()
+    return {(e.recording_site, e.idempotency_key): e for e in rows if e.idempotency_key}
+
+
+async def successors(session: AsyncSession, enrollment_id: uuid.UUID) -> Sequence[Enrollment]:
+    """Later recordings that correct this one (re-capture or replacement), oldest first."""
+    return (
+        await session.execute(
+            select(Enrollment).where(Enrollment.previous_enrollment_id == enrollment_id)
+            .order_by(Enrollment.created_at)
+        )
+    ).scalars().all()
 
 
 async def timeline(session: AsyncSession, enrollment_id: uuid.UUID) -> Sequence[TimelineEntry]:
@@ -59,6 +81,25 @@ async def search(session: AsyncSession, *, nik: str | None = None, receipt: str 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     rows = (await session.execute(select(Enrollment.status, func.count()).group_by(Enrollment.status))).all()
     return {status: count for status, count in rows}
+
+
+async def counts_by_site_and_status(session: AsyncSession, *, site: str | None = None) -> dict[str, dict[str, int]]:
+    """pickup site → status → count."""
+    stmt = select(Enrollment.pickup_site, Enrollment.status, func.count()).group_by(
+        Enrollment.pickup_site, Enrollment.status)
+    if site:
+        stmt = stmt.where(Enrollment.pickup_site == site)
+    out: dict[str, dict[str, int]] = {}
+    for pickup_site, status, count in (await session.execute(stmt)).all():
+        out.setdefault(pickup_site, {})[status] = count
+    return out
+
+
+async def dedup_state(session: AsyncSession, *, for_update: bool = False) -> DedupEngineState | None:
+    stmt = select(DedupEngineState).where(DedupEngineState.id == 1)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def waiting_position(session: AsyncSession, enrollment: Enrollment) -> int:

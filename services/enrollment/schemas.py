@@ -221,6 +221,8 @@ class EnrollmentDetail(EnrollmentSummary):
     record: dict
     warnings: list[Issue]
     previous_enrollment_id: uuid.UUID | None
+    correction: str | None = Field(description="recapture (after ENROLL_FAILURE) or replacement (after printing)")
+    next_enrollment_ids: list[uuid.UUID] = Field(description="Later recordings that correct this one")
     timeline: list[TimelineStep]
 
 
@@ -229,6 +231,15 @@ class EnrollmentPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class DedupPaused(BaseModel):
+    """Why recordings wait: de-duplication is paused (e.g. the matcher's licence expired)."""
+
+    reason: str | None
+    since: dt.datetime | None
+    text_id: str
+    text_en: str
 
 
 class PublicStatus(BaseModel):
@@ -241,4 +252,37 @@ class PublicStatus(BaseModel):
     status_en: str
     pickup_site: str
     waiting_position: int | None = Field(description="Place among recordings waiting for de-duplication")
+    dedup_paused: DedupPaused | None = Field(default=None, description="Set while waiting and dedup is paused")
     timeline: list[TimelineStep]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str | dict | list | None
+    fields: list[Issue]
+
+    model_config = ConfigDict(extra="allow")
+
+
+class BatchItemAnswer(BaseModel):
+    index: int = Field(description="Position of the recording in the batch, from 0")
+    status: int = Field(description="201 created, 200 replayed, 403/404/409/422 refused")
+    station_recording_id: str | None
+    receipt_number: str | None = None
+    enrollment: EnrollmentAccepted | None = None
+    error: ErrorBody | None = None
+
+
+class BatchAnswer(BaseModel):
+    created: int
+    replayed: int
+    refused: int
+    items: list[BatchItemAnswer]
+
+
+class EnrollmentStats(BaseModel):
+    site: str | None = Field(description="The site counted, or null for every site")
+    total: int
+    by_status: dict[str, int]
+    by_site: dict[str, dict[str, int]] = Field(description="pickup site → status → count")
+    dedup_paused: DedupPaused | None

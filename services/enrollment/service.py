@@ -9,19 +9,30 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import repository
-from services.enrollment.models import Enrollment, Status, TimelineEntry, messaging
+from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry, messaging
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
 from services.enrollment.timeline import EVENT_STEPS, moves_forward
 from services.enrollment.validation import check_recording, regions
+from services.enrollment.validation.problems import Problem
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, problem_dict
 from shared.messaging import Event, new_event
-from shared.messaging.outbox import add_event
+from shared.messaging.outbox import add_event, add_events
+
+REFUSED = "Rekaman ditolak: perbaiki kolom berikut / recording refused: fix these fields"
+
+# Status of the previous record → what a new recording linked to it is.
+CORRECTIONS = {
+    Status.ENROLL_FAILURE: "recapture",   # biometrics were unusable: record again
+    Status.PRINTED: "replacement",        # data changed after printing: a replacement card
+    Status.ISSUED: "replacement",
+}
 
 
 @dataclass
@@ -35,6 +46,14 @@ def request_hash(recording: RecordingIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def key_conflict(key: str, existing: Enrollment) -> Conflict:
+    return Conflict(
+        f"idempotency key {key!r} was already used for a different recording",
+        code="idempotency_key_reused",
+        extra={"enrollment_id": str(existing.id), "receipt_number": existing.receipt_number},
+    )
+
+
 async def find_replay(session: AsyncSession, recording: RecordingIn, key: str | None, digest: str) -> Enrollment | None:
     """The enrollment a retry with this key already created, or None; a different body is a 409."""
     if not key:
@@ -43,40 +62,57 @@ async def find_replay(session: AsyncSession, recording: RecordingIn, key: str | 
     if existing is None:
         return None
     if existing.request_hash != digest:
-        raise Conflict(
-            f"idempotency key {key!r} was already used for a different recording",
-            code="idempotency_key_reused",
-            extra={"enrollment_id": str(existing.id), "receipt_number": existing.receipt_number},
-        )
+        raise key_conflict(key, existing)
     return existing
 
 
-async def submit(session: AsyncSession, principal: Principal, recording: RecordingIn, *,
-                 idempotency_key: str | None, today: dt.date) -> Submitted:
-    principal.require_site(recording.recording.site)
-    key = idempotency_key or recording.station_recording_id
-    digest = request_hash(recording)
-    replay = await find_replay(session, recording, key, digest)
-    if replay is not None:
-        return Submitted(replay, created=False)
-
+def counter_check(recording: RecordingIn, today: dt.date) -> list[Problem]:
+    """The warnings of an acceptable recording; every problem at once (422) if it has errors."""
     problems = check_recording(recording, today=today)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise InvalidInput("Rekaman ditolak: perbaiki kolom berikut / recording refused: fix these fields",
-                           fields=problems)
-    warnings = [p for p in problems if p.severity != "error"]
+    if any(p.severity == "error" for p in problems):
+        raise InvalidInput(REFUSED, fields=problems)
+    return problems
 
-    if recording.previous_enrollment_id is not None:
-        previous = await repository.get(session, recording.previous_enrollment_id)
-        if previous is None:
-            raise NotFound(f"previous enrollment {recording.previous_enrollment_id} not found")
 
-    now = dt.datetime.now(dt.UTC)
+async def correction_of(session: AsyncSession, recording: RecordingIn) -> str | None:
+    """Checks the link to a previous record: a re-capture after ENROLL_FAILURE, or a replacement card
+    after printing, of the same NIK, not already corrected by another recording."""
+    previous_id = recording.previous_enrollment_id
+    if previous_id is None:
+        return None
+    previous = await repository.get(session, previous_id, for_update=True)
+    if previous is None:
+        raise NotFound(f"previous enrollment {previous_id} not found", code="previous_enrollment_not_found")
+    kind = CORRECTIONS.get(Status(previous.status))
+    if kind is None:
+        raise Conflict(
+            f"previous enrollment is {previous.status}: only ENROLL_FAILURE (re-capture) or PRINTED/ISSUED "
+            "(replacement) records can be corrected", code="previous_enrollment_not_correctable",
+            extra={"previous_status": previous.status})
+    if previous.nik != recording.nik:
+        raise Conflict("a correction keeps the NIK of the previous enrollment", code="previous_enrollment_other_nik")
+    successors = await repository.successors(session, previous_id)
+    if successors:
+        raise Conflict("the previous enrollment was already corrected; link to the newest record",
+                       code="previous_enrollment_superseded", extra={"next_enrollment_id": str(successors[0].id)})
+    return kind
+
+
+@dataclass
+class NewRecord:
+    row: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    event: Event
+
+
+def new_record(principal: Principal, recording: RecordingIn, *, key: str | None, digest: str,
+               warnings: list[Problem], correction: str | None, now: dt.datetime) -> NewRecord:
+    """The rows one accepted recording writes: the enrollment, its first two steps, its event."""
     demographics = recording.model_dump(mode="json", exclude={"biometrics", "station_recording_id"})
     demographics["place_names"] = place_names(recording.address.village_code)
-    enrollment = Enrollment(
-        id=uuid.uuid4(),
+    enrollment_id = uuid.uuid4()
+    row = dict(
+        id=enrollment_id,
         receipt_number=new_receipt(),
         nik=recording.nik,
         name=recording.name.upper(),
@@ -92,28 +128,57 @@ async def submit(session: AsyncSession, principal: Principal, recording: Recordi
         request_hash=digest,
         submitted_by=principal.id,
         previous_enrollment_id=recording.previous_enrollment_id,
+        correction=correction,
         created_at=now,
         updated_at=now,
     )
-    session.add(enrollment)
-    session.add_all([
-        TimelineEntry(enrollment_id=enrollment.id, at=recording.recording.recorded_at, step="RECORDED",
-                      status=None, detail={"site": recording.recording.site}),
-        TimelineEntry(enrollment_id=enrollment.id, at=now, step="SENT_TO_DEDUP", status=Status.RECEIVED.value,
-                      detail={}),
-    ])
-    await session.flush()
-    await add_event(session, messaging, new_event(
+    timeline = [
+        dict(enrollment_id=enrollment_id, at=recording.recording.recorded_at, step="RECORDED", status=None,
+             detail={"site": recording.recording.site}),
+        dict(enrollment_id=enrollment_id, at=now, step="SENT_TO_DEDUP", status=Status.RECEIVED.value, detail={}),
+    ]
+    event = new_event(
         "enrollment.submitted",
         {
-            "enrollment_id": str(enrollment.id),
-            "receipt_number": enrollment.receipt_number,
+            "enrollment_id": str(enrollment_id),
+            "receipt_number": row["receipt_number"],
             "record": demographics,
             "biometrics": recording.biometrics.model_dump(mode="json"),
+            **({"previous_enrollment_id": str(recording.previous_enrollment_id), "correction": correction}
+               if correction else {}),
         },
-        key=str(enrollment.id),
-    ))
+        key=str(enrollment_id),
+    )
+    return NewRecord(row, timeline, event)
+
+
+async def submit(session: AsyncSession, principal: Principal, recording: RecordingIn, *,
+                 idempotency_key: str | None, today: dt.date) -> Submitted:
+    principal.require_site(recording.recording.site)
+    key = idempotency_key or recording.station_recording_id
+    digest = request_hash(recording)
+    replay = await find_replay(session, recording, key, digest)
+    if replay is not None:
+        return Submitted(replay, created=False)
+    warnings = counter_check(recording, today)
+    correction = await correction_of(session, recording)
+    new = new_record(principal, recording, key=key, digest=digest, warnings=warnings, correction=correction,
+                     now=dt.datetime.now(dt.UTC))
+    enrollment = Enrollment(**new.row)
+    session.add(enrollment)
+    session.add_all([TimelineEntry(**entry) for entry in new.timeline])
+    await session.flush()
+    await add_event(session, messaging, new.event)
     return Submitted(enrollment, created=True)
+
+
+async def insert_new(session: AsyncSession, records: list[NewRecord]) -> None:
+    """Many accepted recordings in three statements (a batch)."""
+    if not records:
+        return
+    await session.execute(insert(Enrollment), [r.row for r in records])
+    await session.execute(insert(TimelineEntry), [entry for r in records for entry in r.timeline])
+    await add_events(session, messaging, [r.event for r in records])
 
 
 def place_names(village_code: str) -> dict[str, str]:
@@ -128,40 +193,96 @@ def place_names(village_code: str) -> dict[str, str]:
     return {level: region.name for level, region in found.items() if region is not None}
 
 
-async def read_enrollment(session: AsyncSession, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
+async def read_enrollment(session: AsyncSession, principal: Principal,
+                          enrollment_id: uuid.UUID) -> tuple[Enrollment, list[uuid.UUID]]:
+    """One enrollment (audited) and the ids of the records that correct it."""
     enrollment = await repository.get(session, enrollment_id)
     if enrollment is None:
         raise NotFound(f"enrollment {enrollment_id} not found")
     if not (principal.may_act_for(enrollment.recording_site) or principal.may_act_for(enrollment.pickup_site)):
         raise Forbidden(f"enrollment {enrollment_id} belongs to another site", code="wrong_site")
     await audit(session, principal, "enrollment.read", "enrollment", str(enrollment.id))
-    return enrollment
+    return enrollment, [s.id for s in await repository.successors(session, enrollment.id)]
 
 
-async def public_status(session: AsyncSession, receipt: str) -> tuple[Enrollment, list[TimelineEntry], int | None]:
+@dataclass
+class PublicStatusData:
+    enrollment: Enrollment
+    entries: list[TimelineEntry]
+    position: int | None
+    dedup: DedupEngineState | None
+
+
+async def public_status(session: AsyncSession, receipt: str) -> PublicStatusData:
     normalised = normalise(receipt)
     enrollment = await repository.by_receipt(session, normalised) if normalised else None
     if enrollment is None:
         raise NotFound("receipt number not found / nomor tanda terima tidak ditemukan", code="unknown_receipt")
     entries = list(await repository.timeline(session, enrollment.id))
-    position = await repository.waiting_position(session, enrollment) if enrollment.status == Status.RECEIVED else None
-    return enrollment, entries, position
+    if enrollment.status != Status.RECEIVED:
+        return PublicStatusData(enrollment, entries, None, None)
+    position = await repository.waiting_position(session, enrollment)
+    return PublicStatusData(enrollment, entries, position, await repository.dedup_state(session))
 
+
+async def stats(session: AsyncSession, principal: Principal, site: str | None) -> dict[str, Any]:
+    """Counts for the console: by status, by pickup site and status; a kecamatan sees its own site."""
+    if site is None and not principal.city_wide:
+        site = principal.site
+    elif site is not None:
+        principal.require_site(site)
+    by_site = await repository.counts_by_site_and_status(session, site=site)
+    by_status: dict[str, int] = {}
+    for counts in by_site.values():
+        for status, n in counts.items():
+            by_status[status] = by_status.get(status, 0) + n
+    dedup = await repository.dedup_state(session)
+    return {
+        "site": site,
+        "total": sum(by_status.values()),
+        "by_status": by_status,
+        "by_site": by_site,
+        "dedup_paused": dedup if dedup is not None and dedup.paused else None,
+    }
+
+
+# ---- events of other services ----------------------------------------------------------------
 
 async def apply_event(session: AsyncSession, event: Event) -> None:
     """Another service's event: add it to the resident's timeline and move the status forward."""
     step = EVENT_STEPS.get(event.type)
     enrollment_id = event.data.get("enrollment_id")
     if step is None or not enrollment_id:
-        return  # not about one resident (e.g. engine paused); nothing to record here
+        return  # not about one resident; nothing to record here
     enrollment = await repository.get(session, uuid.UUID(enrollment_id), for_update=True)
     if enrollment is None:
         raise NotFound(f"event {event.event_id} for unknown enrollment {enrollment_id}")
     code, new_status = step
-    detail: dict[str, Any] = {k: v for k, v in event.data.items() if k in ("site", "serial", "reason", "number", "valid_until")}
+    detail: dict[str, Any] = {k: v for k, v in event.data.items()
+                              if k in ("site", "serial", "reason", "number", "valid_until", "replacement_of") and v}
     session.add(TimelineEntry(enrollment_id=enrollment.id, at=event.occurred_at, step=code,
                               status=new_status.value if new_status else None, detail=detail))
     if new_status is not None and moves_forward(Status(enrollment.status), new_status):
         enrollment.status = new_status.value
         enrollment.status_reason = event.data.get("reason")
+    replaced = event.data.get("replacement_of") if event.type == "dedup.unique" else None
+    if replaced:
+        # The old card's record learns that a replacement is on its way.
+        session.add(TimelineEntry(enrollment_id=uuid.UUID(replaced), at=event.occurred_at, step="REPLACED",
+                                  status=None, detail={"replacement_receipt": enrollment.receipt_number}))
+    await session.flush()
+
+
+async def note_dedup_engine(session: AsyncSession, event: Event) -> None:
+    """dedup.engine_paused / dedup.engine_resumed: remember it, so residents are told why they wait.
+    An older event arriving late changes nothing."""
+    state = await repository.dedup_state(session, for_update=True)
+    if state is None:
+        state = DedupEngineState(id=1, paused=False)
+        session.add(state)
+    elif state.since is not None and event.occurred_at < state.since:
+        return
+    state.paused = event.type == "dedup.engine_paused"
+    state.reason = event.data.get("reason") if state.paused else None
+    state.since = event.occurred_at
     await session.flush()

@@ -22,7 +22,16 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "CARD_ISSUED": ("KTP-el sudah diserahkan", "Card handed over"),
     "CERTIFICATE_ISSUED": ("Surat Keterangan pengganti KTP-el diterbitkan", "Interim certificate issued"),
     "CERTIFICATE_REVOKED": ("Surat Keterangan dicabut", "Interim certificate revoked"),
+    "REPLACED": ("Diganti dengan rekaman baru (kartu pengganti)", "Replaced by a new recording (replacement card)"),
+    # Not stored: added to the public view while the recording waits.
+    "WAITING_FOR_DEDUP": ("Menunggu penunggalan", "Waiting for de-duplication"),
 }
+
+# Shown while a recording waits and de-duplication is paused; {reason} is the operator's reason.
+PAUSED_TEXT = (
+    "Penunggalan (pusat) sedang dihentikan sementara; rekaman Anda aman dan tetap dalam antrean. Alasan: {reason}",
+    "De-duplication (ministry) is paused; your recording is safe and keeps its place in the queue. Reason: {reason}",
+)
 
 STATUS_TEXT: dict[Status, tuple[str, str]] = {
     Status.RECEIVED: ("Menunggu penunggalan", "Waiting for de-duplication"),

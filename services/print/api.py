@@ -14,8 +14,9 @@ from services.print import repository, service
 from services.print.card.payload import job_payload
 from services.print.models import NodeStatus
 from services.print.schemas import (
-    ClaimedJob, ClaimIn, ClaimOut, JobPage, JobView, NodeIn, NodePage, NodeRegistered, NodeView, RedirectIn,
-    RedirectOut, ResultIn, ResultOut, RouteView, StockIn, StockView,
+    ClaimedJob, ClaimIn, ClaimOut, JobPage, JobView, NodeIn, NodePage, NodeRegistered, NodeView, QueueView, RedirectIn,
+    RedirectOut, ReprintIn, ReprintOut, ResultIn, ResultOut, RouteView, StockIn, StockView, ThresholdIn, TransferIn,
+    TransferOut,
 )
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
@@ -26,6 +27,10 @@ router = APIRouter(prefix="/v1/print", tags=["print"])
 Context = Annotated[ServiceContext, Depends(service_context("print"))]
 Agent = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_OPERATOR))]
 Operator = Annotated[Principal, Depends(require(Role.PRINT_OPERATOR, Role.DINAS_OPERATOR, Role.KECAMATAN_OPERATOR))]
+PrintOperator = Annotated[Principal, Depends(require(Role.PRINT_OPERATOR))]
+# Anyone of the print side may read a site's queue (an autoscaler uses an agent or operator credential).
+QueueReader = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_OPERATOR, Role.DINAS_OPERATOR,
+                                                   Role.KECAMATAN_OPERATOR))]
 
 
 def _node_view(node, in_flight: int = 0) -> NodeView:  # type: ignore[no-untyped-def]
@@ -55,8 +60,11 @@ async def claim(node_id: uuid.UUID, body: ClaimIn, session: SessionDep, ctx: Con
     wake: asyncio.Event = ctx.state["work_available"]
     while True:
         claims, status = await service.claim(session, principal, node_id, max_jobs=body.max_jobs,
-                                             lease_seconds=ctx.settings.print_lease_seconds)
+                                             lease_seconds=ctx.settings.print_lease_seconds,
+                                             low_threshold=ctx.settings.print_low_stock_threshold)
         await session.commit()  # never wait while holding a transaction
+        if claims:
+            ctx.events_written()  # print.stock_low, when this claim crossed the threshold
         if claims or status != NodeStatus.LIVE or time.monotonic() >= deadline:
             break
         wake.clear()
@@ -103,11 +111,12 @@ async def deregister(node_id: uuid.UUID, session: SessionDep, ctx: Context, prin
 @router.get("/nodes", response_model=NodePage, summary="Print nodes: live, draining, lost")
 async def list_nodes(
     session: SessionDep, principal: Operator, site: str | None = None, status: str | None = None,
+    role: Annotated[str | None, Query(pattern="^(primary|backup)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> NodePage:
     if site is None and not principal.city_wide:
         site = principal.site
-    rows, total = await repository.nodes(session, site=site, status=status, limit=limit, offset=offset)
+    rows, total = await repository.nodes(session, site=site, status=status, role=role, limit=limit, offset=offset)
     loads = await repository.in_flight(session, [n.id for n in rows])
     return NodePage(items=[_node_view(n, loads.get(n.id, 0)) for n in rows], total=total, limit=limit, offset=offset)
 
@@ -115,13 +124,13 @@ async def list_nodes(
 @router.get("/jobs", response_model=JobPage, summary="Print jobs by site and status")
 async def list_jobs(
     session: SessionDep, principal: Operator, site: str | None = None, status: str | None = None,
-    enrollment_id: uuid.UUID | None = None,
+    enrollment_id: uuid.UUID | None = None, node_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobPage:
     if site is None and not principal.city_wide:
         site = principal.site
     rows, total = await repository.jobs(session, site=site, status=status, enrollment_id=enrollment_id,
-                                        limit=limit, offset=offset)
+                                        node_id=node_id, limit=limit, offset=offset)
     return JobPage(items=[JobView.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit,
                    offset=offset)
 
@@ -134,17 +143,56 @@ async def issue(job_id: uuid.UUID, session: SessionDep, ctx: Context, principal:
     return JobView.model_validate(job, from_attributes=True)
 
 
+@router.post("/jobs/{job_id}/reprint", response_model=ReprintOut, status_code=201,
+             summary="Void a printed card and queue a new job for the same enrollment")
+async def reprint(job_id: uuid.UUID, body: ReprintIn, session: SessionDep, ctx: Context,
+                  principal: PrintOperator) -> ReprintOut:
+    void, new = await service.reprint(session, principal, job_id, body.reason)
+    await session.commit()
+    ctx.events_written()
+    ctx.state["work_available"].set()
+    return ReprintOut(void=JobView.model_validate(void, from_attributes=True),
+                      new_job=JobView.model_validate(new, from_attributes=True))
+
+
 @router.post("/sites/{site}/stock", response_model=StockView, status_code=201, summary="Receive blank cards")
 async def receive_stock(site: str, body: StockIn, session: SessionDep, ctx: Context, principal: Operator) -> StockView:
-    await service.receive_stock(session, principal, site, body)
+    await service.receive_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold)
     await session.commit()
     ctx.state["work_available"].set()
-    return _stock_view(site, (await repository.stock_counts(session, site)).get(site, {}))
+    return (await _stock_views(session, ctx, site))[0]
+
+
+@router.post("/sites/{site}/stock/transfer", response_model=TransferOut, summary="Move AVAILABLE blanks to another site")
+async def transfer_stock(site: str, body: TransferIn, session: SessionDep, ctx: Context,
+                         principal: Operator) -> TransferOut:
+    moved, left = await service.transfer_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold)
+    await session.commit()
+    ctx.events_written()
+    ctx.state["work_available"].set()
+    views = [*(await _stock_views(session, ctx, site)), *(await _stock_views(session, ctx, body.to_site))]
+    return TransferOut(from_site=site, to_site=body.to_site, moved=moved, not_moved=left, stock=views)
+
+
+@router.put("/sites/{site}/stock/threshold", response_model=StockView, summary="A site's own low-stock threshold")
+async def set_threshold(site: str, body: ThresholdIn, session: SessionDep, ctx: Context,
+                        principal: Operator) -> StockView:
+    await service.set_low_threshold(session, principal, site, body.threshold, ctx.settings.print_low_stock_threshold)
+    await session.commit()
+    ctx.events_written()
+    return (await _stock_views(session, ctx, site))[0]
 
 
 @router.get("/stock", response_model=list[StockView], summary="Blank-card stock per site")
-async def stock(session: SessionDep, _: Operator) -> list[StockView]:
-    return [_stock_view(site, counts) for site, counts in sorted((await repository.stock_counts(session)).items())]
+async def stock(session: SessionDep, ctx: Context, _: Operator, site: str | None = None) -> list[StockView]:
+    return await _stock_views(session, ctx, site)
+
+
+@router.get("/sites/{site}/queue", response_model=QueueView,
+            summary="Jobs waiting at a site and why (for autoscalers, e.g. KEDA metrics-api)")
+async def queue(site: str, session: SessionDep, principal: QueueReader) -> QueueView:
+    status = await service.queue_status(session, principal, site)
+    return QueueView(site=status.site, waiting=status.waiting, reason=status.reason)
 
 
 @router.post("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at another site")
@@ -168,6 +216,18 @@ async def routes(session: SessionDep, _: Operator) -> list[RouteView]:
     return [RouteView.model_validate(r, from_attributes=True) for r in await repository.routes(session)]
 
 
-def _stock_view(site: str, counts: dict[str, int]) -> StockView:
-    return StockView(site=site, available=counts.get("AVAILABLE", 0), reserved=counts.get("RESERVED", 0),
-                     used=counts.get("USED", 0), spoiled=counts.get("SPOILED", 0))
+async def _stock_views(session, ctx: ServiceContext, site: str | None) -> list[StockView]:  # type: ignore[no-untyped-def]
+    """Stock of one site (always one view, zeros if it has none) or of every site with stock."""
+    counts = await repository.stock_counts(session, site)
+    if site is not None:
+        counts.setdefault(site, {})
+    states = await repository.site_stocks(session)
+    default = ctx.settings.print_low_stock_threshold
+    views = []
+    for s, c in sorted(counts.items()):
+        state = states.get(s)
+        threshold = state.low_threshold if state is not None and state.low_threshold is not None else default
+        views.append(StockView(site=s, available=c.get("AVAILABLE", 0), reserved=c.get("RESERVED", 0),
+                               used=c.get("USED", 0), spoiled=c.get("SPOILED", 0), threshold=threshold,
+                               low=c.get("AVAILABLE", 0) <= threshold))
+    return views

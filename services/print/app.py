@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI
 
-from services.print import api, consumers, service
+from services.print import api, consumers, metrics, service
 from services.print.models import messaging
 from shared import keys
 from shared.app import build_app
@@ -48,9 +48,21 @@ async def poke_waiting_agents(ctx: ServiceContext) -> None:
         await asyncio.sleep(0.5)
 
 
+async def refresh_queue_metrics(ctx: ServiceContext) -> None:
+    """The gauge ektp_print_jobs_waiting{site} that autoscalers read from /metrics."""
+    while True:
+        try:
+            await metrics.refresh_waiting(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("refreshing the print queue gauge failed")
+        await asyncio.sleep(ctx.settings.print_queue_metrics_seconds)
+
+
 def module() -> ServiceModule:
     return ServiceModule(name="print", router=api.router, tables=messaging, consumers=consumers.consumers,
-                         startup=startup, tasks=[reap_lost_nodes, poke_waiting_agents])
+                         startup=startup, tasks=[reap_lost_nodes, poke_waiting_agents, refresh_queue_metrics])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
@@ -69,6 +69,7 @@ class JobStatus(StrEnum):
     ISSUED = "ISSUED"
     HELD = "HELD"  # cannot be printed as recorded; an operator must act
     CANCELLED = "CANCELLED"
+    VOID = "VOID"  # printed, then voided by an operator's reprint (a new job replaces it)
 
 
 class PrintJob(Base):
@@ -84,6 +85,7 @@ class PrintJob(Base):
     serial: Mapped[str | None] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reprint_reason: Mapped[str | None] = mapped_column(String(200))
+    reprint_of: Mapped[uuid.UUID | None] = mapped_column()  # the voided job this one reprints
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     printed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -128,3 +130,15 @@ class SiteRoute(Base):
     reason: Mapped[str] = mapped_column(String(200))
     set_by: Mapped[str] = mapped_column(String(160))
     set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SiteStock(Base):
+    """A site's stock settings and state: its low-stock threshold (None: the setting's default)
+    and whether it is below it now (so that `print.stock_low` is raised once per crossing)."""
+
+    __tablename__ = "print_site_stock"
+
+    site: Mapped[str] = mapped_column(String(20), primary_key=True)
+    low_threshold: Mapped[int | None] = mapped_column(Integer)
+    low: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.print.models import (
-    BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute,
+    BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, SiteStock,
 )
 
 
@@ -51,10 +52,7 @@ async def in_flight(session: AsyncSession, node_ids: Sequence[uuid.UUID]) -> dic
 
 
 async def live_primaries(session: AsyncSession, site: str, now: dt.datetime) -> Sequence[PrintNode]:
-    return (await session.execute(
-        select(PrintNode).where(PrintNode.site == site, PrintNode.role == NodeRole.PRIMARY,
-                                PrintNode.status == NodeStatus.LIVE, PrintNode.lease_expires_at > now)
-    )).scalars().all()
+    return await live_nodes(session, site, now, role=NodeRole.PRIMARY)
 
 
 async def queued_jobs(session: AsyncSession, site: str, limit: int) -> Sequence[PrintJob]:
@@ -64,11 +62,11 @@ async def queued_jobs(session: AsyncSession, site: str, limit: int) -> Sequence[
     )).scalars().all()
 
 
-async def next_blank(session: AsyncSession, site: str) -> BlankCard | None:
+async def next_blanks(session: AsyncSession, site: str, count: int) -> Sequence[BlankCard]:
     return (await session.execute(
         select(BlankCard).where(BlankCard.site == site, BlankCard.status == SerialStatus.AVAILABLE)
-        .order_by(BlankCard.serial).limit(1).with_for_update(skip_locked=True)
-    )).scalar_one_or_none()
+        .order_by(BlankCard.serial).limit(count).with_for_update(skip_locked=True)
+    )).scalars().all()
 
 
 async def blank_by_claim(session: AsyncSession, claim_id: uuid.UUID) -> BlankCard | None:
@@ -91,20 +89,24 @@ async def claimed_by(session: AsyncSession, node_id: uuid.UUID) -> Sequence[Prin
 
 
 async def nodes(session: AsyncSession, *, site: str | None, status: str | None, limit: int,
-                offset: int) -> tuple[Sequence[PrintNode], int]:
+                offset: int, role: str | None = None) -> tuple[Sequence[PrintNode], int]:
     stmt = select(PrintNode)
     if site:
         stmt = stmt.where(PrintNode.site == site)
     if status:
         stmt = stmt.where(PrintNode.status == status)
+    if role:
+        stmt = stmt.where(PrintNode.role == role)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(PrintNode.site, PrintNode.registered_at).limit(limit).offset(offset))).scalars().all()
     return rows, int(total)
 
 
 async def jobs(session: AsyncSession, *, site: str | None, status: str | None, enrollment_id: uuid.UUID | None,
-               limit: int, offset: int) -> tuple[Sequence[PrintJob], int]:
+               limit: int, offset: int, node_id: uuid.UUID | None = None) -> tuple[Sequence[PrintJob], int]:
     stmt = select(PrintJob)
+    if node_id:
+        stmt = stmt.where(PrintJob.node_id == node_id)
     if site:
         stmt = stmt.where(PrintJob.site == site)
     if status:
@@ -135,9 +137,10 @@ async def stock_counts(session: AsyncSession, site: str | None = None) -> dict[s
 
 
 async def set_wait_reason(session: AsyncSession, site: str, reason: str | None) -> None:
-    await session.execute(
-        update(PrintJob).where(PrintJob.site == site, PrintJob.status == JobStatus.QUEUED).values(wait_reason=reason)
-    )
+    """Rows another claim holds are skipped (it sets them itself): two claims never wait on each other."""
+    free = (select(PrintJob.id).where(PrintJob.site == site, PrintJob.status == JobStatus.QUEUED)
+            .with_for_update(skip_locked=True))
+    await session.execute(update(PrintJob).where(PrintJob.id.in_(free)).values(wait_reason=reason))
 
 
 async def route(session: AsyncSession, site: str, *, for_update: bool = False) -> SiteRoute | None:
@@ -159,3 +162,73 @@ async def move_waiting(session: AsyncSession, from_site: str, to_site: str, pick
                                PrintJob.enrollment_id.in_(waiting)).values(site=to_site)
     )
     return int(result.rowcount or 0)
+
+
+async def available_up_to(session: AsyncSession, site: str, limit: int) -> int:
+    """Available blanks at `site`, counted up to `limit` (cheap however large the stock)."""
+    some = (select(BlankCard.serial).where(BlankCard.site == site, BlankCard.status == SerialStatus.AVAILABLE)
+            .limit(limit).subquery())
+    return int((await session.execute(select(func.count()).select_from(some))).scalar_one())
+
+
+async def site_stock(session: AsyncSession, site: str, *, for_update: bool = False) -> SiteStock | None:
+    stmt = select(SiteStock).where(SiteStock.site == site)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def ensure_site_stock(session: AsyncSession, site: str) -> SiteStock:
+    """The site's stock row, created if missing (concurrent creators do not clash), locked."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(SiteStock).values(site=site, low=False).on_conflict_do_nothing())
+    state = await site_stock(session, site, for_update=True)
+    assert state is not None
+    return state
+
+
+async def site_stocks(session: AsyncSession) -> dict[str, SiteStock]:
+    return {s.site: s for s in (await session.execute(select(SiteStock))).scalars()}
+
+
+async def move_blanks(session: AsyncSession, from_site: str, to_site: str, first: str, last: str) -> int:
+    """AVAILABLE blanks of `from_site` with serials first..last (one width) move to `to_site`."""
+    result = await session.execute(
+        update(BlankCard).where(BlankCard.site == from_site, BlankCard.status == SerialStatus.AVAILABLE,
+                                BlankCard.serial >= first, BlankCard.serial <= last,
+                                func.length(BlankCard.serial) == len(first))
+        .values(site=to_site)
+    )
+    return int(result.rowcount or 0)
+
+
+async def blanks_in_range(session: AsyncSession, first: str, last: str) -> dict[tuple[str, str], int]:
+    """(site, status) → count of the blanks with serials first..last."""
+    rows = (await session.execute(
+        select(BlankCard.site, BlankCard.status, func.count())
+        .where(BlankCard.serial >= first, BlankCard.serial <= last, func.length(BlankCard.serial) == len(first))
+        .group_by(BlankCard.site, BlankCard.status)
+    )).all()
+    return {(site, status): int(n) for site, status, n in rows}
+
+
+async def waiting_count(session: AsyncSession, site: str) -> int:
+    return int((await session.execute(
+        select(func.count()).where(PrintJob.site == site, PrintJob.status == JobStatus.QUEUED)
+    )).scalar_one())
+
+
+async def waiting_by_site(session: AsyncSession) -> dict[str, int]:
+    rows = (await session.execute(
+        select(PrintJob.site, func.count()).where(PrintJob.status == JobStatus.QUEUED).group_by(PrintJob.site)
+    )).all()
+    return {site: int(n) for site, n in rows}
+
+
+async def live_nodes(session: AsyncSession, site: str, now: dt.datetime, *, role: str | None = None) -> Sequence[PrintNode]:
+    stmt = select(PrintNode).where(PrintNode.site == site, PrintNode.status == NodeStatus.LIVE,
+                                   PrintNode.lease_expires_at > now)
+    if role:
+        stmt = stmt.where(PrintNode.role == role)
+    return (await session.execute(stmt)).scalars().all()

@@ -93,6 +93,8 @@ class JobView(BaseModel):
     claimed_at: dt.datetime | None
     printed_at: dt.datetime | None
     issued_at: dt.datetime | None
+    reprint_of: uuid.UUID | None = None
+    reprint_reason: str | None = None
 
 
 class JobPage(BaseModel):
@@ -113,6 +115,41 @@ class StockView(BaseModel):
     reserved: int
     used: int
     spoiled: int
+    threshold: int = Field(default=0, description="Low-stock threshold of the site (its own, or the default)")
+    low: bool = Field(default=False, description="Available blanks are at or below the threshold")
+
+
+class TransferIn(BaseModel):
+    first_serial: str = Field(pattern=r"^\d{6,16}$", examples=["0000100001"])
+    count: int = Field(ge=1, le=100_000)
+    to_site: str = Field(pattern=r"^\d{2}\.\d{2}(\.\d{2})?$", examples=["53.71.04"])
+
+
+class TransferOut(BaseModel):
+    from_site: str
+    to_site: str
+    moved: int
+    not_moved: int = Field(description="Serials of the range that stayed: not AVAILABLE at the source site")
+    stock: list[StockView]
+
+
+class ThresholdIn(BaseModel):
+    threshold: int | None = Field(ge=0, le=1_000_000, description="null: use the default (EKTP_PRINT_LOW_STOCK_THRESHOLD)")
+
+
+class ReprintIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=200, examples=["photo smudged at quality check"])
+
+
+class ReprintOut(BaseModel):
+    void: JobView
+    new_job: JobView
+
+
+class QueueView(BaseModel):
+    site: str
+    waiting: int = Field(description="Jobs QUEUED at the site (what an autoscaler scales print agents on)")
+    reason: str | None = Field(description="Why they wait: no stock, no live print server, or all printers busy")
 
 
 class RedirectIn(BaseModel):

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.print import repository
 from services.print.models import (
-    BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, messaging,
+    BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, SiteStock,
+    messaging,
 )
-from services.print.schemas import NodeIn, StockIn
+from services.print.schemas import NodeIn, StockIn, TransferIn
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -27,6 +28,8 @@ from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
 
 NO_STOCK = "no blank cards in stock at this site / blangko habis"
+NO_NODE = "no live print server at this site / tidak ada server cetak aktif"
+BUSY = "waiting for a free printer / menunggu printer kosong"
 
 
 def _now() -> dt.datetime:
@@ -182,7 +185,7 @@ class Claim:
 
 
 async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID, *, max_jobs: int,
-                lease_seconds: float) -> tuple[list[Claim], str]:
+                lease_seconds: float, low_threshold: int | None = None) -> tuple[list[Claim], str]:
     """Jobs for the node and the node's status (a node told DRAINING stops asking)."""
     node = await _own_node(session, principal, node_id)
     if node.status != NodeStatus.LIVE:
@@ -200,11 +203,12 @@ async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID,
         if any(loads.get(p.id, 0) < p.capacity for p in primaries):
             return [], node.status  # a primary has room: the backup stays idle
     claims: list[Claim] = []
-    for job in await repository.queued_jobs(session, node.site, free):
-        blank = await repository.next_blank(session, node.site)
-        if blank is None:
-            await repository.set_wait_reason(session, node.site, NO_STOCK)
-            break
+    jobs = await repository.queued_jobs(session, node.site, free)
+    # All blanks at once: the session does not autoflush, so one-by-one would hand out one serial twice.
+    blanks = await repository.next_blanks(session, node.site, len(jobs)) if jobs else []
+    if len(blanks) < len(jobs):
+        await repository.set_wait_reason(session, node.site, NO_STOCK)
+    for job, blank in zip(jobs, blanks, strict=False):
         claim_id = uuid.uuid4()
         blank.status = SerialStatus.RESERVED
         blank.job_id = job.id
@@ -219,6 +223,8 @@ async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID,
         rec = await repository.record(session, job.enrollment_id)
         claims.append(Claim(job=job, card=rec.card if rec and rec.card else {}))
     await session.flush()
+    if claims and low_threshold is not None:
+        await check_low_stock(session, node.site, low_threshold)
     return claims, node.status
 
 
@@ -312,7 +318,8 @@ def serial_range(first: str, count: int) -> list[str]:
     return [str(n).zfill(width) for n in range(start, last + 1)]
 
 
-async def receive_stock(session: AsyncSession, principal: Principal, site: str, body: StockIn) -> int:
+async def receive_stock(session: AsyncSession, principal: Principal, site: str, body: StockIn,
+                        low_threshold: int | None = None) -> int:
     if not principal.city_wide and principal.site != site:
         raise Forbidden(f"credential of site {principal.site} may not receive stock for {site}", code="wrong_site")
     serials = serial_range(body.first_serial, body.count)
@@ -325,7 +332,121 @@ async def receive_stock(session: AsyncSession, principal: Principal, site: str, 
     await session.flush()
     await audit(session, principal, "print.stock.receive", "site", site,
                 {"first_serial": serials[0], "last_serial": serials[-1], "count": len(serials)})
+    if low_threshold is not None:
+        await check_low_stock(session, site, low_threshold)
     return len(serials)
+
+
+async def transfer_stock(session: AsyncSession, principal: Principal, site: str, body: TransferIn,
+                         low_threshold: int) -> tuple[int, int]:
+    """Blanks first_serial.. (count) move from `site` to `body.to_site`; only AVAILABLE ones of
+    `site` move (reserved, used, spoiled or another site's stay where they are). Returns (moved,
+    left: serials of the range that did not move)."""
+    if not principal.may_act_for(site):
+        raise Forbidden(f"credential of site {principal.site} may not transfer stock of {site}", code="wrong_site")
+    if body.to_site == site:
+        raise InvalidInput("stock cannot be transferred to the same site", code="transfer_to_self")
+    serials = serial_range(body.first_serial, body.count)
+    moved = await repository.move_blanks(session, site, body.to_site, serials[0], serials[-1])
+    if moved == 0:
+        raise Conflict(f"no AVAILABLE blank of site {site} in {serials[0]}..{serials[-1]}", code="nothing_to_transfer")
+    await repository.set_wait_reason(session, body.to_site, None)
+    await session.flush()
+    await audit(session, principal, "print.stock.transfer", "site", site,
+                {"to_site": body.to_site, "first_serial": serials[0], "last_serial": serials[-1],
+                 "count": len(serials), "moved": moved})
+    for s in (site, body.to_site):
+        await check_low_stock(session, s, low_threshold)
+    return moved, len(serials) - moved
+
+
+async def set_low_threshold(session: AsyncSession, principal: Principal, site: str, threshold: int | None,
+                            default: int) -> SiteStock:
+    """A site's own low-stock threshold (None: back to the default setting)."""
+    principal.require_site(site)
+    state = await repository.ensure_site_stock(session, site)
+    state.low_threshold = threshold
+    await session.flush()
+    await audit(session, principal, "print.stock.threshold", "site", site, {"threshold": threshold})
+    await check_low_stock(session, site, default)
+    return state
+
+
+async def check_low_stock(session: AsyncSession, site: str, default: int) -> None:
+    """Raise `print.stock_low` once when the site's available blanks fall to its threshold; the
+    flag clears when stock rises above it again (so the next crossing raises it again). Cheap on
+    the claim path: the count stops at threshold + 1 and the site row is locked only to flip."""
+    state = await repository.site_stock(session, site)
+    threshold = state.low_threshold if state is not None and state.low_threshold is not None else default
+    available = await repository.available_up_to(session, site, threshold + 1)
+    low = available <= threshold
+    if state is not None and state.low == low:
+        return
+    if state is None and not low:
+        return
+    state = await repository.ensure_site_stock(session, site)
+    if state.low == low:
+        return  # another transaction flipped it first
+    state.low = low
+    state.low_since = _now() if low else None
+    await session.flush()
+    if low:
+        await add_event(session, messaging, new_event(
+            "print.stock_low", {"site": site, "available": available, "threshold": threshold}, key=f"stock:{site}"))
+
+
+@dataclass
+class QueueStatus:
+    site: str
+    waiting: int
+    reason: str | None
+
+
+async def queue_status(session: AsyncSession, principal: Principal, site: str) -> QueueStatus:
+    """How many jobs wait at a site and why (for operators and autoscalers)."""
+    principal.require_site(site)
+    waiting = await repository.waiting_count(session, site)
+    reason: str | None = None
+    if waiting:
+        if await repository.available_up_to(session, site, 1) == 0:
+            reason = NO_STOCK
+        elif not await repository.live_nodes(session, site, _now()):
+            reason = NO_NODE
+        else:
+            reason = BUSY
+    return QueueStatus(site=site, waiting=waiting, reason=reason)
+
+
+# ---- reprint ---------------------------------------------------------------------------------
+
+async def reprint(session: AsyncSession, principal: Principal, job_id: uuid.UUID, reason: str) -> tuple[PrintJob, PrintJob]:
+    """An operator voids a printed card and queues a new job for the same enrollment. The old
+    card's serial stays USED with the reason noted; each job keeps exactly one PRINTED card."""
+    job = await repository.job(session, job_id, for_update=True)
+    if job is None:
+        raise NotFound(f"print job {job_id} not found")
+    principal.require_site(job.site)
+    if job.status != JobStatus.PRINTED:
+        raise Conflict(f"job {job_id} is {job.status}; only a PRINTED card (not yet handed over) can be reprinted",
+                       code="not_printed")
+    blank = await repository.blank_by_claim(session, job.claim_id) if job.claim_id else None
+    if blank is not None:
+        blank.reason = f"void: reprinted by {principal.actor}: {reason}"[:200]
+    job.status = JobStatus.VOID
+    job.reprint_reason = reason
+    new = PrintJob(id=uuid.uuid4(), enrollment_id=job.enrollment_id, site=job.site, status=JobStatus.QUEUED,
+                   created_at=_now(), attempts=0, reprint_of=job.id, reprint_reason=reason)
+    session.add(new)
+    await session.flush()
+    await audit(session, principal, "print.card.reprint", "print_job", str(job.id),
+                {"enrollment_id": str(job.enrollment_id), "void_serial": job.serial, "reason": reason,
+                 "new_job_id": str(new.id)})
+    key = str(job.enrollment_id)
+    await add_event(session, messaging, new_event("print.card_voided", {
+        "job_id": str(job.id), "enrollment_id": key, "site": job.site, "serial": job.serial, "reason": reason}, key=key))
+    await add_event(session, messaging, new_event("print.job_queued", {
+        "job_id": str(new.id), "enrollment_id": key, "site": new.site, "reprint_of": str(job.id)}, key=key))
+    return job, new
 
 
 # ---- routing a site's cards elsewhere --------------------------------------------------------

@@ -29,10 +29,20 @@ async def add_event(session: AsyncSession, tables: MessagingTables, event: Event
     )
 
 
+async def add_events(session: AsyncSession, tables: MessagingTables, events: list[Event]) -> None:
+    """Many events in one statement (a batch of recordings), in list order."""
+    if events:
+        await session.execute(tables.outbox.insert(), [
+            {"event_id": e.event_id, "type": e.type, "key": e.key, "body": e.model_dump_json()} for e in events
+        ])
+
+
 class OutboxRelay:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, transport: Transport,
-                 *, poll_seconds: float = 0.2, batch: int = 200) -> None:
+                 *, poll_seconds: float = 0.2, batch: int = 200, publish_twice: bool = False) -> None:
         self.sessions = sessions
+        # Fault injection for the reliability suite: every event reaches the broker twice.
+        self.publish_twice = publish_twice
         self.tables = tables
         self.transport = transport
         self.poll_seconds = poll_seconds
@@ -57,6 +67,8 @@ class OutboxRelay:
                 return 0
             events = [Event.model_validate_json(r.body) for r in rows]
             await self.transport.publish(events, session)
+            if self.publish_twice:
+                await self.transport.publish(events, session)
             await session.execute(
                 update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=dt.datetime.now(dt.UTC))
             )

@@ -20,6 +20,8 @@ QUEUES: dict[str, tuple[str, ...]] = {
         "print.job_queued",
         "print.card_printed",
         "print.card_issued",
+        "dedup.engine_paused",
+        "dedup.engine_resumed",
     ),
 }
 

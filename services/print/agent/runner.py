@@ -108,6 +108,12 @@ class PrintAgent:
         except httpx.HTTPError:
             log.warning("could not deregister; the lease will expire", exc_info=True)
 
+    async def _announce_drain(self) -> None:
+        try:
+            await self.client.post(f"/v1/print/nodes/{self.node_id}/drain", timeout=5)
+        except httpx.HTTPError:
+            log.warning("could not tell the service this node drains; finishing the open claim", exc_info=True)
+
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
@@ -133,7 +139,9 @@ class PrintAgent:
             done, _ = await asyncio.wait({stop_wait, claim}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
             if claim not in done:
-                # Draining: a claim already sent may still hand us jobs; take and finish them.
+                # Draining: tell the service, so the long-poll already sent answers at once; it may
+                # still hand us jobs: take and finish them.
+                await self._announce_drain()
                 response = await claim
             else:
                 response = claim.result()

@@ -1,0 +1,208 @@
+"""Benchmark of enrollment intake: accepted recordings per second, and latency, on PostgreSQL + RabbitMQ.
+
+Starts `ektp serve enrollment` as a subprocess on a fresh database and RabbitMQ virtual host,
+then, each phase bounded in time:
+
+1. single: C concurrent clients POST /v1/enrollments (~15 KB synthetic recordings, each with a
+   new station_recording_id), with a station credential (the real per-request check);
+2. batch: C concurrent clients POST /v1/enrollments/batch (B recordings each, NDJSON);
+3. raw: the same rows (enrollment, two timeline steps, outbox event) inserted with asyncpg at the
+   same concurrency, one transaction per recording, then one per B recordings: the ceiling.
+
+    .venv/bin/python bench/enrollment_intake.py [--seconds 15] [--clients 64] [--batch 100]
+
+Goal (issue 3): >= 1,000 single/s and >= 5,000/s in batches, at >= 50% of the raw insert rate.
+It prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import infra  # noqa: E402
+from tests.support.api import recording  # noqa: E402
+from tests.support.processes import Proc, ektp, free_port, wait_http  # noqa: E402
+
+SITE = "53.71.04"
+KEY = "@@KEY@@"
+
+
+def templates(n: int) -> list[bytes]:
+    """Serialised recordings with a placeholder for the station_recording_id (cheap to vary)."""
+    out = []
+    for i in range(n):
+        rec = recording(90_000 + i, pickup_site=SITE)
+        rec["station_recording_id"] = KEY
+        out.append(json.dumps(rec).encode())
+    return out
+
+
+def with_key(template: bytes) -> bytes:
+    return template.replace(KEY.encode(), uuid.uuid4().hex.encode(), 1)
+
+
+def summary(name: str, accepted: int, seconds: float, latencies: list[float], errors: int) -> dict:
+    lat = sorted(latencies)
+    pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
+    row = {"phase": name, "accepted": accepted, "seconds": round(seconds, 1), "per_second": round(accepted / seconds),
+           "p50_ms": round(pct(0.50), 1), "p99_ms": round(pct(0.99), 1), "errors": errors}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+async def drive(url: str, token: str, *, clients: int, seconds: float, body: callable, path: str,
+                per_request: int, headers: dict[str, str]) -> tuple[int, float, list[float], int]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    accepted, errors, latencies = 0, 0, []
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits,
+                                 headers={"Authorization": f"Bearer {token}", **headers}) as client:
+        start = time.perf_counter()
+        stop = start + seconds
+
+        async def worker() -> None:
+            nonlocal accepted, errors
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                response = await client.post(path, content=body())
+                latencies.append(time.perf_counter() - t0)
+                if response.status_code == 201:
+                    accepted += 1
+                elif response.status_code == 200 and per_request > 1:
+                    accepted += response.json()["created"]
+                else:
+                    errors += 1
+                    if errors < 3:
+                        print(f"  {response.status_code}: {response.text[:300]}", file=sys.stderr)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return accepted, time.perf_counter() - start, latencies, errors
+
+
+def raw_rows(template: bytes) -> tuple[dict, str]:
+    rec = json.loads(with_key(template))
+    bio = rec.pop("biometrics")
+    key = rec.pop("station_recording_id")
+    return rec, json.dumps({"record": rec, "biometrics": bio, "key": key})
+
+
+async def raw_inserts(dsn: str, tmpl: list[bytes], *, clients: int, seconds: float, per_tx: int) -> tuple[int, float, list[float]]:
+    """The same four rows per recording as the service writes, straight with asyncpg."""
+    pool = await asyncpg.create_pool(dsn, min_size=min(clients, 40), max_size=min(clients, 40))
+    now = dt.datetime.now(dt.UTC)
+    inserted, latencies = 0, []
+    start = time.perf_counter()
+    stop = start + seconds
+
+    async def worker() -> None:
+        nonlocal inserted
+        while time.perf_counter() < stop:
+            recs = [raw_rows(random.choice(tmpl)) for _ in range(per_tx)]
+            t0 = time.perf_counter()
+            async with pool.acquire() as conn, conn.transaction():
+                ids = [uuid.uuid4() for _ in recs]
+                await conn.executemany(
+                    "INSERT INTO enrollment.enrollments (id, receipt_number, nik, name, pickup_site, recording_site, "
+                    "station, operator, recorded_at, status, record, warnings, idempotency_key, request_hash, "
+                    "submitted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$5,'ST01','op',$6,'RECEIVED',$7,"
+                    "'[]',$8,$9,'bench',$6,$6)",
+                    [(i, uuid.uuid4().hex[:12], r["record"]["nik"], r["record"]["name"], SITE, now,
+                      json.dumps(r["record"]), json.loads(body)["key"], "0" * 64) for i, (r, body) in
+                     zip(ids, [(json.loads(b), b) for _, b in recs])])
+                await conn.executemany(
+                    "INSERT INTO enrollment.enrollment_timeline (enrollment_id, at, step, status, detail) "
+                    "VALUES ($1, $2, $3, $4, '{}')",
+                    [(i, now, step, None) for i in ids for step in ("RECORDED", "SENT_TO_DEDUP")])
+                await conn.executemany(
+                    "INSERT INTO enrollment.enrollment_outbox (event_id, type, key, body) VALUES ($1, $2, $3, $4)",
+                    [(uuid.uuid4(), "bench.raw", str(i), body) for i, (_, body) in zip(ids, recs)])
+            latencies.append(time.perf_counter() - t0)
+            inserted += per_tx
+
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    await pool.close()
+    return inserted, elapsed, latencies
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=100, help="recordings per batch request")
+    parser.add_argument("--templates", type=int, default=50)
+    args = parser.parse_args()
+
+    db_name, db_url = await infra.create_database()
+    vhost, amqp_url = infra.create_vhost()
+    workdir = Path(tempfile.mkdtemp(prefix="ektp-bench-"))
+    proc = None
+    try:
+        from shared.migrate import upgrade
+
+        await asyncio.to_thread(upgrade, db_url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
+        env.update({"EKTP_ENV": "test", "EKTP_DATABASE_URL": db_url, "EKTP_BROKER_URL": amqp_url,
+                    "EKTP_DATA_DIR": str(workdir), "EKTP_LOG_LEVEL": "WARNING"})
+        created = subprocess.run(ektp("credentials", "create", "--name", "bench station", "--role", "station",
+                                      "--site", SITE), env=env, capture_output=True, text=True, check=True)
+        token = json.loads(created.stdout)["token"]
+        port = free_port()
+        proc = Proc("enrollment", ektp("serve", "enrollment", "--port", str(port)), env,
+                    workdir / "enrollment.log").start()
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/readyz", proc=proc)
+        print(f"# {os.cpu_count()} cores, {args.clients} clients, {args.seconds:.0f} s a phase, "
+              f"load average {os.getloadavg()[0]:.1f}; generating {args.templates} recordings", flush=True)
+        tmpl = templates(args.templates)
+        print(f"# recording size {statistics.mean(len(t) for t in tmpl) / 1024:.1f} KB", flush=True)
+
+        # warm up (imports, pools, region table)
+        await drive(url, token, clients=4, seconds=2, body=lambda: with_key(random.choice(tmpl)),
+                    path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
+
+        accepted, secs, lat, errs = await drive(
+            url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
+            path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
+        single = summary("single POST /v1/enrollments", accepted, secs, lat, errs)
+
+        def batch_body() -> bytes:
+            return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
+
+        accepted, secs, lat, errs = await drive(
+            url, token, clients=args.clients, seconds=args.seconds, body=batch_body, path="/v1/enrollments/batch",
+            per_request=args.batch, headers={"Content-Type": "application/x-ndjson"})
+        batch = summary(f"batch POST /v1/enrollments/batch x{args.batch}", accepted, secs, lat, errs)
+
+        dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
+        n, secs, lat = await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1)
+        raw1 = summary("raw asyncpg insert, 1 per transaction", n, secs, lat, 0)
+        n, secs, lat = await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=args.batch)
+        rawb = summary(f"raw asyncpg insert, {args.batch} per transaction", n, secs, lat, 0)
+        print(f"# single: {single['per_second'] / max(raw1['per_second'], 1):.0%} of raw; "
+              f"batch: {batch['per_second'] / max(rawb['per_second'], 1):.0%} of raw", flush=True)
+    finally:
+        if proc is not None:
+            proc.stop(timeout=30)
+        infra.delete_vhost(vhost)
+        await infra.drop_database(db_name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

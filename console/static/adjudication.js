@@ -1,0 +1,88 @@
+// Adjudication: open cases; a case's recording and its candidates side by side (photos when the
+// API gives them, per-modality scores); decide with a note.
+"use strict";
+
+Console.page(() => {
+  const { $, api, t, el, fill } = Console;
+  let current = null;
+
+  const reasons = (text) => text.split(", ").map((r) => Console.label("adj.reason", r)).join(", ");
+
+  function photo(base64) {
+    if (!base64) return el("div", { class: "photo none", text: t("adj.no_photo") });
+    return el("img", { class: "photo", src: `data:image/jpeg;base64,${base64}`, alt: "" });
+  }
+
+  async function person(enrollmentId) {
+    try { return await api(`/v1/enrollments/${enrollmentId}`); } catch (error) { return null; }
+  }
+
+  function scoreBars(scores) {
+    return el("table", { class: "scores" }, Object.entries(scores || {}).map(([modality, score]) => el("tr", {},
+      el("th", { text: t(`adj.modality.${modality}`) }),
+      el("td", {}, score === null ? el("span", { class: "muted", text: "–" })
+        : el("div", { class: "bar" }, el("span", { style: `width:${Math.max(0, Math.min(1, score)) * 100}%` }))),
+      el("td", { class: "num", text: score === null ? "" : score.toFixed(3) }))));
+  }
+
+  // one side of the case: the case's own view of the recording (photo, capture) when the API
+  // gives it, and the enrollment's demographics
+  function column(title, side, record, scores) {
+    const r = record || {};
+    const d = r.record || {};
+    const s = side || {};
+    return el("div", { class: "person", "data-enrollment": s.enrollment_id || r.id },
+      el("h3", { text: title }), photo(s.photo_jpeg),
+      el("dl", { class: "details compact" },
+        el("dt", { text: t("name") }), el("dd", { text: r.name || "–" }),
+        el("dt", { text: "NIK" }), el("dd", { class: "mono", text: s.nik || r.nik || "–" }),
+        el("dt", { text: t("record.birth") }), el("dd", { text: [d.birth_place, d.birth_date].filter(Boolean).join(", ") || "–" }),
+        el("dt", { text: t("status") }), el("dd", { text: r.status ? Console.statusLabel(r.status) : (s.outcome || s.status || "–") }),
+        el("dt", { text: t("record.sites") }), el("dd", { text: `${s.recording_site || r.recording_site || "–"} → ${s.pickup_site || r.pickup_site || "–"}` }),
+        el("dt", { text: t("receipt") }), el("dd", { class: "mono", text: s.receipt_number || r.receipt_number || "–" })),
+      s.fingers_captured !== undefined
+        ? el("p", { class: "muted small", text: t("adj.captured", { f: s.fingers_captured, i: s.irises_captured }) }) : "",
+      scores ? scoreBars(scores) : "");
+  }
+
+  async function open(caseId) {
+    const c = await api(`/v1/dedup/cases/${caseId}`);
+    current = c;
+    $("#case-id").textContent = c.id;
+    $("#case-reason").textContent = `${t("reason")}: ${reasons(c.reason)} · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`;
+    // CaseDetail gives both sides with photos; a plain CaseView only ids, NIKs and scores
+    const sides = c.matches || c.candidates;
+    const records = await Promise.all([c.enrollment_id, ...sides.map((x) => x.enrollment_id)].map(person));
+    fill("#case-compare", [
+      column(t("adj.recording"), c.recording, records[0], null),
+      ...sides.map((side, i) => column(t("adj.candidate", { n: i + 1 }), side, records[i + 1], side.scores)),
+    ]);
+    $("#decision-form").reset();
+    $("#case").hidden = false;
+    $("#case").dataset.id = c.id;
+  }
+
+  async function list() {
+    const body = await api("/v1/dedup/cases?status=OPEN&limit=200");
+    $("#cases-total").textContent = `(${body.total})`;
+    fill("#cases", body.items.map((c) => el("tr", { "data-case": c.id, class: current && current.id === c.id ? "selected" : "" },
+      el("td", { class: "small", text: Console.fmtTime(c.opened_at) }), el("td", { class: "mono", text: c.nik }),
+      el("td", { text: c.site }), el("td", { class: "small", text: reasons(c.reason) }),
+      el("td", { class: "num", text: c.candidates.length }),
+      el("td", {}, el("button", { type: "button", class: "small", text: t("adj.open"), onclick: () => open(c.id).catch(Console.fail) })))));
+    $("#no-cases").hidden = body.items.length > 0;
+  }
+
+  Console.onSubmit("#decision-form", async (data) => {
+    const decided = await api(`/v1/dedup/cases/${current.id}/decision`, { method: "POST",
+      body: { decision: data.get("decision"), note: String(data.get("note")).trim() } });
+    Console.flash(t("adj.decided", { decision: t(`adj.${decided.decision}`) }));
+    $("#case").hidden = true;
+    current = null;
+    await list();
+  });
+
+  Console.every(10000, list);
+  const asked = new URLSearchParams(location.search).get("case");
+  if (asked) open(asked).catch(Console.fail);
+});

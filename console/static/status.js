@@ -1,0 +1,34 @@
+// Cek status KTP-el: a receipt number → the public, masked timeline.
+"use strict";
+
+Console.page(() => {
+  const { $, api, t, ApiError } = Console;
+
+  async function check(receipt) {
+    $("#status-missing").hidden = true;
+    $("#status-result").hidden = true;
+    let body;
+    try {
+      body = await api(`/v1/status/${encodeURIComponent(receipt)}`, { auth: false });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) { $("#status-missing").hidden = false; return; }
+      throw error;
+    }
+    $("#status-name").textContent = body.name_masked;
+    $("#status-now").textContent = Console.config.lang === "en" ? body.status_en : body.status_id;
+    $("#status-site").textContent = body.pickup_site;
+    const position = $("#status-position");
+    position.hidden = body.waiting_position === null || body.waiting_position === undefined;
+    position.textContent = t("status.position", { n: body.waiting_position });
+    Console.timeline("#status-timeline", body.timeline);
+    $("#status-result").hidden = false;
+    history.replaceState(null, "", `?receipt=${encodeURIComponent(receipt)}`);
+  }
+
+  Console.onSubmit("#status-form", (data) => check(String(data.get("receipt")).trim().toUpperCase()));
+  const asked = new URLSearchParams(location.search).get("receipt");
+  if (asked) {
+    $("#receipt").value = asked;
+    check(asked).catch(Console.fail);
+  }
+});

@@ -1,0 +1,211 @@
+"""`POST /v1/enrollments/batch`: up to 1,000 recordings in one request, one answer per item.
+
+The body is a JSON array or NDJSON (``application/x-ndjson``), optionally gzip'd
+(``Content-Encoding: gzip``). Each item's idempotency key is its ``station_recording_id``
+(required here), so a station may re-send a whole batch after a cut link: what was created
+answers 200 (replayed), what was not is created now. Items are independent: a refused item
+(422, 403, 409, 404) does not stop the others. Accepted items are written in a few statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.enrollment import repository, service
+from services.enrollment.models import Enrollment
+from services.enrollment.schemas import RecordingIn
+from services.enrollment.validation import from_pydantic_errors
+from services.enrollment.validation.messages import problem
+from shared.auth.principal import Principal
+from shared.errors import Conflict, DomainError, InvalidInput, error_body
+
+MAX_ITEMS = 1000
+# A realistic recording is ~15-20 KB; 1,000 of them fit with room to spare. Bigger: split the batch.
+MAX_BODY_BYTES = 48 * 1024 * 1024
+CONTENT_TYPES = {"application/json": "json", "application/x-ndjson": "ndjson", "application/ndjson": "ndjson"}
+
+
+def payload_too_large(detail: str, code: str = "too_large") -> DomainError:
+    return DomainError(detail, code=code, status_code=413)
+
+
+def body_format(content_type: str | None, content_encoding: str | None) -> tuple[str, bool]:
+    """(json|ndjson, gzipped) from the headers, or 415."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media not in CONTENT_TYPES:
+        raise DomainError(
+            f"Content-Type {media or '(none)'} not accepted: send application/json (an array) or "
+            "application/x-ndjson (one recording a line)", code="unsupported_media_type", status_code=415)
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise DomainError(f"Content-Encoding {encoding} not accepted: send gzip or none",
+                          code="unsupported_media_type", status_code=415)
+    return CONTENT_TYPES[media], encoding == "gzip"
+
+
+def _too_large() -> DomainError:
+    return payload_too_large(f"batch body over {MAX_BODY_BYTES // (1024 * 1024)} MiB (uncompressed): "
+                           "send fewer recordings per batch")
+
+
+async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_length: int | None) -> bytes:
+    """The (decompressed) body, refusing with 413 as soon as it is known to be too big, gzip bombs too."""
+    if content_length is not None and content_length > MAX_BODY_BYTES:
+        raise _too_large()
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    out = bytearray()
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > MAX_BODY_BYTES:
+            raise _too_large()
+        if inflater is None:
+            out += chunk
+            continue
+        try:
+            out += inflater.decompress(chunk, MAX_BODY_BYTES + 1 - len(out))
+        except zlib.error:
+            raise InvalidInput("body is not valid gzip", code="invalid_gzip") from None
+        if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+            raise _too_large()
+    if inflater is not None:
+        out += inflater.flush()
+        if not inflater.eof:
+            raise InvalidInput("gzip body is truncated", code="invalid_gzip")
+    return bytes(out)
+
+
+def split_items(body: bytes, kind: str) -> list[Any]:
+    """The raw items: parsed JSON values, or, for an NDJSON line that is not JSON, the line (a 422 item)."""
+    if kind == "json":
+        try:
+            items = json.loads(body)
+        except ValueError as exc:
+            raise InvalidInput(f"body is not JSON: {exc}", code="invalid_json") from None
+        if not isinstance(items, list):
+            raise InvalidInput("a batch is a JSON array of recordings (or NDJSON)", code="invalid_json")
+    else:
+        items = []
+        for line in body.splitlines():
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except ValueError:
+                    items.append(_BadLine(line[:80].decode(errors="replace")))
+    if len(items) > MAX_ITEMS:
+        raise payload_too_large(f"{len(items)} recordings in one batch; at most {MAX_ITEMS}", code="too_many_items")
+    if not items:
+        raise InvalidInput("empty batch", code="empty_batch")
+    return items
+
+
+@dataclass
+class _BadLine:
+    start: str
+
+
+@dataclass
+class ItemAnswer:
+    index: int
+    status: int
+    station_recording_id: str | None = None
+    enrollment: Enrollment | dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class _Ready:
+    index: int
+    recording: RecordingIn
+    key: str
+    digest: str
+    warnings: list = field(default_factory=list)
+
+
+def _refused(index: int, srid: str | None, exc: DomainError) -> ItemAnswer:
+    return ItemAnswer(index, exc.status_code, srid, error=error_body(exc.code, exc.detail, exc.fields, **exc.extra))
+
+
+def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> _Ready | ItemAnswer:
+    srid = raw.get("station_recording_id") if isinstance(raw, dict) else None
+    srid = srid if isinstance(srid, str) else None
+    if isinstance(raw, _BadLine):
+        return _refused(index, None, InvalidInput(f"line is not JSON: {raw.start!r}", code="invalid_json"))
+    try:
+        recording = RecordingIn.model_validate(raw)
+    except ValidationError as exc:
+        return _refused(index, srid, InvalidInput(service.REFUSED, fields=from_pydantic_errors(exc.errors(), strip=())))
+    if not recording.station_recording_id:
+        return _refused(index, None, InvalidInput(service.REFUSED, fields=[
+            problem("station_recording_id", "field.missing")]))
+    try:
+        principal.require_site(recording.recording.site)
+        warnings = service.counter_check(recording, today)
+    except DomainError as exc:
+        return _refused(index, recording.station_recording_id, exc)
+    return _Ready(index, recording, recording.station_recording_id, service.request_hash(recording), warnings)
+
+
+async def submit_batch(session: AsyncSession, principal: Principal, items: list[Any], *,
+                       today: dt.date) -> list[ItemAnswer]:
+    """One answer per item, in order. Flushes; the caller commits (and retries on a lost race)."""
+    answers: dict[int, ItemAnswer] = {}
+    ready: list[_Ready] = []
+    for index, raw in enumerate(items):
+        parsed = _parse(index, raw, principal, today)
+        if isinstance(parsed, ItemAnswer):
+            answers[index] = parsed
+        else:
+            ready.append(parsed)
+
+    existing = await repository.by_idempotency_keys(
+        session, {(r.recording.recording.site, r.key) for r in ready})
+    first_in_batch: dict[tuple[str, str], _Ready] = {}
+    to_create: list[_Ready] = []
+    repeats: list[tuple[_Ready, _Ready]] = []
+    for r in ready:
+        slot = (r.recording.recording.site, r.key)
+        earlier = existing.get(slot)
+        if earlier is not None:
+            answers[r.index] = (ItemAnswer(r.index, 200, r.key, earlier) if earlier.request_hash == r.digest
+                                else _refused(r.index, r.key, service.key_conflict(r.key, earlier)))
+        elif slot in first_in_batch:
+            repeats.append((r, first_in_batch[slot]))
+        else:
+            first_in_batch[slot] = r
+            to_create.append(r)
+
+    now = dt.datetime.now(dt.UTC)
+    created: dict[int, service.NewRecord] = {}
+    for r in to_create:
+        try:
+            correction = await service.correction_of(session, r.recording)
+        except DomainError as exc:
+            answers[r.index] = _refused(r.index, r.key, exc)
+            continue
+        # A microsecond apart, so that the backlog keeps the batch's order.
+        created[r.index] = service.new_record(principal, r.recording, key=r.key, digest=r.digest,
+                                              warnings=r.warnings, correction=correction,
+                                              now=now + dt.timedelta(microseconds=len(created)))
+        answers[r.index] = ItemAnswer(r.index, 201, r.key, created[r.index].row)
+    await service.insert_new(session, list(created.values()))
+
+    for r, first in repeats:  # the same key twice in one batch: a replay of the first, or a conflict
+        before = answers[first.index]
+        if before.status not in (200, 201):
+            answers[r.index] = ItemAnswer(r.index, before.status, r.key, error=before.error)
+        elif first.digest == r.digest:
+            answers[r.index] = ItemAnswer(r.index, 200, r.key, before.enrollment)
+        else:
+            answers[r.index] = _refused(r.index, r.key, Conflict(
+                f"station_recording_id {r.key!r} appears twice in the batch with different recordings",
+                code="idempotency_key_reused"))
+    return [answers[i] for i in range(len(items))]

@@ -1,0 +1,90 @@
+"""The certificate policies against a real database (PostgreSQL, and SQLite as in the all-in-one):
+idempotent, one valid certificate per resident even with several processes applying them at once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from ektp.synth.recordings import make_recording
+from services.certificate import service
+from services.certificate.models import Certificate
+from shared.db import create_engine, make_sessionmaker
+from shared.keys import SigningKey
+from shared.messaging import new_event
+from shared.migrate import upgrade
+from shared.settings import Settings
+
+from tests.conftest import in_thread
+
+
+def submitted(seed: int):  # an enrollment.submitted event as the enrollment service writes it
+    rec, _ = make_recording(random.Random(seed), np.random.default_rng(seed), today=dt.date.today())
+    return new_event("enrollment.submitted", {
+        "enrollment_id": str(uuid.uuid4()), "record": {k: v for k, v in rec.items() if k != "biometrics"},
+        "biometrics": {"photo_jpeg": rec["biometrics"]["photo_jpeg"]}})
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database_url(request, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ektp.db'}"
+    in_thread(upgrade, url)
+    return url
+
+
+async def test_paused_policy_issues_once_per_resident_with_processes_side_by_side(database_url):
+    settings = Settings(database_url=database_url, cert_auto_issue_when_paused=True)
+    key = SigningKey.generate()
+    engine = create_engine(database_url, application_name="test-policies")
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            for seed in range(700, 712):
+                await service.on_enrollment_submitted(session, submitted(seed))
+            await session.commit()
+
+        async def apply() -> int:
+            async with sessions() as session:
+                made = await service.apply_policies(session, settings, key, now=dt.datetime.now(dt.UTC), batch=5)
+                await session.commit()
+                return sum(made.values())
+
+        assert await apply() == 0  # dedup is running: nothing to do
+
+        async with sessions() as session:
+            await service.on_engine_event(session, new_event("dedup.engine_paused", {"reason": "licence"}))
+            await session.commit()
+
+        async def worker() -> int:
+            total = 0
+            while made := await apply():
+                total += made
+            return total
+
+        counts = await asyncio.gather(*(worker() for _ in range(3)))  # three "processes"
+        assert sum(counts) == 12
+        assert await apply() == 0  # idempotent
+        async with sessions() as session:
+            per_resident = (await session.execute(
+                select(Certificate.enrollment_id, func.count()).group_by(Certificate.enrollment_id))).all()
+            issued_by = set((await session.execute(select(Certificate.issued_by))).scalars())
+        assert len(per_resident) == 12 and {n for _, n in per_resident} == {1}
+        assert issued_by == {"policy:when_paused"}
+
+        # Resumed: a new recording waits for dedup without a certificate.
+        async with sessions() as session:
+            await service.on_engine_event(session, new_event("dedup.engine_resumed", {}))
+            await service.on_enrollment_submitted(session, submitted(799))
+            await session.commit()
+        assert await apply() == 0
+    finally:
+        await engine.dispose()

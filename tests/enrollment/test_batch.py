@@ -1,0 +1,126 @@
+"""POST /v1/enrollments/batch: per-item answers, replays, conflicts, NDJSON + gzip, limits."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+
+from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
+from tests.support.api import recording
+
+SITE = "53.71.04"
+
+
+def recordings(n: int, start: int = 0) -> list[dict]:
+    return [recording(1000 + start + i, pickup_site=SITE) for i in range(n)]
+
+
+async def total_at(client, site: str = SITE) -> int:
+    return (await client.get("/v1/enrollments", params={"site": site, "limit": 1})).json()["total"]
+
+
+async def test_mixed_valid_and_invalid_items_are_answered_one_by_one(enrollment_api):
+    good = recordings(3)
+    bad_nik = {**recordings(1, start=10)[0], "nik": "5371041234"}
+    no_key = {k: v for k, v in recordings(1, start=11)[0].items() if k != "station_recording_id"}
+    items = [good[0], good[1], bad_nik, good[2], no_key, "not a recording"]
+
+    response = await enrollment_api.post("/v1/enrollments/batch", json=items)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [i["status"] for i in answer["items"]] == [201, 201, 422, 201, 422, 422]
+    assert [i["index"] for i in answer["items"]] == list(range(6))
+    assert (answer["created"], answer["replayed"], answer["refused"]) == (3, 0, 3)
+    for item, rec in zip([answer["items"][i] for i in (0, 1, 3)], good):
+        assert item["station_recording_id"] == rec["station_recording_id"]
+        assert item["receipt_number"] == item["enrollment"]["receipt_number"]
+        assert item["enrollment"]["status"] == "RECEIVED"
+    # A refused item carries the one error shape, naming the field in both languages.
+    nik_error = answer["items"][2]["error"]
+    assert nik_error["error"] == "invalid_input"
+    assert any(f["field"] == "nik" and f["message_id"] and f["message_en"] for f in nik_error["fields"])
+    assert [f["field"] for f in answer["items"][4]["error"]["fields"]] == ["station_recording_id"]
+    assert answer["items"][5]["error"]["fields"]
+    assert await total_at(enrollment_api) == 3
+    # Each created item's receipt answers on the public status page.
+    status = await enrollment_api.get(f"/v1/status/{answer['items'][0]['receipt_number']}")
+    assert status.status_code == 200 and status.json()["status"] == "RECEIVED"
+
+
+async def test_a_resent_batch_replays_and_a_reused_key_with_another_body_is_409(enrollment_api):
+    batch = recordings(4, start=20)
+    first = (await enrollment_api.post("/v1/enrollments/batch", json=batch)).json()
+    assert [i["status"] for i in first["items"]] == [201] * 4
+
+    changed = copy.deepcopy(batch[1])
+    changed["occupation"] = "PETANI"
+    again = (await enrollment_api.post("/v1/enrollments/batch", json=[batch[0], changed, batch[2], batch[3]])).json()
+
+    assert [i["status"] for i in again["items"]] == [200, 409, 200, 200]
+    assert [i["receipt_number"] for i in again["items"][2:]] == [i["receipt_number"] for i in first["items"][2:]]
+    conflict = again["items"][1]["error"]
+    assert conflict["error"] == "idempotency_key_reused"
+    assert conflict["receipt_number"] == first["items"][1]["receipt_number"]
+    assert await total_at(enrollment_api) == 4
+
+    # The single endpoint shares the keys: the same recording posted alone is a replay too.
+    single = await enrollment_api.post("/v1/enrollments", json=batch[3])
+    assert single.status_code == 200 and single.json()["receipt_number"] == first["items"][3]["receipt_number"]
+
+
+async def test_the_same_key_twice_in_one_batch(enrollment_api):
+    rec, other = recordings(2, start=30)
+    clash = {**other, "station_recording_id": rec["station_recording_id"]}
+    answer = (await enrollment_api.post("/v1/enrollments/batch", json=[rec, rec, clash])).json()
+
+    assert [i["status"] for i in answer["items"]] == [201, 200, 409]
+    assert answer["items"][0]["receipt_number"] == answer["items"][1]["receipt_number"]
+    assert answer["items"][2]["error"]["error"] == "idempotency_key_reused"
+    assert await total_at(enrollment_api) == 1
+
+
+async def test_ndjson_with_gzip(enrollment_api):
+    batch = recordings(5, start=40)
+    body = gzip.compress("\n".join(json.dumps(r) for r in batch).encode() + b"\n")
+    headers = {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}
+
+    answer = (await enrollment_api.post("/v1/enrollments/batch", content=body, headers=headers)).json()
+
+    assert [i["status"] for i in answer["items"]] == [201] * 5
+    assert await total_at(enrollment_api) == 5
+    # A line that is not JSON is refused alone.
+    body = ("\n".join(json.dumps(r) for r in batch[:2]) + "\n{not json\n").encode()
+    answer = (await enrollment_api.post("/v1/enrollments/batch", content=body,
+                                        headers={"Content-Type": "application/x-ndjson"})).json()
+    assert [i["status"] for i in answer["items"]] == [200, 200, 422]
+    assert answer["items"][2]["error"]["error"] == "invalid_json"
+
+
+async def test_limits_and_content_types(enrollment_api):
+    too_many = await enrollment_api.post("/v1/enrollments/batch", json=[{}] * 1001)
+    assert too_many.status_code == 413
+    assert too_many.json()["error"] == "too_many_items"
+
+    # A gzip bomb: 64 MiB of zeros in a few KB is refused before it is inflated.
+    bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]")
+    response = await enrollment_api.post("/v1/enrollments/batch", content=bomb,
+                                         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+    big = await enrollment_api.post("/v1/enrollments/batch", content=b"x",
+                                    headers={"Content-Type": "application/json",
+                                             "Content-Length": str(100 * 1024 * 1024)})
+    assert big.status_code == 413
+
+    wrong_type = await enrollment_api.post("/v1/enrollments/batch", content=b"[]",
+                                           headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415 and wrong_type.json()["error"] == "unsupported_media_type"
+    wrong_encoding = await enrollment_api.post("/v1/enrollments/batch", content=b"[]",
+                                               headers={"Content-Type": "application/json", "Content-Encoding": "br"})
+    assert wrong_encoding.status_code == 415
+
+    not_array = await enrollment_api.post("/v1/enrollments/batch", json={"nik": "1"})
+    assert not_array.status_code == 422 and not_array.json()["error"] == "invalid_json"
+    assert await total_at(enrollment_api) == 0

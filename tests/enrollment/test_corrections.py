@@ -1,0 +1,102 @@
+"""Corrections: a re-capture after ENROLL_FAILURE, a replacement after printing, linked both ways."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select, update
+
+from services.enrollment.models import Enrollment, messaging
+from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
+from tests.support.api import recording
+
+SITE = "53.71.04"
+
+
+async def set_status(client, enrollment_id: str, status: str) -> None:
+    async with client.app.state.platform.sessions() as session:
+        await session.execute(update(Enrollment).where(Enrollment.id == enrollment_id).values(status=status))
+        await session.commit()
+
+
+async def submitted_event(client, enrollment_id: str) -> dict:
+    async with client.app.state.platform.sessions() as session:
+        bodies = (await session.execute(select(messaging.outbox.c.body))).scalars().all()
+    events = [json.loads(b) for b in bodies]
+    return next(e["data"] for e in events if e["data"]["enrollment_id"] == enrollment_id)
+
+
+async def post(client, rec: dict) -> dict:
+    response = await client.post("/v1/enrollments", json=rec)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def again(rec: dict, seed: int, previous_id: str, **changes) -> dict:
+    """A new recording of the same resident (new station id and capture), linked to the previous one."""
+    fresh = recording(seed, pickup_site=SITE)
+    return {**rec, "station_recording_id": fresh["station_recording_id"], "biometrics": fresh["biometrics"],
+            "recording": fresh["recording"], "previous_enrollment_id": previous_id, **changes}
+
+
+@pytest.mark.parametrize("status", ["RECEIVED", "ADJUDICATION", "DUPLICATE", "PRINT_READY", "SENT_FOR_PRINTING"])
+async def test_only_failed_or_printed_records_can_be_corrected(enrollment_api, status):
+    rec = recording(3001, pickup_site=SITE)
+    first = await post(enrollment_api, rec)
+    await set_status(enrollment_api, first["id"], status)
+
+    response = await enrollment_api.post("/v1/enrollments", json=again(rec, 3002, first["id"]))
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "previous_enrollment_not_correctable"
+    assert response.json()["previous_status"] == status
+
+
+async def test_recapture_after_enroll_failure_is_linked_both_ways(enrollment_api):
+    rec = recording(3010, pickup_site=SITE)
+    first = await post(enrollment_api, rec)
+    await set_status(enrollment_api, first["id"], "ENROLL_FAILURE")
+
+    second = await post(enrollment_api, again(rec, 3011, first["id"]))
+
+    new = (await enrollment_api.get(f"/v1/enrollments/{second['id']}")).json()
+    old = (await enrollment_api.get(f"/v1/enrollments/{first['id']}")).json()
+    assert new["previous_enrollment_id"] == first["id"] and new["correction"] == "recapture"
+    assert old["next_enrollment_ids"] == [second["id"]] and old["correction"] is None
+    event = await submitted_event(enrollment_api, second["id"])
+    assert event["previous_enrollment_id"] == first["id"] and event["correction"] == "recapture"
+
+    # The old record was corrected once; a second correction must link to the newest record.
+    third = await enrollment_api.post("/v1/enrollments", json=again(rec, 3012, first["id"]))
+    assert third.status_code == 409 and third.json()["error"] == "previous_enrollment_superseded"
+    assert third.json()["next_enrollment_id"] == second["id"]
+
+
+@pytest.mark.parametrize("status", ["PRINTED", "ISSUED"])
+async def test_a_data_change_after_printing_is_a_replacement(enrollment_api, status):
+    rec = recording(3020, pickup_site=SITE)
+    first = await post(enrollment_api, rec)
+    await set_status(enrollment_api, first["id"], status)
+
+    moved = again(rec, 3021, first["id"], marital_status="KAWIN", occupation="GURU")
+    answer = (await enrollment_api.post("/v1/enrollments/batch", json=[moved])).json()
+
+    assert answer["items"][0]["status"] == 201, answer
+    new_id = answer["items"][0]["enrollment"]["id"]
+    new = (await enrollment_api.get(f"/v1/enrollments/{new_id}")).json()
+    assert new["correction"] == "replacement" and new["record"]["occupation"] == "GURU"
+    assert (await enrollment_api.get(f"/v1/enrollments/{first['id']}")).json()["next_enrollment_ids"] == [new_id]
+
+
+async def test_a_correction_keeps_the_nik_and_needs_a_known_record(enrollment_api):
+    rec = recording(3030, pickup_site=SITE)
+    first = await post(enrollment_api, rec)
+    await set_status(enrollment_api, first["id"], "ENROLL_FAILURE")
+    stranger = recording(3031, pickup_site=SITE)
+
+    other_nik = await enrollment_api.post("/v1/enrollments", json={**stranger, "previous_enrollment_id": first["id"]})
+    assert other_nik.status_code == 409 and other_nik.json()["error"] == "previous_enrollment_other_nik"
+
+    unknown = await enrollment_api.post("/v1/enrollments", json=again(rec, 3032, "00000000-0000-4000-8000-000000000000"))
+    assert unknown.status_code == 404 and unknown.json()["error"] == "previous_enrollment_not_found"

@@ -1,0 +1,70 @@
+"""Authorisation per site: a kecamatan's credential acts for its own site only; revocation is immediate."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
+from tests.support.api import auth, recording
+
+OEBOBO, KOTA_RAJA = "53.71.04", "53.71.05"
+
+
+def as_(client: httpx.AsyncClient, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=client._transport, base_url=client.base_url, headers=auth(token), timeout=60)
+
+
+async def test_a_station_posts_only_recordings_of_its_own_site(enrollment_api, credentials):
+    _, station_token = await credentials.create("station", OEBOBO)
+    own, other = recording(2001, pickup_site=OEBOBO), recording(2002, pickup_site=KOTA_RAJA)
+    async with as_(enrollment_api, station_token) as station:
+        refused = await station.post("/v1/enrollments", json=other)
+        assert refused.status_code == 403 and refused.json()["error"] == "wrong_site"
+        assert (await station.post("/v1/enrollments", json=own)).status_code == 201
+
+        answer = (await station.post("/v1/enrollments/batch", json=[other, recording(2003, pickup_site=OEBOBO)])).json()
+        assert [i["status"] for i in answer["items"]] == [403, 201]
+        assert answer["items"][0]["error"]["error"] == "wrong_site"
+
+        # A station may not read the register.
+        assert (await station.get("/v1/enrollments")).status_code == 403
+    # Nothing of Kota Raja was recorded.
+    page = (await enrollment_api.get("/v1/enrollments", params={"site": KOTA_RAJA})).json()
+    assert page["total"] == 0
+
+
+async def test_a_revoked_credential_is_refused_at_once(enrollment_api, credentials):
+    credential_id, station_token = await credentials.create("station", OEBOBO)
+    async with as_(enrollment_api, station_token) as station:
+        assert (await station.post("/v1/enrollments", json=recording(2010, pickup_site=OEBOBO))).status_code == 201
+        await credentials.revoke(credential_id)
+        after = await station.post("/v1/enrollments", json=recording(2011, pickup_site=OEBOBO))
+        assert after.status_code == 401 and after.json()["error"] == "unauthorized"
+        batch = await station.post("/v1/enrollments/batch", json=[recording(2012, pickup_site=OEBOBO)])
+        assert batch.status_code == 401
+
+
+async def test_a_kecamatan_operator_sees_only_its_site(enrollment_api, credentials):
+    ours = [recording(2020 + i, pickup_site=OEBOBO) for i in range(2)]
+    theirs = recording(2030, pickup_site=KOTA_RAJA)
+    answer = (await enrollment_api.post("/v1/enrollments/batch", json=[*ours, theirs])).json()
+    assert [i["status"] for i in answer["items"]] == [201, 201, 201]
+    their_id = answer["items"][2]["enrollment"]["id"]
+
+    _, operator_token = await credentials.create("kecamatan_operator", OEBOBO)
+    async with as_(enrollment_api, operator_token) as operator:
+        page = (await operator.get("/v1/enrollments")).json()
+        assert page["total"] == 2 and {e["pickup_site"] for e in page["items"]} == {OEBOBO}
+        by_nik = (await operator.get("/v1/enrollments", params={"nik": theirs["nik"]})).json()
+        assert by_nik["total"] == 0
+        other = await operator.get("/v1/enrollments", params={"site": KOTA_RAJA})
+        assert other.status_code == 403 and other.json()["error"] == "wrong_site"
+        assert (await operator.get(f"/v1/enrollments/{their_id}")).status_code == 403
+        stats = (await operator.get("/v1/enrollments/stats")).json()
+        assert stats["site"] == OEBOBO and stats["total"] == 2 and list(stats["by_site"]) == [OEBOBO]
+        assert (await operator.get("/v1/enrollments/stats", params={"site": KOTA_RAJA})).status_code == 403
+
+    # The dinas sees the whole city.
+    stats = (await enrollment_api.get("/v1/enrollments/stats")).json()
+    assert stats["total"] == 3 and stats["by_status"] == {"RECEIVED": 3}
+    assert stats["by_site"] == {OEBOBO: {"RECEIVED": 2}, KOTA_RAJA: {"RECEIVED": 1}}

@@ -1,0 +1,103 @@
+"""`ektp station` pushes through a link that drops: nothing lost, nothing recorded twice.
+
+The enrollment service runs as its own process on PostgreSQL + RabbitMQ; the station talks to it
+through a proxy on loopback that cuts connections mid-request and mid-answer, and the first
+push is killed (kill -9, a power cut) half-way and started again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.enrollment.service_app import services_only
+from tests.support.api import auth, eventually, recording
+from tests.support.flaky_proxy import FlakyProxy
+from tests.support.processes import Proc, ektp
+
+SITE = "53.71.04"
+COUNT = 300
+
+
+@pytest.fixture
+def enrollment_service(pg_url, amqp_url, token, tmp_path):
+    c = services_only(pg_url, amqp_url, token, tmp_path, "enrollment")
+    yield c
+    c.stop()
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(ektp(*args), env=env, capture_output=True, text=True, timeout=300)
+
+
+def queue_counts(queue: Path) -> dict[str, int]:
+    with sqlite3.connect(queue) as db:
+        return dict(db.execute("SELECT state, count(*) FROM recordings GROUP BY state").fetchall())
+
+
+async def all_receipts(client: httpx.AsyncClient) -> list[str]:
+    receipts, offset = [], 0
+    while True:
+        page = (await client.get("/v1/enrollments", params={"site": SITE, "limit": 200, "offset": offset})).json()
+        receipts += [e["receipt_number"] for e in page["items"]]
+        offset += 200
+        if offset >= page["total"]:
+            return receipts
+
+
+@pytest.mark.slow
+async def test_station_pushes_through_a_dropping_link_without_loss_or_doubles(enrollment_service, token, tmp_path):
+    env = {**enrollment_service.env, "EKTP_LOG_LEVEL": "WARNING"}
+    created = run(env, "credentials", "create", "--name", "Oebobo station 1", "--role", "station", "--site", SITE)
+    assert created.returncode == 0, created.stderr
+    station_token = json.loads(created.stdout)["token"]
+
+    source = tmp_path / "recordings.ndjson"
+    good = [recording(5000 + i, pickup_site=SITE) for i in range(COUNT)]
+    bad = {**recording(4999, pickup_site=SITE), "nik": "5371040000000000", "blood_type": "Z"}
+    source.write_text("\n".join(json.dumps(r) for r in [*good[:150], bad, *good[150:]]) + "\n")
+    queue = tmp_path / "station.db"
+
+    enqueued = run(env, "station", "enqueue", str(source), "--queue", str(queue))
+    # The bad recording is refused at the counter, each bad field named; the others are queued.
+    assert enqueued.returncode == 1
+    assert "queued 300, already queued 0, refused 1" in enqueued.stdout
+    assert "line 151" in enqueued.stderr and "blood_type" in enqueued.stderr and "nik" in enqueued.stderr
+    # Enqueuing the same file again queues nothing twice.
+    assert "queued 0, already queued 300" in run(env, "station", "enqueue", str(source), "--queue", str(queue)).stdout
+
+    push_args = ("station", "push", "--queue", str(queue), "--token", station_token, "--batch-size", "20",
+                 "--max-backoff", "1", "--give-up-after", "240")
+    with FlakyProxy(enrollment_service.ports["enrollment"], cut_probability=0.5, max_bytes=300_000, seed=3) as proxy:
+        url = f"http://127.0.0.1:{proxy.port}"
+        first = Proc("push-1", ektp(*push_args, "--url", url), env, tmp_path / "push-1.log").start()
+        try:
+            await eventually(lambda: _async(queue_counts(queue).get("sent", 0) >= 60), timeout=180,
+                             what="a first part pushed")
+        finally:
+            first.kill()  # a power cut half-way
+        assert 0 < queue_counts(queue).get("pending", 0) < COUNT
+        second = subprocess.run(ektp(*push_args, "--url", url), env=env, capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0, second.stderr[-3000:] + first.log()[-2000:]
+        assert proxy.cuts >= 5, "the proxy never cut a connection: the test proved nothing"
+
+    assert json.loads(run(env, "station", "status", "--queue", str(queue)).stdout) == {
+        "pending": 0, "sent": COUNT, "refused": 0}
+    async with httpx.AsyncClient(base_url=enrollment_service.url("enrollment"), headers=auth(token), timeout=60) as client:
+        receipts = await all_receipts(client)
+    with sqlite3.connect(queue) as db:
+        local = {r for (r,) in db.execute("SELECT receipt_number FROM recordings WHERE state = 'sent'")}
+    assert len(receipts) == COUNT and len(set(receipts)) == COUNT
+    assert set(receipts) == local
+    print(f"proxy: {proxy.connections} connections, {proxy.cuts} cut; second push: {second.stdout.splitlines()[-1]}")
+
+
+async def _async(value):  # type: ignore[no-untyped-def]
+    return value
