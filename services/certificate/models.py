@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
-from shared.db import make_base
+from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 
 Base = make_base("certificate")
@@ -29,8 +29,8 @@ class Resident(Base):
     status: Mapped[str] = mapped_column(String(24))
     pickup_site: Mapped[str | None] = mapped_column(String(16), index=True)
     recording_site: Mapped[str | None] = mapped_column(String(16), index=True)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class CertStatus(StrEnum):
@@ -64,8 +64,8 @@ class Certificate(Base):
     valid_until: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))
     issued_by: Mapped[str] = mapped_column(String(160))
-    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(400))
     revoke_code: Mapped[str | None] = mapped_column(String(24))
     superseded_by: Mapped[str | None] = mapped_column(String(60))
@@ -95,4 +95,4 @@ class DedupEngine(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(String(400))
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -73,9 +73,6 @@ def system_principal(settings: Settings, name: str) -> Principal:
     return Principal(id="system", name=name, role=Role.ADMIN, site=settings.dinas_code)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
-
 
 def add_months(day: dt.date, months: int) -> dt.date:
     month = day.month - 1 + months
@@ -130,7 +127,7 @@ async def on_engine_event(session: AsyncSession, event: Event) -> None:
     if state is None:
         state = DedupEngine(id=1, paused=False, changed_at=event.occurred_at)
         session.add(state)
-    elif _aware(state.changed_at) > event.occurred_at:
+    elif state.changed_at > event.occurred_at:
         return  # an older announcement delivered late
     state.paused = event.type == "dedup.engine_paused"
     state.reason = (event.data.get("reason") or None) if state.paused else None

@@ -66,11 +66,11 @@ async def backlog(session: SessionDep, _: Viewer) -> BacklogView:
     state = await repository.engine_state(session)
     await session.commit()
     now = dt.datetime.now(dt.UTC)
-    wait = (now - _aware(oldest)).total_seconds() if oldest else None
+    wait = (now - oldest).total_seconds() if oldest else None
     return BacklogView(
         waiting=waiting, oldest_received_at=oldest, oldest_wait_seconds=wait, per_site=per_site,
         sites=[SiteBacklog(site=site, waiting=n, oldest_received_at=first,
-                           oldest_wait_seconds=(now - _aware(first)).total_seconds()) for site, n, first in sites],
+                           oldest_wait_seconds=(now - first).total_seconds()) for site, n, first in sites],
         outcomes=outcomes, paused=state.paused, reason=state.reason, automatic=state.automatic,
     )
 
@@ -99,9 +99,6 @@ async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: 
     await session.commit()
     return urls.templates_only(request.biometrics)
 
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @router.get("/cases", response_model=CasePage, summary="Adjudication cases")

@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
-from shared.db import make_base
+from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 from shared.messaging.tables import BigId
 
@@ -42,8 +42,8 @@ class DedupRequest(Base):
     nik: Mapped[str] = mapped_column(String(16), index=True)
     pickup_site: Mapped[str] = mapped_column(String(20))
     recording_site: Mapped[str] = mapped_column(String(20))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     status: Mapped[str] = mapped_column(String(16), default=RequestStatus.WAITING.value)
     outcome: Mapped[str | None] = mapped_column(String(20))
     reasons: Mapped[list] = mapped_column(JSON, default=list)
@@ -52,7 +52,7 @@ class DedupRequest(Base):
     in_gallery: Mapped[bool] = mapped_column(Boolean, default=False)
     matched_nik: Mapped[str | None] = mapped_column(String(16))
     replaces_enrollment_id: Mapped[uuid.UUID | None] = mapped_column()
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_dedup_requests_status_seq", "status", "seq"),
@@ -70,7 +70,7 @@ class EngineState(Base):
     reason: Mapped[str | None] = mapped_column(String(400))
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_by: Mapped[str | None] = mapped_column(String(160))
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class CaseStatus(StrEnum):
@@ -93,8 +93,8 @@ class Case(Base):
     decision: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(1000))
     decided_by: Mapped[str | None] = mapped_column(String(160))
-    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class GalleryLog(Base):
@@ -105,4 +105,4 @@ class GalleryLog(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     enrollment_id: Mapped[uuid.UUID] = mapped_column()
     action: Mapped[str] = mapped_column(String(8))  # enter | leave
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())

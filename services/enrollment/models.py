@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
-from shared.db import make_base
+from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 from shared.messaging.tables import BigId
 
@@ -58,7 +58,7 @@ class Enrollment(Base):
     recording_site: Mapped[str] = mapped_column(String(20))
     station: Mapped[str] = mapped_column(String(40))
     operator: Mapped[str] = mapped_column(String(60))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(24), index=True)
     status_reason: Mapped[str | None] = mapped_column(String(400))
     # The demographic part of the recording, as accepted (personal data: shown only to operators).
@@ -70,8 +70,8 @@ class Enrollment(Base):
     previous_enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment.enrollments.id"), index=True)
     # Why it links to a previous record: "recapture" (after ENROLL_FAILURE) or "replacement" (after printing).
     correction: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now(), onupdate=func.now())
 
     __table_args__ = (
         # A retry with the same key from the same site returns the first answer.
@@ -85,7 +85,7 @@ class TimelineEntry(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollment.enrollments.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     step: Mapped[str] = mapped_column(String(40))
     status: Mapped[str | None] = mapped_column(String(24))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -100,4 +100,4 @@ class DedupEngineState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(String(400))
-    since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

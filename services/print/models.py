@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
-from shared.db import make_base
+from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 
 Base = make_base("print")
@@ -27,7 +27,7 @@ class PrintRecord(Base):
     card: Mapped[dict | None] = mapped_column(JSON)
     pickup_site: Mapped[str | None] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20))  # unique | duplicate
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class NodeRole(StrEnum):
@@ -56,9 +56,9 @@ class PrintNode(Base):
     version: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(10))
     credential: Mapped[str] = mapped_column(String(160))
-    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    last_heartbeat: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    lease_expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_heartbeat: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    lease_expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     cards_printed: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -86,10 +86,10 @@ class PrintJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reprint_reason: Mapped[str | None] = mapped_column(String(200))
     reprint_of: Mapped[uuid.UUID | None] = mapped_column()  # the voided job this one reprints
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    printed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    printed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     issued_by: Mapped[str | None] = mapped_column(String(160))
 
     __table_args__ = (Index("ix_print_jobs_site_status_created", "site", "status", "created_at"),)
@@ -113,8 +113,8 @@ class BlankCard(Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column()
     claim_id: Mapped[uuid.UUID | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(String(200))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_print_blank_cards_site_status", "site", "status", "serial"),)
 
@@ -129,7 +129,7 @@ class SiteRoute(Base):
     print_site: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(200))
     set_by: Mapped[str] = mapped_column(String(160))
-    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    set_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class SiteStock(Base):
@@ -141,4 +141,4 @@ class SiteStock(Base):
     site: Mapped[str] = mapped_column(String(20), primary_key=True)
     low_threshold: Mapped[int | None] = mapped_column(Integer)
     low: Mapped[bool] = mapped_column(Boolean, default=False)
-    low_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    low_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

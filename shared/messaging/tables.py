@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, Uuid
 from sqlalchemy.sql import func, text
+
+from shared.db import UtcDateTime
 
 # SQLite only autoincrements INTEGER PRIMARY KEY columns.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -27,8 +29,8 @@ def messaging_tables(metadata: MetaData, service: str) -> MessagingTables:
         Column("type", String(80), nullable=False),
         Column("key", String(120)),
         Column("body", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("sent_at", DateTime(timezone=True)),
+        Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
+        Column("sent_at", UtcDateTime()),
         Index(f"ix_{service}_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
     )
     inbox = Table(
@@ -37,6 +39,6 @@ def messaging_tables(metadata: MetaData, service: str) -> MessagingTables:
         Column("consumer", String(80), primary_key=True),
         Column("event_id", Uuid, primary_key=True),
         Column("attempts", Integer, nullable=False, server_default="1"),
-        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("handled_at", UtcDateTime(), nullable=False, server_default=func.now()),
     )
     return MessagingTables(service=service, outbox=outbox, inbox=inbox)
