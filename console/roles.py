@@ -20,7 +20,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "cases.decide": frozenset({ADJUDICATOR}),
     "print.view": frozenset({DINAS, KECAMATAN, PRINT_OPERATOR}),
     "print.drain": frozenset({PRINT_OPERATOR}),
-    "print.redirect": frozenset({DINAS, KECAMATAN, PRINT_OPERATOR}),
+    "print.redirect": frozenset({DINAS}),
     "print.hand_over": frozenset({DINAS, KECAMATAN, PRINT_OPERATOR}),
     "print.reprint": frozenset({PRINT_OPERATOR}),
     "certificates.manage": frozenset({DINAS, KECAMATAN}),

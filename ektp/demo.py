@@ -91,6 +91,9 @@ async def run_demo(url: str, token: str, *, enrollments: int, duplicates: int = 
                 for t in pending:
                     async with semaphore:
                         response = await client.get(f"/v1/status/{t.receipt}")
+                    if response.status_code == 429:  # the public route is rate-limited: back off
+                        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                        continue
                     if response.status_code == 200:
                         t.status = response.json()["status"]
                         if t.status in FINAL:

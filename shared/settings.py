@@ -96,6 +96,8 @@ class Settings(BaseSettings):
         default=0, description="Shifts the certificate service's clock by days (drills and tests; refused in production)")
     verify_rate_per_second: float = Field(default=5.0, gt=0, description="Public GET /v1/verify: requests per second per client IP")
     verify_rate_burst: int = Field(default=30, ge=1, description="Public GET /v1/verify: burst per client IP")
+    status_rate_per_second: float = Field(default=20.0, gt=0, description="Public GET /v1/status: requests per second per client IP")
+    status_rate_burst: int = Field(default=100, ge=1, description="Public GET /v1/status: burst per client IP")
     dinas_region_name: str = "Kota Kupang"
     dinas_city: str = "Kupang"
     dinas_address: str = "Jalan S. K. Lerik, Kelapa Lima, Kota Kupang, Nusa Tenggara Timur"

@@ -18,6 +18,7 @@ from services.enrollment.views import (
 )
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
+from shared.ratelimit import rate_limit
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
@@ -132,6 +133,10 @@ async def search_enrollments(
     return EnrollmentPage(items=[summary_view(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/status/{receipt_number}", response_model=PublicStatus, summary="Public status of a receipt (masked)")
+StatusLimit = Depends(rate_limit("status", lambda s: (s.status_rate_per_second, s.status_rate_burst)))
+
+
+@router.get("/status/{receipt_number}", response_model=PublicStatus, dependencies=[StatusLimit],
+            summary="Public status of a receipt (masked; rate-limited per client)")
 async def public_status(receipt_number: Annotated[str, Path(max_length=20)], session: SessionDep) -> PublicStatus:
     return public_status_view(await service.public_status(session, receipt_number))

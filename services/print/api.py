@@ -28,6 +28,8 @@ Context = Annotated[ServiceContext, Depends(service_context("print"))]
 Agent = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_OPERATOR))]
 Operator = Annotated[Principal, Depends(require(Role.PRINT_OPERATOR, Role.DINAS_OPERATOR, Role.KECAMATAN_OPERATOR))]
 PrintOperator = Annotated[Principal, Depends(require(Role.PRINT_OPERATOR))]
+# Only the dinas decides where a site's cards are printed.
+Dinas = Annotated[Principal, Depends(require(Role.DINAS_OPERATOR))]
 # Anyone of the print side may read a site's queue (an autoscaler uses an agent or operator credential).
 QueueReader = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_OPERATOR, Role.DINAS_OPERATOR,
                                                    Role.KECAMATAN_OPERATOR))]
@@ -196,7 +198,7 @@ async def queue(site: str, session: SessionDep, principal: QueueReader) -> Queue
 
 
 @router.post("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at another site")
-async def redirect(site: str, body: RedirectIn, session: SessionDep, ctx: Context, principal: Operator) -> RedirectOut:
+async def redirect(site: str, body: RedirectIn, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
     moved = await service.redirect_site(session, principal, site, body.to_site, body.reason)
     await session.commit()
     ctx.state["work_available"].set()
@@ -204,7 +206,7 @@ async def redirect(site: str, body: RedirectIn, session: SessionDep, ctx: Contex
 
 
 @router.delete("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at the site again")
-async def clear_redirect(site: str, session: SessionDep, ctx: Context, principal: Operator) -> RedirectOut:
+async def clear_redirect(site: str, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
     moved = await service.clear_redirect(session, principal, site)
     await session.commit()
     ctx.state["work_available"].set()
