@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import crypto
 from shared.db import create_engine, make_sessionmaker
 from shared.messaging.amqp import AmqpTransport
 from shared.messaging.consumer import Consumer, run_consumer
@@ -25,7 +26,7 @@ from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import QUEUES
 from shared.messaging.transport import Transport
-from shared.settings import Settings
+from shared.settings import Environment, Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Platform:
 
     @classmethod
     async def open(cls, settings: Settings, *, name: str) -> "Platform":
+        crypto.configure(settings.data_key, key_file=None if settings.env is Environment.PRODUCTION
+                         else settings.data_dir / "data.key")
         engine = create_engine(settings.database_url, application_name=f"ektp-{name}")
         transport: Transport
         if settings.embedded_broker:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None, description="amqp://user:pass@host:5672/ ; unset = the embedded queue in the database"
     )
+    data_key: str | None = Field(
+        default=None, description="base64 of 32 random bytes: encrypts biometrics, photos and events at rest "
+        "(required in production; elsewhere <data-dir>/data.key is made once)"
+    )
     bootstrap_token: str | None = Field(
         default=None, description="A fixed admin credential (Authorization: Bearer ...)"
     )
@@ -110,6 +114,8 @@ class Settings(BaseSettings):
         if self.env is Environment.PRODUCTION:
             if self.database_url.startswith("sqlite"):
                 raise ValueError("EKTP_DATABASE_URL must be PostgreSQL in production")
+            if not self.data_key:
+                raise ValueError("EKTP_DATA_KEY is required in production (base64 of 32 random bytes)")
             if self.bootstrap_token is not None and len(self.bootstrap_token) < 32:
                 raise ValueError("EKTP_BOOTSTRAP_TOKEN must be at least 32 characters in production")
             if self.cert_clock_offset_days:

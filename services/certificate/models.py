@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
+from shared.crypto import EncryptedText
 from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 
@@ -25,7 +26,7 @@ class Resident(Base):
     enrollment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     nik: Mapped[str] = mapped_column(String(16), index=True)
     record: Mapped[dict] = mapped_column(JSON)
-    photo_jpeg: Mapped[str] = mapped_column(Text)
+    photo_jpeg: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(24))
     pickup_site: Mapped[str | None] = mapped_column(String(16), index=True)
     recording_site: Mapped[str | None] = mapped_column(String(16), index=True)

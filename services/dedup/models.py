@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
+from shared.crypto import EncryptedJSON
 from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 from shared.messaging.tables import BigId
@@ -48,7 +49,7 @@ class DedupRequest(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     reasons: Mapped[list] = mapped_column(JSON, default=list)
     candidates: Mapped[list] = mapped_column(JSON, default=list)
-    biometrics: Mapped[dict] = mapped_column(JSON)
+    biometrics: Mapped[dict] = mapped_column(EncryptedJSON)
     in_gallery: Mapped[bool] = mapped_column(Boolean, default=False)
     matched_nik: Mapped[str | None] = mapped_column(String(16))
     replaces_enrollment_id: Mapped[uuid.UUID | None] = mapped_column()

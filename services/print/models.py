@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
+from shared.crypto import EncryptedJSON
 from shared.db import UtcDateTime, make_base
 from shared.messaging import messaging_tables
 
@@ -24,7 +25,7 @@ class PrintRecord(Base):
     __tablename__ = "print_records"
 
     enrollment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    card: Mapped[dict | None] = mapped_column(JSON)
+    card: Mapped[dict | None] = mapped_column(EncryptedJSON)
     pickup_site: Mapped[str | None] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20))  # unique | duplicate
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.crypto import EncryptedText
 from shared.messaging.envelope import Event, PoisonMessage
 from shared.messaging.topology import QUEUES, topic_matches
 from shared.messaging.transport import Deliver
@@ -38,7 +39,7 @@ messages_table = Table(
     Column("queue", String(120), nullable=False, index=True),
     Column("event_id", String(36), nullable=False),
     Column("key", String(120)),
-    Column("body", Text, nullable=False),
+    Column("body", EncryptedText, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("available_at", Float, nullable=False),
     Column("enqueued_at", Float, nullable=False),
@@ -49,7 +50,7 @@ dead_letters_table = Table(
     Column("queue", String(120), nullable=False, index=True),
     Column("event_id", String(36), nullable=False),
     Column("key", String(120)),
-    Column("body", Text, nullable=False),
+    Column("body", EncryptedText, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("reason", Text, nullable=False),
     Column("dead_at", Float, nullable=False),

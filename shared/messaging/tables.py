@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, Uuid
 from sqlalchemy.sql import func, text
 
+from shared.crypto import EncryptedText
 from shared.db import UtcDateTime
 
 # SQLite only autoincrements INTEGER PRIMARY KEY columns.
@@ -28,7 +29,7 @@ def messaging_tables(metadata: MetaData, service: str) -> MessagingTables:
         Column("event_id", Uuid, nullable=False, unique=True),
         Column("type", String(80), nullable=False),
         Column("key", String(120)),
-        Column("body", Text, nullable=False),
+        Column("body", EncryptedText, nullable=False),  # events carry biometrics and photos
         Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
         Column("sent_at", UtcDateTime()),
         Index(f"ix_{service}_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),

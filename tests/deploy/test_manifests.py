@@ -296,7 +296,8 @@ def test_compose_reads_every_secret_from_env_file(tmp_path: Path) -> None:
     used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
     documented = set(_env_example())
     assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
-    for secret in ("EKTP_BOOTSTRAP_TOKEN", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", *AGENT_TOKEN_VARS.values()):
+    for secret in ("EKTP_BOOTSTRAP_TOKEN", "EKTP_DATA_KEY", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD",
+                   *AGENT_TOKEN_VARS.values()):
         env = {k: v for k, v in _env_example().items() if k != secret}
         result = _compose_config(tmp_path, env)
         assert result.returncode != 0 and secret in result.stderr, f"compose starts without {secret}"
@@ -304,10 +305,10 @@ def test_compose_reads_every_secret_from_env_file(tmp_path: Path) -> None:
 
 def test_env_example_has_placeholders_only() -> None:
     values = _env_example()
-    for key in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "EKTP_BOOTSTRAP_TOKEN", *AGENT_TOKEN_VARS.values()):
+    for key in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "EKTP_BOOTSTRAP_TOKEN", "EKTP_DATA_KEY",
+                *AGENT_TOKEN_VARS.values()):
         assert values[key].startswith("CHANGE_ME"), f"{key} must be a placeholder"
     assert values["EKTP_DINAS_CODE"] == "53.71"
-    assert "EKTP_DATA_KEY" not in values, "EKTP_DATA_KEY is reserved: nothing reads it yet"
 
 
 def test_compose_commands_and_settings_are_real(compose: dict[str, Any]) -> None:
