@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared import health, metrics
 from shared.errors import install_error_handlers
+from shared.limits import BodyLimitMiddleware
 from shared.logs import CorrelationMiddleware, configure_logging
 from shared.runtime import Platform, Runner, ServiceModule
 from shared.settings import Settings
@@ -35,6 +36,7 @@ def build_app(modules: Sequence[ServiceModule], settings: Settings, *, title: st
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan,
                   description="KTP-el issuance platform. Errors: {error, detail, fields[]}.")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)
     install_error_handlers(app)

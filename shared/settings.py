@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path("./var"), description="Where files of the all-in-one go")
     dinas_code: str = Field(default="53.71", description="Site code of the dinas running this system")
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="Largest request body (a recording is ~15 KB; batches have their own bound)"
+    )
     log_level: str = "INFO"
     log_json: bool = True
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Used in QR verify links")

@@ -4,14 +4,13 @@ difference, and on any route that exists but is not in the table."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
 import pytest
 
-from shared.auth.principal import Role, create_credential, revoke_credential
-from shared.settings import Settings
+from shared.auth.principal import revoke_credential
+from tests.security.conftest import SITE
 
 ANY_OPERATOR = {"dinas_operator", "kecamatan_operator"}
 PRINT_SIDE = {"print_operator", "dinas_operator", "kecamatan_operator"}
@@ -65,31 +64,9 @@ MATRIX: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/readyz"): PUBLIC,
 }
 
-SITE = "53.71.04"
-CITY_WIDE = {"admin", "dinas_operator", "adjudicator"}
 FILL = {"enrollment_id": str(uuid.uuid4()), "case_id": str(uuid.uuid4()), "node_id": str(uuid.uuid4()),
         "job_id": str(uuid.uuid4()), "site": SITE, "number": "470/0001/Dukcapil/2026", "token": "x.y.z",
         "receipt_number": "ABCD-EFGH-JK", "reference_id": str(uuid.uuid4())}
-
-
-@pytest.fixture
-async def app_and_tokens(tmp_path):
-    from ektp.allinone import create_app
-    from shared.migrate import upgrade
-
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", env="test", data_dir=tmp_path)
-    await asyncio.to_thread(upgrade, settings.database_url)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        tokens: dict[str, str] = {}
-        ids: dict[str, uuid.UUID] = {}
-        async with app.state.platform.sessions() as session:
-            for role in Role:
-                credential, token = await create_credential(
-                    session, name=f"test {role.value}", role=role, site="53.71" if role.value in CITY_WIDE else SITE)
-                tokens[role.value], ids[role.value] = token, credential.id
-            await session.commit()
-        yield app, tokens, ids
 
 
 def _path(template: str) -> str:

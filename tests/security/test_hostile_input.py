@@ -1,0 +1,113 @@
+"""Hostile input is refused with a clear 4xx in the one error shape, and changes nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import httpx
+import pytest
+
+from tests.support.api import recording
+
+
+@pytest.fixture
+async def client(app_and_tokens):
+    app, tokens, _ = app_and_tokens
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Authorization": f"Bearer {tokens['admin']}"}) as c:
+        yield c
+
+
+async def _nothing_recorded(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/v1/enrollments")).json()["total"] == 0
+
+
+def _error(response: httpx.Response) -> dict:
+    body = response.json()
+    assert set(body) >= {"error", "detail", "fields"}, body
+    return body
+
+
+async def test_an_oversized_body_is_refused_before_parsing(client):
+    big = json.dumps({"pad": "x" * (3 * 1024 * 1024)})
+    response = await client.post("/v1/enrollments", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and _error(response)["error"] == "too_large"
+
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 100_000
+
+    response = await client.post("/v1/enrollments", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    await _nothing_recorded(client)
+
+
+async def test_an_oversized_photo_is_refused_naming_the_field(client):
+    rec = recording(41)
+    rec["biometrics"]["photo_jpeg"] = "A" * (300 * 1024)
+    response = await client.post("/v1/enrollments", json=rec)
+    assert response.status_code == 422
+    assert any(f["field"] == "biometrics.photo_jpeg" for f in _error(response)["fields"])
+    await _nothing_recorded(client)
+
+
+async def test_deeply_nested_json_is_refused(client):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = await client.post("/v1/enrollments", content=deep, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+    _error(response)
+    await _nothing_recorded(client)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x"])
+async def test_a_wrong_content_type_is_refused(client, content_type):
+    response = await client.post("/v1/enrollments", content=json.dumps(recording(42)),
+                                 headers={"Content-Type": content_type})
+    assert 400 <= response.status_code < 500
+    _error(response)
+    await _nothing_recorded(client)
+
+
+async def test_invalid_utf8_is_refused(client):
+    body = json.dumps(recording(43)).encode().replace(b'"name": "', b'"name": "\xff\xfe', 1)
+    response = await client.post("/v1/enrollments", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+    _error(response)
+    await _nothing_recorded(client)
+
+
+async def test_a_huge_batch_is_refused_whole(client):
+    item = recording(44)
+    lines = "\n".join(json.dumps({**item, "station_recording_id": f"s-{i}"}) for i in range(1001))
+    response = await client.post("/v1/enrollments/batch", content=gzip.compress(lines.encode()),
+                                 headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+    assert response.status_code in (413, 422)
+    _error(response)
+    await _nothing_recorded(client)
+
+
+async def test_a_malformed_event_goes_to_the_dead_letters_not_into_a_crash_loop(app_and_tokens):
+    from sqlalchemy import insert
+
+    from shared.messaging.embedded import messages_table
+
+    app, _, _ = app_and_tokens
+    platform = app.state.platform
+    async with platform.sessions() as session, session.begin():
+        await session.execute(insert(messages_table).values(
+            queue="dedup.intake", event_id="bad-1", key=None, body="{not json", attempts=0,
+            available_at=0.0, enqueued_at=0.0))
+
+    async def dead() -> list | None:
+        async with platform.sessions() as session:
+            from sqlalchemy import select
+
+            from shared.messaging.embedded import dead_letters_table
+            rows = (await session.execute(select(dead_letters_table.c.event_id, dead_letters_table.c.attempts)
+                                          .where(dead_letters_table.c.queue == "dedup.intake"))).all()
+        return rows or None
+
+    from tests.support.api import eventually
+    rows = await eventually(dead, what="the malformed event dead-lettered")
+    assert [r.event_id for r in rows] == ["bad-1"] and rows[0].attempts == 1
