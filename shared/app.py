@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from shared import health, metrics
-from shared.errors import install_error_handlers
-from shared.limits import BodyLimitMiddleware
+from shared.errors import ERROR_RESPONSES, install_error_handlers
+from shared.limits import RequestGuardMiddleware
 from shared.logs import CorrelationMiddleware, configure_logging
 from shared.runtime import Platform, Runner, ServiceModule
 from shared.settings import Settings
@@ -36,14 +36,14 @@ def build_app(modules: Sequence[ServiceModule], settings: Settings, *, title: st
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan,
                   description="KTP-el issuance platform. Errors: {error, detail, fields[]}.")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)
     install_error_handlers(app)
     for module in modules:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     for router in extra_routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

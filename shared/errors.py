@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -90,6 +91,31 @@ class Forbidden(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"
+
+
+class FieldProblemBody(BaseModel):
+    field: str
+    code: str
+    severity: str
+    message_id: str
+    message_en: str
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of every service."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: Any
+    fields: list[FieldProblemBody]
+
+
+# Every route documents this shape for its 4xx and 5xx answers (instead of FastAPI's own 422).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the error names the fields and the reason"},
+    "5XX": {"model": ErrorBody, "description": "Server error"},
+}
 
 
 def error_body(code: str, detail: Any, fields: Iterable[ProblemLike] = (), **extra: Any) -> dict[str, Any]:

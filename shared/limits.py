@@ -1,35 +1,43 @@
-"""A bound on request bodies, so an oversized upload is refused with 413 before it is parsed.
+"""Request hygiene before any route runs: a bound on body size (413) and no NUL characters in
+the path, the query or a JSON body (422) — PostgreSQL text cannot hold them, and no field of
+this system needs one.
 
-Routes that stream and bound their own bodies (the enrollment batch, up to 48 MiB) are exempt
-by path suffix. A body without Content-Length is read up to the bound and then replayed.
+Routes that stream and bound their own bodies (the enrollment batch, up to 48 MiB, gzip) are
+exempt by path suffix; they check their items themselves.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+_JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
 
-class BodyLimitMiddleware:
+
+class RequestGuardMiddleware:
     def __init__(self, app: ASGIApp, *, max_bytes: int, exempt_suffixes: tuple[str, ...] = ("/batch",)) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_suffixes = exempt_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].endswith(self.exempt_suffixes):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                await self._refuse(send)
-                return
+        if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+            await _refuse(send, 422, "invalid_input", "NUL character in the address / karakter NUL tidak diizinkan")
+            return
+        if scope["path"].endswith(self.exempt_suffixes):
             await self.app(scope, receive, send)
             return
-        # No length given (chunked): read up to the bound, then hand the body on.
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await _refuse(send, 413, "too_large", f"request body over {self.max_bytes} bytes / badan permintaan terlalu besar")
+            return
+        # Read the (bounded) body, check it, then hand it on unchanged.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -39,11 +47,14 @@ class BodyLimitMiddleware:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                await self._refuse(send)
+                await _refuse(send, 413, "too_large", f"request body over {self.max_bytes} bytes / badan permintaan terlalu besar")
                 return
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if b"\x00" in body or _JSON_NUL.search(body):
+            await _refuse(send, 422, "invalid_input", "NUL character in the body / karakter NUL tidak diizinkan")
+            return
         sent = False
 
         async def replay() -> Message:
@@ -55,9 +66,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": "too_large", "fields": [],
-                           "detail": f"request body over {self.max_bytes} bytes / badan permintaan terlalu besar"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
+    body = json.dumps({"error": code, "detail": detail, "fields": []}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -18,6 +18,7 @@ from shared.deps import SessionDep, require, service_context
 from shared.errors import NotFound
 from shared.keys import jwks
 from shared.ratelimit import rate_limit
+from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["certificate"])
@@ -55,9 +56,9 @@ async def search(
     enrollment_id: uuid.UUID | None = None,
     nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
     status: Annotated[CertStatus | None, Query(description="VALID (not expired), EXPIRED, REVOKED, SUPERSEDED")] = None,
-    site: Annotated[str | None, Query(max_length=16, description="Pickup or recording site")] = None,
+    site: SiteQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> CertificatePage:
     now = service.clock(ctx.settings)
     rows, total = await service.search(session, principal, now=now, enrollment_id=enrollment_id, nik=nik,
@@ -69,7 +70,7 @@ async def search(
 
 @router.get("/certificates/stats", response_model=CertificateStats, summary="Counts for the console")
 async def stats(session: SessionDep, ctx: Context, principal: Operator,
-                site: Annotated[str | None, Query(max_length=16)] = None) -> CertificateStats:
+                site: SiteQuery = None) -> CertificateStats:
     return CertificateStats(**await service.stats(session, principal, now=service.clock(ctx.settings), site=site))
 
 

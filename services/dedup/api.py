@@ -17,6 +17,7 @@ from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, SettingsDep, require, service_context
 from shared.errors import Forbidden, NotFound
+from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1/dedup", tags=["dedup"])
@@ -106,10 +107,10 @@ async def list_cases(
     session: SessionDep,
     principal: Adjudicator,
     status: Annotated[str | None, Query(pattern="^(OPEN|DECIDED)$")] = "OPEN",
-    site: str | None = None,
+    site: SiteQuery = None,
     reason: Annotated[str | None, Query(max_length=80, description="Part of the reason, e.g. grey_zone")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> CasePage:
     rows, total = await repository.cases(session, status=status, site=site, reason=reason, limit=limit,
                                          offset=offset)

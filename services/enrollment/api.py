@@ -19,6 +19,7 @@ from services.enrollment.views import (
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.ratelimit import rate_limit
+from shared.params import Offset, SiteQuery, StatusQuery
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
@@ -100,7 +101,7 @@ async def submit_batch(
 
 
 @router.get("/enrollments/stats", response_model=EnrollmentStats, summary="Counts by status and by site (console)")
-async def enrollment_stats(session: SessionDep, principal: Reader, site: str | None = None) -> EnrollmentStats:
+async def enrollment_stats(session: SessionDep, principal: Reader, site: SiteQuery = None) -> EnrollmentStats:
     counts = await service.stats(session, principal, site)
     return EnrollmentStats(**{**counts, "dedup_paused": paused_view(counts["dedup_paused"])})
 
@@ -119,10 +120,10 @@ async def search_enrollments(
     principal: Reader,
     nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
     receipt: str | None = None,
-    status: str | None = None,
-    site: str | None = None,
+    status: StatusQuery = None,
+    site: SiteQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EnrollmentPage:
     if site is None and not principal.city_wide:
         site = principal.site

@@ -20,6 +20,7 @@ from services.print.schemas import (
 )
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
+from shared.params import Offset, SiteQuery, SitePath, StatusQuery
 from shared.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1/print", tags=["print"])
@@ -112,9 +113,9 @@ async def deregister(node_id: uuid.UUID, session: SessionDep, ctx: Context, prin
 
 @router.get("/nodes", response_model=NodePage, summary="Print nodes: live, draining, lost")
 async def list_nodes(
-    session: SessionDep, principal: Operator, site: str | None = None, status: str | None = None,
+    session: SessionDep, principal: Operator, site: SiteQuery = None, status: StatusQuery = None,
     role: Annotated[str | None, Query(pattern="^(primary|backup)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Offset = 0,
 ) -> NodePage:
     if site is None and not principal.city_wide:
         site = principal.site
@@ -125,9 +126,9 @@ async def list_nodes(
 
 @router.get("/jobs", response_model=JobPage, summary="Print jobs by site and status")
 async def list_jobs(
-    session: SessionDep, principal: Operator, site: str | None = None, status: str | None = None,
+    session: SessionDep, principal: Operator, site: SiteQuery = None, status: StatusQuery = None,
     enrollment_id: uuid.UUID | None = None, node_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> JobPage:
     if site is None and not principal.city_wide:
         site = principal.site
@@ -158,7 +159,7 @@ async def reprint(job_id: uuid.UUID, body: ReprintIn, session: SessionDep, ctx: 
 
 
 @router.post("/sites/{site}/stock", response_model=StockView, status_code=201, summary="Receive blank cards")
-async def receive_stock(site: str, body: StockIn, session: SessionDep, ctx: Context, principal: Operator) -> StockView:
+async def receive_stock(site: SitePath, body: StockIn, session: SessionDep, ctx: Context, principal: Operator) -> StockView:
     await service.receive_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold)
     await session.commit()
     ctx.state["work_available"].set()
@@ -166,7 +167,7 @@ async def receive_stock(site: str, body: StockIn, session: SessionDep, ctx: Cont
 
 
 @router.post("/sites/{site}/stock/transfer", response_model=TransferOut, summary="Move AVAILABLE blanks to another site")
-async def transfer_stock(site: str, body: TransferIn, session: SessionDep, ctx: Context,
+async def transfer_stock(site: SitePath, body: TransferIn, session: SessionDep, ctx: Context,
                          principal: Operator) -> TransferOut:
     moved, left = await service.transfer_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold)
     await session.commit()
@@ -177,7 +178,7 @@ async def transfer_stock(site: str, body: TransferIn, session: SessionDep, ctx: 
 
 
 @router.put("/sites/{site}/stock/threshold", response_model=StockView, summary="A site's own low-stock threshold")
-async def set_threshold(site: str, body: ThresholdIn, session: SessionDep, ctx: Context,
+async def set_threshold(site: SitePath, body: ThresholdIn, session: SessionDep, ctx: Context,
                         principal: Operator) -> StockView:
     await service.set_low_threshold(session, principal, site, body.threshold, ctx.settings.print_low_stock_threshold)
     await session.commit()
@@ -186,19 +187,19 @@ async def set_threshold(site: str, body: ThresholdIn, session: SessionDep, ctx: 
 
 
 @router.get("/stock", response_model=list[StockView], summary="Blank-card stock per site")
-async def stock(session: SessionDep, ctx: Context, _: Operator, site: str | None = None) -> list[StockView]:
+async def stock(session: SessionDep, ctx: Context, _: Operator, site: SiteQuery = None) -> list[StockView]:
     return await _stock_views(session, ctx, site)
 
 
 @router.get("/sites/{site}/queue", response_model=QueueView,
             summary="Jobs waiting at a site and why (for autoscalers, e.g. KEDA metrics-api)")
-async def queue(site: str, session: SessionDep, principal: QueueReader) -> QueueView:
+async def queue(site: SitePath, session: SessionDep, principal: QueueReader) -> QueueView:
     status = await service.queue_status(session, principal, site)
     return QueueView(site=status.site, waiting=status.waiting, reason=status.reason)
 
 
 @router.post("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at another site")
-async def redirect(site: str, body: RedirectIn, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
+async def redirect(site: SitePath, body: RedirectIn, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
     moved = await service.redirect_site(session, principal, site, body.to_site, body.reason)
     await session.commit()
     ctx.state["work_available"].set()
@@ -206,7 +207,7 @@ async def redirect(site: str, body: RedirectIn, session: SessionDep, ctx: Contex
 
 
 @router.delete("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at the site again")
-async def clear_redirect(site: str, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
+async def clear_redirect(site: SitePath, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
     moved = await service.clear_redirect(session, principal, site)
     await session.commit()
     ctx.state["work_available"].set()

@@ -111,3 +111,17 @@ async def test_a_malformed_event_goes_to_the_dead_letters_not_into_a_crash_loop(
     from tests.support.api import eventually
     rows = await eventually(dead, what="the malformed event dead-lettered")
     assert [r.event_id for r in rows] == ["bad-1"] and rows[0].attempts == 1
+
+
+@pytest.mark.parametrize("where", ["path", "query", "body"])
+async def test_a_nul_character_is_refused_wherever_it_comes(client, where):
+    if where == "path":
+        response = await client.get("/v1/certificates/470%2F0001%00")
+    elif where == "query":
+        response = await client.get("/v1/enrollments", params={"receipt": "AB\x00CD"})
+    else:
+        rec = recording(45)
+        rec["name"] = "MARIA\u0000 FERNANDES"
+        response = await client.post("/v1/enrollments", json=rec)
+    assert response.status_code == 422 and _error(response)["error"] == "invalid_input"
+    await _nothing_recorded(client)

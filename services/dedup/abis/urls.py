@@ -41,7 +41,8 @@ def sign(settings: Settings, reference_id: str, *, now: float | None = None) -> 
 
 def verify(settings: Settings, reference_id: str, exp: int, sig: str, *, now: float | None = None) -> str | None:
     """None when valid, else why not ("expired" or "bad_signature")."""
-    if not hmac.compare_digest(signature(url_key(settings), reference_id, exp), sig):
+    expected = signature(url_key(settings), reference_id, exp).encode()
+    if not hmac.compare_digest(expected, sig.encode("utf-8", "surrogateescape")):
         return "bad_signature"
     if exp < (now if now is not None else time.time()):
         return "expired"
