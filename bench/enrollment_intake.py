@@ -145,6 +145,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the service")
     parser.add_argument("--batch", type=int, default=100, help="recordings per batch request")
     parser.add_argument("--templates", type=int, default=50)
     args = parser.parse_args()
@@ -164,7 +165,7 @@ async def main() -> None:
                                       "--site", SITE), env=env, capture_output=True, text=True, check=True)
         token = json.loads(created.stdout)["token"]
         port = free_port()
-        proc = Proc("enrollment", ektp("serve", "enrollment", "--port", str(port)), env,
+        proc = Proc("enrollment", ektp("serve", "enrollment", "--port", str(port), "--workers", str(args.workers)), env,
                     workdir / "enrollment.log").start()
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/readyz", proc=proc)

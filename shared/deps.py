@@ -38,14 +38,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def get_principal(
     request: Request,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """Checked against the credential table on every request (a revoked credential stops at once),
+    on the request's own session: no second connection."""
     settings: Settings = request.app.state.platform.settings
-    async with request.app.state.platform.sessions() as session:
-        return await authenticate(
-            session, credentials.credentials if credentials else None,
-            bootstrap_token=settings.bootstrap_token, dinas_code=settings.dinas_code,
-        )
+    return await authenticate(
+        session, credentials.credentials if credentials else None,
+        bootstrap_token=settings.bootstrap_token, dinas_code=settings.dinas_code,
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

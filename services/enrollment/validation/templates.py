@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 Kind = Literal["fingerprint", "face", "iris"]
 QUALITY_MIN = 40  # a template with quality below this is unusable for de-duplication
@@ -21,10 +21,10 @@ IRIS_MASK_MIN_FRACTION = 0.5  # at least half the iris bits must be usable
 
 def _float32_vector(data: bytes) -> str | None:
     """Problem code for a little-endian float32 vector that cannot be compared by cosine."""
-    values = struct.unpack(f"<{len(data) // 4}f", data)
-    if not all(math.isfinite(v) for v in values):
+    values = np.frombuffer(data, dtype="<f4")
+    if not np.isfinite(values).all():
         return "template.not_finite"
-    if not any(values):
+    if not values.any():
         return "template.zero_vector"
     return None
 
