@@ -1,0 +1,40 @@
+"""Every read of personal data leaves an audit entry: who, what, when."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from shared.auth.models import AuditEntry
+from tests.support.api import eventually, recording
+
+
+async def test_reads_of_personal_data_are_audited_with_who_what_and_when(app_and_tokens):
+    app, tokens, ids = app_and_tokens
+    headers = {"Authorization": f"Bearer {tokens['dinas_operator']}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers) as client:
+        station = {"Authorization": f"Bearer {tokens['station']}"}
+        rec = recording(51, pickup_site="53.71.04")
+        accepted = await client.post("/v1/enrollments", json=rec, headers=station)
+        assert accepted.status_code == 201, accepted.text
+        enrollment_id = accepted.json()["id"]
+        assert (await client.get(f"/v1/enrollments/{enrollment_id}")).status_code == 200
+
+        async def issued() -> dict | None:
+            response = await client.post("/v1/certificates", json={"enrollment_id": enrollment_id})
+            return response.json() if response.status_code == 201 else None
+
+        number = (await eventually(issued, what="certificate issued"))["number"]
+        assert (await client.get(f"/v1/certificates/{number}")).status_code == 200
+        assert (await client.get(f"/v1/certificates/{number}/pdf")).status_code == 200
+
+    async with app.state.platform.sessions() as session:
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars().all()
+    seen = {(e.action, e.subject_id) for e in entries}
+    assert ("enrollment.read", enrollment_id) in seen
+    assert ("certificate.issue", number) in seen
+    assert ("certificate.read", number) in seen
+    assert ("certificate.pdf", number) in seen
+    operator = f"test dinas_operator ({ids['dinas_operator']})"
+    for entry in entries:
+        assert entry.actor == operator and entry.role == "dinas_operator" and entry.at is not None
