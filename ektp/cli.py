@@ -344,8 +344,10 @@ def _transport_call(queue: str, replay: bool) -> None:
                 moved = await platform.transport.replay_dead_letters(queue)
                 typer.echo(f"replayed {moved} message(s) to {queue}")
             else:
-                for event in await platform.transport.dead_letters(queue):
-                    typer.echo(f"{event.event_id}  {event.type} v{event.version}  {event.occurred_at:%Y-%m-%d %H:%M:%S}  key={event.key}")
+                letters = await platform.transport.dead_letters(queue)
+                for letter in letters:
+                    typer.echo(letter.describe())
+                typer.echo(f"{len(letters)} dead letter(s) on {queue}")
         finally:
             await platform.close()
 

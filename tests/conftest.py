@@ -4,6 +4,7 @@ services as separate processes."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import os
 import secrets
@@ -16,6 +17,18 @@ from tests.support import infra
 from tests.support.processes import Cluster, Proc, ektp, free_port, wait_http
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# One data key for the test session: in this process's environment (so every Settings() made by
+# a test has it), given to every service process, and used by tests that read the databases.
+DATA_KEY = base64.b64encode(os.urandom(32)).decode()
+os.environ["EKTP_DATA_KEY"] = DATA_KEY
+
+
+@pytest.fixture(autouse=True, scope="session")
+def data_key() -> str:
+    from shared import crypto
+
+    crypto.configure(DATA_KEY)
+    return DATA_KEY
 
 
 def in_thread(fn, *args):  # type: ignore[no-untyped-def]
@@ -58,6 +71,7 @@ def service_env(*, database_url: str, broker_url: str | None, token: str, data_d
         "EKTP_ENV": "test",
         "EKTP_DATABASE_URL": database_url,
         "EKTP_BOOTSTRAP_TOKEN": token,
+        "EKTP_DATA_KEY": DATA_KEY,
         "EKTP_DATA_DIR": str(data_dir),
         "EKTP_LOG_LEVEL": "INFO",
         "EKTP_PRINT_LEASE_SECONDS": "4",
@@ -85,7 +99,7 @@ def allinone(token: str, tmp_path: Path) -> Iterator[tuple[str, Proc]]:
     """`ektp up` as a user runs it: one process, embedded database and queue, five print agents."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
-    env.update({"EKTP_BOOTSTRAP_TOKEN": token, "EKTP_PRINT_LEASE_SECONDS": "4"})
+    env.update({"EKTP_BOOTSTRAP_TOKEN": token, "EKTP_PRINT_LEASE_SECONDS": "4", "EKTP_DATA_KEY": DATA_KEY})
     proc = Proc("ektp-up", ektp("up", "--port", str(port), "--data-dir", str(tmp_path / "var"),
                                 "--print-agents", "5"), env, tmp_path / "up.log").start()
     url = f"http://127.0.0.1:{port}"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, Event, PoisonMessage
 from shared.messaging.topology import QUEUES
-from shared.messaging.transport import Deliver
+from shared.messaging.transport import DeadLetter, Deliver
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class AmqpTransport:
             await message.ack()
 
     # operators -------------------------------------------------------------------------------
-    async def dead_letters(self, queue: str, limit: int = 100) -> list[Event]:
+    async def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
         assert self._connection is not None
         channel = await self._connection.channel()
         try:
@@ -149,13 +149,7 @@ class AmqpTransport:
                 if message is None:
                     break
                 seen.append(message)
-            events = []
-            for m in seen:
-                try:
-                    events.append(Event.from_json(m.body))
-                except PoisonMessage:
-                    log.info("dead letter %s is not an event", m.message_id)
-            return events
+            return [DeadLetter.of(m.message_id, m.body) for m in seen]
         finally:
             await channel.close()  # unacked messages go back to the dead-letter queue
 

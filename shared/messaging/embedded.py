@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.crypto import EncryptedText
 from shared.messaging.envelope import Event, PoisonMessage
 from shared.messaging.topology import QUEUES, topic_matches
-from shared.messaging.transport import Deliver
+from shared.messaging.transport import DeadLetter, Deliver
 
 log = logging.getLogger(__name__)
 
@@ -195,19 +195,13 @@ class EmbeddedTransport:
         await session.execute(delete(messages_table).where(messages_table.c.id == row.id))
 
     # operators -------------------------------------------------------------------------------
-    async def dead_letters(self, queue: str, limit: int = 100) -> list[Event]:
+    async def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
+        d = dead_letters_table
         async with self.sessions() as session:
-            bodies = (await session.execute(
-                select(dead_letters_table.c.body).where(dead_letters_table.c.queue == queue)
-                .order_by(dead_letters_table.c.id).limit(limit)
-            )).scalars().all()
-        events = []
-        for body in bodies:
-            try:
-                events.append(Event.from_json(body))
-            except PoisonMessage:
-                log.info("a dead letter on %s is not an event", queue)
-        return events
+            rows = (await session.execute(
+                select(d.c.event_id, d.c.body).where(d.c.queue == queue).order_by(d.c.id).limit(limit)
+            )).all()
+        return [DeadLetter.of(row.event_id, row.body) for row in rows]
 
     async def replay_dead_letters(self, queue: str) -> int:
         d = dead_letters_table

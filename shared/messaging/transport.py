@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.messaging.envelope import Event
+from shared.messaging.envelope import Event, PoisonMessage
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead-lettered message as an operator sees it: the event, or the raw start of a message
+    that is not one (a poison message)."""
+
+    message_id: str
+    event: Event | None
+    preview: str
+
+    @classmethod
+    def of(cls, message_id: str | None, body: bytes | str) -> "DeadLetter":
+        try:
+            event = Event.from_json(body)
+        except PoisonMessage:
+            event = None
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        return cls(message_id=str(event.event_id) if event else (message_id or "?"), event=event, preview=text[:120])
+
+    def describe(self) -> str:
+        if self.event is None:
+            return f"{self.message_id}  MALFORMED  {self.preview!r}"
+        e = self.event
+        return f"{e.event_id}  {e.type} v{e.version}  {e.occurred_at:%Y-%m-%d %H:%M:%S}  key={e.key}"
+
 
 # Called by a transport for each delivery. It must run the handler and, in the same database
 # transaction, call `ack_in_tx(session)` when the transport gives one (the embedded queue deletes
@@ -30,7 +56,7 @@ class Transport(Protocol):
     async def consume(self, queue: str, bindings: Sequence[str], deliver: Deliver) -> None:
         """Declare the queue with its bindings and dead-letter queue; deliver until cancelled."""
 
-    async def dead_letters(self, queue: str, limit: int = 100) -> list[Event]: ...
+    async def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]: ...
 
     async def replay_dead_letters(self, queue: str) -> int:
         """Move dead-lettered messages of `queue` back to it; returns how many."""

@@ -5,11 +5,13 @@ is `make reliability`); it prints its audit and keeps it under artifacts/reliabi
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
 from tests.conftest import ARTIFACTS
 from tests.reliability.scenario import Scenario, save
+from tests.support.processes import ektp
 
 FULL = os.environ.get("EKTP_RELIABILITY_FULL") == "1"
 # Restarting RabbitMQ and PostgreSQL touches the machine's own servers: CI and `make reliability`
@@ -43,3 +45,8 @@ async def test_every_accepted_recording_is_accounted_for_under_faults(cluster, p
     assert leaked == [], f"personal data in logs: {leaked[:5]}"
     # The poison message went to the dead letters of every queue bound to its type.
     assert all(report.dead_letters[q] >= 1 for q in ("dedup.intake", "print.records", "certificate.records"))
+    # ... where an operator lists it with the command line.
+    listed = subprocess.run(ektp("dead-letters", "list", "dedup.intake"), env=cluster.env, capture_output=True,
+                            text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "MALFORMED" in listed.stdout and "poison-1" in listed.stdout
