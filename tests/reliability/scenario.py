@@ -239,13 +239,13 @@ class Scenario:
         raise TimeoutError(f"{check.__name__} not reached in {timeout}s")
 
     async def faults(self) -> None:
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
+        await self.pause_dedup(4)  # while recordings arrive: the backlog grows, then drains
         for name in SERVICES:
             await self.restart_service(name)
             await asyncio.sleep(1)
         await self.kill_agent_mid_print()
         await self.poison()
-        await self.pause_dedup(4)
         if self.restart_broker:
             await self.restart_rabbitmq()
         if self.restart_database:
