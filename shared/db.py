@@ -11,13 +11,14 @@ functions only ``flush()``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import datetime as dt
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Select, event, func, select
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -114,6 +115,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def paginate(session: AsyncSession, stmt: Select[Any], *order_by: Any, limit: int,
+                   offset: int) -> tuple[Sequence[Any], int]:
+    """One page of `stmt`'s rows in `order_by` order, and how many rows there are in all."""
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(*order_by).limit(limit).offset(offset))).scalars().all()
+    return rows, int(total)
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dedup.models import Case, DedupRequest, EngineState, GalleryLog, RequestStatus
+from shared.db import paginate
 
 
 async def engine_state(session: AsyncSession, *, for_update: bool = False) -> EngineState:
@@ -121,9 +122,7 @@ async def cases(session: AsyncSession, *, status: str | None, site: str | None, 
         stmt = stmt.where(Case.site == site)
     if reason:
         stmt = stmt.where(Case.reason.contains(reason, autoescape=True))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Case.opened_at).limit(limit).offset(offset))).scalars().all()
-    return rows, int(total)
+    return await paginate(session, stmt, Case.opened_at, limit=limit, offset=offset)
 
 
 async def case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:

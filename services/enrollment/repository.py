@@ -9,6 +9,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry
+from shared.db import paginate
 
 
 async def get(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:
@@ -73,9 +74,7 @@ async def search(session: AsyncSession, *, nik: str | None = None, receipt: str 
         stmt = stmt.where(Enrollment.status == status)
     if site:
         stmt = stmt.where(Enrollment.pickup_site == site)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Enrollment.created_at.desc()).limit(limit).offset(offset))).scalars().all()
-    return rows, total
+    return await paginate(session, stmt, Enrollment.created_at.desc(), limit=limit, offset=offset)
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:

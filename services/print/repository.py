@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.print.models import (
     BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, SiteStock,
 )
+from shared.db import paginate
 
 
 async def record(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintRecord | None:
@@ -97,9 +98,7 @@ async def nodes(session: AsyncSession, *, site: str | None, status: str | None, 
         stmt = stmt.where(PrintNode.status == status)
     if role:
         stmt = stmt.where(PrintNode.role == role)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(PrintNode.site, PrintNode.registered_at).limit(limit).offset(offset))).scalars().all()
-    return rows, int(total)
+    return await paginate(session, stmt, PrintNode.site, PrintNode.registered_at, limit=limit, offset=offset)
 
 
 async def jobs(session: AsyncSession, *, site: str | None, status: str | None, enrollment_id: uuid.UUID | None,
@@ -113,9 +112,7 @@ async def jobs(session: AsyncSession, *, site: str | None, status: str | None, e
         stmt = stmt.where(PrintJob.status == status)
     if enrollment_id:
         stmt = stmt.where(PrintJob.enrollment_id == enrollment_id)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(PrintJob.created_at).limit(limit).offset(offset))).scalars().all()
-    return rows, int(total)
+    return await paginate(session, stmt, PrintJob.created_at, limit=limit, offset=offset)
 
 
 async def existing_serials(session: AsyncSession, serials: Sequence[str]) -> set[str]:
