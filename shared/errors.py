@@ -8,13 +8,14 @@ English an operator can act on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
-from pydantic import BaseModel, ConfigDict
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -122,60 +123,102 @@ def error_body(code: str, detail: Any, fields: Iterable[ProblemLike] = (), **ext
     return {"error": code, "detail": detail, "fields": [problem_dict(f) for f in fields], **extra}
 
 
-# Indonesian wording for pydantic's error types; English comes from pydantic itself.
-_PYDANTIC_ID = {
-    "missing": "wajib diisi",
-    "extra_forbidden": "kolom tidak dikenal",
-    "string_type": "harus berupa teks",
-    "int_type": "harus berupa bilangan bulat",
-    "int_parsing": "harus berupa bilangan bulat",
-    "date_from_datetime_parsing": "harus berupa tanggal (YYYY-MM-DD)",
-    "date_parsing": "harus berupa tanggal (YYYY-MM-DD)",
-    "datetime_parsing": "harus berupa waktu ISO 8601 dengan zona waktu",
-    "datetime_from_date_parsing": "harus berupa waktu ISO 8601 dengan zona waktu",
-    "enum": "nilai tidak termasuk pilihan yang diizinkan",
-    "literal_error": "nilai tidak termasuk pilihan yang diizinkan",
-    "too_long": "terlalu panjang",
-    "too_short": "terlalu pendek",
-    "string_too_long": "terlalu panjang",
-    "string_too_short": "terlalu pendek",
-    "greater_than_equal": "terlalu kecil",
-    "less_than_equal": "terlalu besar",
-    "json_invalid": "JSON tidak sah",
-    "model_type": "harus berupa objek JSON",
-    "list_type": "harus berupa daftar (array)",
-    "uuid_parsing": "harus berupa UUID",
-    "uuid_type": "harus berupa UUID",
+# Structural errors (pydantic's `ValidationError.errors()`), one code per kind, in Indonesian and
+# English; services add their own codes to their catalogues on top of these.
+FIELD_MESSAGES: dict[str, tuple[str, str]] = {
+    "field.missing": ("Wajib diisi.", "This field is required."),
+    "field.unknown": ("Kolom ini tidak dikenal.", "This field is not known."),
+    "field.enum": ("Nilai harus salah satu dari: {expected}.", "The value must be one of: {expected}."),
+    "field.too_long": ("Terlalu panjang: maksimal {max}.", "Too long: at most {max}."),
+    "field.too_short": ("Terlalu pendek: minimal {min}.", "Too short: at least {min}."),
+    "field.out_of_range": ("Nilai di luar batas ({limit}).", "The value is out of range ({limit})."),
+    "field.type": ("Jenis data salah: seharusnya {expected}.", "Wrong type: expected {expected}."),
+    "field.date_format": (
+        "Tanggal/waktu tidak sah: gunakan format ISO (YYYY-MM-DD atau YYYY-MM-DDTHH:MM:SS+08:00).",
+        "Invalid date/time: use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+08:00).",
+    ),
+    "field.invalid": ("Nilai tidak sah ({detail}).", "Invalid value ({detail})."),
 }
 
+_TYPE_NAMES = {
+    "string_type": "teks / text",
+    "int_type": "bilangan bulat / integer",
+    "int_parsing": "bilangan bulat / integer",
+    "int_from_float": "bilangan bulat / integer",
+    "float_type": "angka / number",
+    "float_parsing": "angka / number",
+    "bool_type": "true/false",
+    "bool_parsing": "true/false",
+    "list_type": "daftar / list",
+    "dict_type": "objek / object",
+    "model_type": "objek / object",
+    "model_attributes_type": "objek / object",
+    "uuid_type": "UUID",
+    "uuid_parsing": "UUID",
+    "none_required": "null",
+}
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
-def field_path(loc: Sequence[Any]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
+
+def field_path(loc: Sequence[Any], strip: Sequence[str] = ("body",)) -> str:
+    """``('body', 'biometrics', 'fingerprints', 3, 'quality')`` → ``biometrics.fingerprints[3].quality``.
+
+    Drops a leading location such as FastAPI's ``body``/``query`` and pydantic's union-member tags
+    (``str-enum[Eye]``, ``function-after[...]``), which are not fields."""
+    parts = list(loc)
+    if parts and parts[0] in strip:
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in str(part):
+            continue
         else:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "body"
-
-
-def problems_from_pydantic(errors: Sequence[dict[str, Any]], *, strip: tuple[str, ...] = ("body",)) -> list[FieldProblem]:
-    out: list[FieldProblem] = []
-    for err in errors:
-        loc = list(err.get("loc", ()))
-        while loc and loc[0] in strip:
-            loc = loc[1:]
-        kind = str(err.get("type", "value_error"))
-        message_en = str(err.get("msg", "invalid value"))
-        out.append(
-            FieldProblem(
-                field=field_path(loc),
-                code=f"invalid.{kind}",
-                message_id=_PYDANTIC_ID.get(kind, "nilai tidak sah") + f" ({message_en})",
-                message_en=message_en,
-            )
-        )
+            out += f".{part}" if out else str(part)
     return out
+
+
+def field_problem(field: str, code: str, **params: Any) -> FieldProblem:
+    message_id, message_en = (t.format(**params) for t in FIELD_MESSAGES[code])
+    return FieldProblem(field=field, code=code, message_id=message_id, message_en=message_en)
+
+
+def _one(path: str, err: Mapping[str, Any]) -> FieldProblem:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return field_problem(path, "field.missing")
+    if kind == "extra_forbidden":
+        return field_problem(path, "field.unknown")
+    if kind in ("enum", "literal_error"):
+        return field_problem(path, "field.enum", expected=str(ctx.get("expected", "")).replace("'", ""))
+    if kind in ("string_too_long", "too_long"):
+        return field_problem(path, "field.too_long", max=ctx.get("max_length", "?"))
+    if kind in ("string_too_short", "too_short"):
+        return field_problem(path, "field.too_short", min=ctx.get("min_length", "?"))
+    if kind in _BOUNDS:
+        value = next((v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")), "?")
+        return field_problem(path, "field.out_of_range", limit=f"{_BOUNDS[kind]} {value}")
+    if kind.startswith(("date", "datetime", "time")):
+        return field_problem(path, "field.date_format")
+    if kind in _TYPE_NAMES:
+        return field_problem(path, "field.type", expected=_TYPE_NAMES[kind])
+    return field_problem(path, "field.invalid", detail=str(err.get("msg", kind)))
+
+
+def problems_from_pydantic(errors: Iterable[Mapping[str, Any]], strip: Sequence[str] = ("body",)) -> list[FieldProblem]:
+    """One problem per field and kind; a union's per-member enum errors are merged into one."""
+    merged: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for err in errors:
+        path = field_path(err.get("loc", ()), strip) or "body"
+        key = (path, str(err.get("type", "")))
+        if key in merged and key[1] == "enum":
+            a = (merged[key].get("ctx") or {}).get("expected", "")
+            b = (err.get("ctx") or {}).get("expected", "")
+            err = {**err, "ctx": {"expected": f"{a}, {b}"}}
+        merged[key] = err
+    return [_one(path, err) for (path, _), err in merged.items()]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -204,5 +247,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 __all__ = [
     "FieldProblem", "DomainError", "InvalidInput", "NotFound", "Conflict", "Unauthorized", "Forbidden",
-    "ServiceUnavailable", "error_body", "problem_dict", "problems_from_pydantic", "install_error_handlers",
+    "ServiceUnavailable", "error_body", "problem_dict", "problems_from_pydantic", "field_path", "field_problem",
+    "FIELD_MESSAGES", "install_error_handlers",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from shared.errors import FIELD_MESSAGES
+
 from .problems import Problem, Severity
 
 CATALOGUE: dict[str, tuple[str, str]] = {
@@ -193,20 +195,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Hanya {count} biometrik sidik jari/iris yang dapat direkam karena pengecualian; penunggalan akan bergantung pada wajah.",
         "Only {count} fingerprint/iris biometrics can be captured because of exceptions; de-duplication will rely on the face.",
     ),
-    # --- structure (translated pydantic errors) ---
-    "field.missing": ("Wajib diisi.", "This field is required."),
-    "field.unknown": ("Kolom ini tidak dikenal.", "This field is not known."),
-    "field.enum": ("Nilai harus salah satu dari: {expected}.", "The value must be one of: {expected}."),
-    "field.too_long": ("Terlalu panjang: maksimal {max}.", "Too long: at most {max}."),
-    "field.too_short": ("Terlalu pendek: minimal {min}.", "Too short: at least {min}."),
-    "field.out_of_range": ("Nilai di luar batas ({limit}).", "The value is out of range ({limit})."),
-    "field.type": ("Jenis data salah: seharusnya {expected}.", "Wrong type: expected {expected}."),
-    "field.date_format": (
-        "Tanggal/waktu tidak sah: gunakan format ISO (YYYY-MM-DD atau YYYY-MM-DDTHH:MM:SS+08:00).",
-        "Invalid date/time: use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+08:00).",
-    ),
-    "field.invalid": ("Nilai tidak sah ({detail}).", "Invalid value ({detail})."),
+    # structural codes (field.*) come from shared.errors.FIELD_MESSAGES, below
 }
+CATALOGUE.update(FIELD_MESSAGES)
 
 WARNINGS = frozenset(
     {"nik.unknown_district", "name.single_word", "birth_date.implausible", "template.low_quality",
