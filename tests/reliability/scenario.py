@@ -94,6 +94,7 @@ class Scenario:
     rate_per_second: float = 8.0
     restart_broker: bool = False
     restart_database: bool = False
+    pause_whole_run: bool = False  # dedup paused from the first fault until the load has ended
     seed: int = 1000
     report: Report = field(default_factory=Report)
     accepted: dict[str, str] = field(default_factory=dict)  # enrollment id -> receipt
@@ -179,10 +180,13 @@ class Scenario:
         self.report.faults.append(Fault("kill -9 print agent 53.71.04", time.monotonic() - start,
                                         "its lease expired; jobs back in the queue"))
 
-    async def pause_dedup(self, seconds: float) -> None:
+    async def pause_dedup(self) -> float:
         async with self.client("dedup") as dedup:
             (await dedup.post("/v1/dedup/engine/pause", json={"reason": "lisensi habis (uji keandalan)"})).raise_for_status()
-            await asyncio.sleep(seconds)
+        return time.monotonic()
+
+    async def resume_dedup(self, paused_at: float) -> None:
+        async with self.client("dedup") as dedup:
             waiting = (await dedup.get("/v1/dedup/backlog")).json()["waiting"]
             start = time.monotonic()
             (await dedup.post("/v1/dedup/engine/resume")).raise_for_status()
@@ -190,8 +194,8 @@ class Scenario:
             async def drained() -> bool:
                 return (await dedup.get("/v1/dedup/backlog")).json()["waiting"] == 0
 
-            await self._until(drained, 120)
-        self.report.faults.append(Fault(f"dedup paused {seconds:.0f} s", time.monotonic() - start,
+            await self._until(drained, 600)
+        self.report.faults.append(Fault(f"dedup paused {start - paused_at:.0f} s", time.monotonic() - start,
                                         f"backlog {waiting} drained after resume"))
 
     async def poison(self) -> None:
@@ -238,9 +242,12 @@ class Scenario:
             await asyncio.sleep(0.5)
         raise TimeoutError(f"{check.__name__} not reached in {timeout}s")
 
-    async def faults(self) -> None:
+    async def faults(self) -> float:
         await asyncio.sleep(1)
-        await self.pause_dedup(4)  # while recordings arrive: the backlog grows, then drains
+        paused_at = await self.pause_dedup()  # while recordings arrive: the backlog grows
+        if not self.pause_whole_run:
+            await asyncio.sleep(4)
+            await self.resume_dedup(paused_at)
         for name in SERVICES:
             await self.restart_service(name)
             await asyncio.sleep(1)
@@ -250,6 +257,7 @@ class Scenario:
             await self.restart_rabbitmq()
         if self.restart_database:
             await self.restart_postgresql()
+        return paused_at
 
     # ---- the end: certificates, hand-over, audit ---------------------------------------------
     async def settle(self, timeout: float = 240) -> None:
@@ -323,8 +331,10 @@ class Scenario:
         start = time.monotonic()
         await self.prepare()
         load = asyncio.create_task(self.load())
-        await self.faults()
+        paused_at = await self.faults()
         await load
+        if self.pause_whole_run:
+            await self.resume_dedup(paused_at)
         await self.settle()
         await self.certificates_and_hand_over()
         await self.audit()

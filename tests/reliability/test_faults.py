@@ -23,7 +23,7 @@ RESTARTS = os.environ.get("EKTP_RELIABILITY_RESTARTS") == "1"
 @pytest.mark.timeout(900)
 async def test_every_accepted_recording_is_accounted_for_under_faults(cluster, pg_url, amqp_url):
     scenario = Scenario(cluster, pg_url, amqp_url, recordings=400 if FULL else 80,
-                        restart_broker=RESTARTS, restart_database=RESTARTS)
+                        restart_broker=RESTARTS, restart_database=RESTARTS, pause_whole_run=FULL)
     try:
         report = await scenario.run()
     except BaseException:
