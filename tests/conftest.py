@@ -8,13 +8,14 @@ import base64
 import concurrent.futures
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.support import infra
-from tests.support.processes import Cluster, Proc, ektp, free_port, wait_http
+from tests.support.processes import SERVICES, Cluster, Proc, ektp, free_port, wait_http
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 # One data key for the test session: in this process's environment (so every Settings() made by
@@ -82,16 +83,25 @@ def service_env(*, database_url: str, broker_url: str | None, token: str, data_d
     return env
 
 
-@pytest.fixture
-def cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> Iterator[Cluster]:
-    """The four services as separate uvicorn processes on PostgreSQL + RabbitMQ."""
-    env = service_env(database_url=pg_url, broker_url=amqp_url, token=token, data_dir=tmp_path)
+@contextmanager
+def running_cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path, services: Iterable[str] = SERVICES,
+                    **env_extra: str) -> Iterator[Cluster]:
+    """`services` as separate uvicorn processes on PostgreSQL + RabbitMQ, stopped on exit."""
+    env = service_env(database_url=pg_url, broker_url=amqp_url, token=token, data_dir=tmp_path, **env_extra)
     c = Cluster(env=env, workdir=tmp_path, token=token)
     try:
-        c.start()
+        for service in services:
+            c.start_service(service)
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture
+def cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> Iterator[Cluster]:
+    """The four services as separate uvicorn processes on PostgreSQL + RabbitMQ."""
+    with running_cluster(pg_url, amqp_url, token, tmp_path) as c:
+        yield c
 
 
 @pytest.fixture

@@ -22,13 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FINGER_POSITIONS: tuple[str, ...] = (
-    "RIGHT_THUMB", "RIGHT_INDEX", "RIGHT_MIDDLE", "RIGHT_RING", "RIGHT_LITTLE",
-    "LEFT_THUMB", "LEFT_INDEX", "LEFT_MIDDLE", "LEFT_RING", "LEFT_LITTLE",
-)  # fmt: skip
-EYES: tuple[str, ...] = ("RIGHT", "LEFT")
+# The wire order and sizes are the decoder's: one definition for the model and the matcher.
+from services.dedup.matcher.templates import EMB_DIM, EYES, FINGER_POSITIONS
 
-EMB_DIM = 128
 IRIS_SECTORS = 256  # angular sectors, one byte (8 bits) each -> 2048 bits
 IRIS_LOWRES = 64  # independent angular samples of the latent field (upsampled x4)
 IRIS_CHANNELS = 8  # 4 radial bands x 2 phase bits

@@ -20,7 +20,7 @@ import pytest
 
 from services.enrollment.service import place_names
 from shared.messaging import new_event
-from tests.conftest import service_env
+from tests.conftest import running_cluster
 from tests.support.api import auth, eventually, recording
 from tests.support.processes import Cluster
 
@@ -28,16 +28,10 @@ from tests.support.processes import Cluster
 @pytest.fixture
 def print_cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> Iterator[Cluster]:
     """Only the print service, as its own uvicorn process; agents via `start_agent`."""
-    env = service_env(database_url=pg_url, broker_url=amqp_url, token=token, data_dir=tmp_path,
-                      EKTP_PRINT_QUEUE_METRICS_SECONDS="0.5")
-    c = Cluster(env=env, workdir=tmp_path, token=token)
-    c.pg_url = pg_url  # type: ignore[attr-defined]
-    c.amqp_url = amqp_url  # type: ignore[attr-defined]
-    try:
-        c.start_service("print")
+    with running_cluster(pg_url, amqp_url, token, tmp_path, ("print",), EKTP_PRINT_QUEUE_METRICS_SECONDS="0.5") as c:
+        c.pg_url = pg_url  # type: ignore[attr-defined]
+        c.amqp_url = amqp_url  # type: ignore[attr-defined]
         yield c
-    finally:
-        c.stop()
 
 
 def card_event_data(site: str, seed: int) -> tuple[dict, dict]:

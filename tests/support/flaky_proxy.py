@@ -67,14 +67,13 @@ class FlakyProxy:
                     data = await reader.read(16384)
                     if not data:
                         break
-                    if budget[0] is not None:
-                        if len(data) >= budget[0]:
-                            writer.write(data[: budget[0]])
-                            await writer.drain()
-                            budget[0] = 0
-                            cut.set()
-                            return
-                        budget[0] -= len(data)
+                    if len(data) >= budget[0]:
+                        writer.write(data[: budget[0]])
+                        await writer.drain()
+                        budget[0] = 0
+                        cut.set()
+                        return
+                    budget[0] -= len(data)
                     writer.write(data)
                     await writer.drain()
                 if not cut.is_set() and writer.can_write_eof():
