@@ -122,8 +122,14 @@ async def check_accounting(pg_url: str) -> dict[str, int]:
 
     Every job printed has exactly one USED blank carrying its claim; no serial is on two jobs;
     every SPOILED blank has a reason; RESERVED blanks belong to CLAIMED jobs only."""
-    jobs = await query(pg_url, "SELECT id, status, claim_id, serial FROM print.print_jobs")
-    blanks = await query(pg_url, "SELECT serial, status, job_id, claim_id, reason FROM print.print_blank_cards")
+    # One snapshot of both tables: agents may still be reporting while this reads.
+    conn = await asyncpg.connect(_dsn(pg_url))
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            jobs = await conn.fetch("SELECT id, status, claim_id, serial FROM print.print_jobs")
+            blanks = await conn.fetch("SELECT serial, status, job_id, claim_id, reason FROM print.print_blank_cards")
+    finally:
+        await conn.close()
     used_by_job: dict[uuid.UUID, list[str]] = {}
     for b in blanks:
         if b["status"] == "USED":
