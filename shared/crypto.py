@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
@@ -101,11 +101,11 @@ class EncryptedJSON(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else cipher().encrypt(json.dumps(value, separators=(",", ":")).encode())
+        return None if value is None else cipher().encrypt(orjson.dumps(value))
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, (dict, list)):
             return value  # a JSON column not yet migrated
-        return json.loads(cipher().decrypt(value) if value.startswith(PREFIX) else value)
+        return orjson.loads(cipher().decrypt(value) if value.startswith(PREFIX) else value)

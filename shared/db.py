@@ -11,18 +11,19 @@ functions only ``flush()``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import datetime as dt
-
+import orjson
 from sqlalchemy import DateTime, MetaData, Select, event, func, select
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 SCHEMAS = ("auth", "enrollment", "dedup", "print", "certificate")
 
@@ -66,6 +67,11 @@ def make_base(schema: str) -> type[DeclarativeBase]:
     return Base
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns are written with orjson: several times faster than `json` on the intake path."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def is_sqlite_url(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -79,6 +85,7 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 10) -> As
         engine = create_async_engine(
             url,
             connect_args={"timeout": 60},
+            json_serializer=json_dumps,
             execution_options={"schema_translate_map": {s: None for s in SCHEMAS}},
         )
         _configure_sqlite(engine)
@@ -88,6 +95,7 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 10) -> As
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        json_serializer=json_dumps,
         connect_args={"server_settings": {"application_name": application_name}},
     )
 
@@ -130,3 +138,9 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """One unit of work: commits on success, rolls back on error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def conflict_insert(session: AsyncSession, table: Any) -> Any:
+    """`INSERT` of the session's dialect (PostgreSQL or SQLite), which has `on_conflict_do_nothing`."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.certificate.models import CertStatus, Certificate, DedupEngine, Resident
 from services.certificate.models import Sequence as NumberSequence
+from shared.db import conflict_insert
 
 
 async def resident(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Resident | None:
@@ -43,8 +43,7 @@ async def certificate(session: AsyncSession, number: str, *, for_update: bool = 
 
 async def next_number(session: AsyncSession, pattern: str, year: int) -> tuple[str, int]:
     # The year's row is created race-free (two first certificates of a year at once), then locked.
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    await session.execute(insert(NumberSequence).values(year=year, last=0).on_conflict_do_nothing())
+    await session.execute(conflict_insert(session, NumberSequence).values(year=year, last=0).on_conflict_do_nothing())
     row = (await session.execute(
         select(NumberSequence).where(NumberSequence.year == year).with_for_update()
     )).scalar_one()

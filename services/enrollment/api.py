@@ -41,17 +41,8 @@ async def submit_enrollment(
     idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
 ) -> EnrollmentAccepted:
     today = dt.datetime.now(dt.UTC).date()
-    try:
-        result = await service.submit(session, principal, recording, idempotency_key=idempotency_key, today=today)
-        await session.commit()
-    except IntegrityError:
-        # A concurrent retry with the same key won the race: answer as a replay.
-        await session.rollback()
-        digest = service.request_hash(recording)
-        replay = await service.find_replay(session, recording, idempotency_key or recording.station_recording_id, digest)
-        if replay is None:
-            raise
-        result = service.Submitted(replay, created=False)
+    result = await service.submit(session, principal, recording, idempotency_key=idempotency_key, today=today)
+    await session.commit()
     if result.created:
         ctx.events_written()
     else:

@@ -10,12 +10,12 @@ answers 200 (replayed), what was not is created now. Items are independent: a re
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,7 +87,7 @@ def split_items(body: bytes, kind: str) -> list[Any]:
     """The raw items: parsed JSON values, or, for an NDJSON line that is not JSON, the line (a 422 item)."""
     if kind == "json":
         try:
-            items = json.loads(body)
+            items = orjson.loads(body)
         except ValueError as exc:
             raise InvalidInput(f"body is not JSON: {exc}", code="invalid_json") from None
         if not isinstance(items, list):
@@ -97,7 +97,7 @@ def split_items(body: bytes, kind: str) -> list[Any]:
         for line in body.splitlines():
             if line.strip():
                 try:
-                    items.append(json.loads(line))
+                    items.append(orjson.loads(line))
                 except ValueError:
                     items.append(_BadLine(line[:80].decode(errors="replace")))
     if len(items) > MAX_ITEMS:
@@ -125,6 +125,7 @@ class ItemAnswer:
 class _Ready:
     index: int
     recording: RecordingIn
+    data: dict[str, Any]  # service.as_json(recording)
     key: str
     digest: str
     warnings: list = field(default_factory=list)
@@ -151,7 +152,8 @@ def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> _Ready
         warnings = service.counter_check(recording, today)
     except DomainError as exc:
         return _refused(index, recording.station_recording_id, exc)
-    return _Ready(index, recording, recording.station_recording_id, service.request_hash(recording), warnings)
+    data = service.as_json(recording)
+    return _Ready(index, recording, data, recording.station_recording_id, service.request_hash(data), warnings)
 
 
 async def submit_batch(session: AsyncSession, principal: Principal, items: list[Any], *,
@@ -192,7 +194,7 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
             answers[r.index] = _refused(r.index, r.key, exc)
             continue
         # A microsecond apart, so that the backlog keeps the batch's order.
-        created[r.index] = service.new_record(principal, r.recording, key=r.key, digest=r.digest,
+        created[r.index] = service.new_record(principal, r.recording, r.data, key=r.key, digest=r.digest,
                                               warnings=r.warnings, correction=correction,
                                               now=now + dt.timedelta(microseconds=len(created)))
         answers[r.index] = ItemAnswer(r.index, 201, r.key, created[r.index].row)

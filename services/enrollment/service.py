@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,13 +38,18 @@ CORRECTIONS = {
 
 @dataclass
 class Submitted:
-    enrollment: Enrollment
+    enrollment: Enrollment | dict[str, Any]  # the row read back (a replay), or the row written
     created: bool
 
 
-def request_hash(recording: RecordingIn) -> str:
-    canonical = json.dumps(recording.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def as_json(recording: RecordingIn) -> dict[str, Any]:
+    """The recording as JSON data, dumped once: hashed, stored and sent on from this one dict."""
+    return recording.model_dump(mode="json")
+
+
+def request_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, compact) of a recording's `as_json` data."""
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def key_conflict(key: str, existing: Enrollment) -> Conflict:
@@ -105,10 +111,11 @@ class NewRecord:
     event: Event
 
 
-def new_record(principal: Principal, recording: RecordingIn, *, key: str | None, digest: str,
+def new_record(principal: Principal, recording: RecordingIn, data: dict[str, Any], *, key: str | None, digest: str,
                warnings: list[Problem], correction: str | None, now: dt.datetime) -> NewRecord:
-    """The rows one accepted recording writes: the enrollment, its first two steps, its event."""
-    demographics = recording.model_dump(mode="json", exclude={"biometrics", "station_recording_id"})
+    """The rows one accepted recording (and its `as_json` data) writes: the enrollment, its first
+    two steps, its event."""
+    demographics = {k: v for k, v in data.items() if k not in ("biometrics", "station_recording_id")}
     demographics["place_names"] = place_names(recording.address.village_code)
     enrollment_id = uuid.uuid4()
     row = dict(
@@ -143,7 +150,7 @@ def new_record(principal: Principal, recording: RecordingIn, *, key: str | None,
             "enrollment_id": str(enrollment_id),
             "receipt_number": row["receipt_number"],
             "record": demographics,
-            "biometrics": recording.biometrics.model_dump(mode="json"),
+            "biometrics": data["biometrics"],
             **({"previous_enrollment_id": str(recording.previous_enrollment_id), "correction": correction}
                if correction else {}),
         },
@@ -154,22 +161,31 @@ def new_record(principal: Principal, recording: RecordingIn, *, key: str | None,
 
 async def submit(session: AsyncSession, principal: Principal, recording: RecordingIn, *,
                  idempotency_key: str | None, today: dt.date) -> Submitted:
+    """Checks and writes one recording. The common case costs no lookup: the insert itself finds
+    a used idempotency key (ON CONFLICT DO NOTHING); only then is the first answer read."""
     principal.require_site(recording.recording.site)
     key = idempotency_key or recording.station_recording_id
-    digest = request_hash(recording)
-    replay = await find_replay(session, recording, key, digest)
-    if replay is not None:
+    data = as_json(recording)
+    digest = request_hash(data)
+    try:
+        warnings = counter_check(recording, today)
+    except InvalidInput:
+        # A retry of a recording accepted under yesterday's rules (the age rule moves with the date).
+        replay = await find_replay(session, recording, key, digest)
+        if replay is None:
+            raise
         return Submitted(replay, created=False)
-    warnings = counter_check(recording, today)
     correction = await correction_of(session, recording)
-    new = new_record(principal, recording, key=key, digest=digest, warnings=warnings, correction=correction,
+    new = new_record(principal, recording, data, key=key, digest=digest, warnings=warnings, correction=correction,
                      now=dt.datetime.now(dt.UTC))
-    enrollment = Enrollment(**new.row)
-    session.add(enrollment)
-    session.add_all([TimelineEntry(**entry) for entry in new.timeline])
-    await session.flush()
+    if not await repository.insert_enrollment_unless_key_used(session, new.row):
+        replay = await find_replay(session, recording, key, digest)
+        if replay is None:  # not reached: the insert waited for the writer of that key to commit
+            raise Conflict(f"idempotency key {key!r} is being used by another request; retry", code="idempotency_key_busy")
+        return Submitted(replay, created=False)
+    await session.execute(insert(TimelineEntry), new.timeline)
     await add_event(session, messaging, new.event)
-    return Submitted(enrollment, created=True)
+    return Submitted(new.row, created=True)
 
 
 async def insert_new(session: AsyncSession, records: list[NewRecord]) -> None:

@@ -7,13 +7,12 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.print.models import (
     BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, SiteStock,
 )
-from shared.db import paginate
+from shared.db import conflict_insert, paginate
 
 
 async def record(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintRecord | None:
@@ -177,9 +176,7 @@ async def site_stock(session: AsyncSession, site: str, *, for_update: bool = Fal
 
 async def ensure_site_stock(session: AsyncSession, site: str) -> SiteStock:
     """The site's stock row, created if missing (concurrent creators do not clash), locked."""
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(SiteStock).values(site=site, low=False).on_conflict_do_nothing())
+    await session.execute(conflict_insert(session, SiteStock).values(site=site, low=False).on_conflict_do_nothing())
     state = await site_stock(session, site, for_update=True)
     assert state is not None
     return state

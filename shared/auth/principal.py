@@ -68,7 +68,11 @@ async def authenticate(session: AsyncSession, token: str | None, *, bootstrap_to
         raise Unauthorized("missing credential: send Authorization: Bearer <token>")
     if bootstrap_token and hmac.compare_digest(token.encode(), bootstrap_token.encode()):
         return bootstrap_principal(dinas_code)
-    row = (await session.execute(select(Credential).where(Credential.token_hash == hash_token(token)))).scalar_one_or_none()
+    # Columns, not the ORM entity: this runs on every request.
+    row = (await session.execute(
+        select(Credential.id, Credential.name, Credential.role, Credential.site, Credential.revoked_at)
+        .where(Credential.token_hash == hash_token(token))
+    )).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("unknown or revoked credential")
     return Principal(id=str(row.id), name=row.name, role=Role(row.role), site=row.site)

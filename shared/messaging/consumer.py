@@ -12,9 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db import conflict_insert
 from shared.logs import correlation_id
 from shared.messaging.envelope import Event, PoisonMessage
 from shared.messaging.tables import MessagingTables
@@ -49,9 +49,7 @@ class Consumer:
 
 
 async def _claim_inbox(session: AsyncSession, tables: MessagingTables, consumer: str, event: Event) -> bool:
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(tables.inbox).values(consumer=consumer, event_id=event.event_id).on_conflict_do_nothing()
+    stmt = conflict_insert(session, tables.inbox).values(consumer=consumer, event_id=event.event_id).on_conflict_do_nothing()
     result = await session.execute(stmt)
     return bool(result.rowcount)
 

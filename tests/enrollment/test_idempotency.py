@@ -1,0 +1,64 @@
+"""POST /v1/enrollments: a retry answers the first answer; a reused key with another body is a 409;
+concurrent retries of one recording create it once (the insert finds the used key)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
+from tests.support.api import recording
+
+SITE = "53.71.04"
+
+
+async def total_at(client, site: str = SITE) -> int:
+    return (await client.get("/v1/enrollments", params={"site": site, "limit": 1})).json()["total"]
+
+
+async def test_a_retry_replays_the_first_answer(enrollment_api):
+    rec = recording(3001, pickup_site=SITE)
+    headers = {"Idempotency-Key": "retry-3001"}
+    first = await enrollment_api.post("/v1/enrollments", json=rec, headers=headers)
+    again = await enrollment_api.post("/v1/enrollments", json=rec, headers=headers)
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["receipt_number"] == first.json()["receipt_number"]
+    assert again.json()["id"] == first.json()["id"]
+    assert await total_at(enrollment_api) == 1
+
+
+async def test_the_same_key_with_another_body_is_409_and_changes_nothing(enrollment_api):
+    rec = recording(3002, pickup_site=SITE)
+    first = await enrollment_api.post("/v1/enrollments", json=rec, headers={"Idempotency-Key": "k-3002"})
+    changed = copy.deepcopy(rec)
+    changed["occupation"] = "PETANI"
+    conflict = await enrollment_api.post("/v1/enrollments", json=changed, headers={"Idempotency-Key": "k-3002"})
+
+    assert conflict.status_code == 409, conflict.text
+    body = conflict.json()
+    assert body["error"] == "idempotency_key_reused"
+    assert body["receipt_number"] == first.json()["receipt_number"]
+    assert await total_at(enrollment_api) == 1
+    stored = (await enrollment_api.get(f"/v1/enrollments/{first.json()['id']}")).json()
+    assert stored["record"]["occupation"] == rec["occupation"]
+
+
+async def test_the_station_recording_id_is_the_key_when_no_header_is_sent(enrollment_api):
+    rec = recording(3003, pickup_site=SITE)
+    first = await enrollment_api.post("/v1/enrollments", json=rec)
+    again = await enrollment_api.post("/v1/enrollments", json=rec)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["receipt_number"] == first.json()["receipt_number"]
+
+
+async def test_concurrent_retries_create_one_enrollment(enrollment_api):
+    rec = recording(3004, pickup_site=SITE)
+    answers = await asyncio.gather(*(
+        enrollment_api.post("/v1/enrollments", json=rec, headers={"Idempotency-Key": "race-3004"}) for _ in range(12)
+    ))
+
+    assert sorted(a.status_code for a in answers) == [200] * 11 + [201], [a.text for a in answers]
+    assert len({a.json()["receipt_number"] for a in answers}) == 1
+    assert await total_at(enrollment_api) == 1
