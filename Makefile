@@ -10,5 +10,6 @@ test:           ## the whole test suite on real PostgreSQL and RabbitMQ
 reliability:    ## the full fault run: kills, restarts of RabbitMQ and PostgreSQL, duplicates, poison; prints the audit
 	EKTP_RELIABILITY_FULL=1 EKTP_RELIABILITY_RESTARTS=1 scripts/test.sh tests/reliability -s
 
-bench:          ## every benchmark; each prints its figures
+bench:          ## every benchmark; each prints its figures (needs PostgreSQL and RabbitMQ, as the tests do)
+	.venv/bin/python -m pip install -q -e ".[test,bench]"
 	for b in bench/*.py; do .venv/bin/python $$b || exit 1; done

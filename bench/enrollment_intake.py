@@ -9,7 +9,9 @@ then, each phase bounded in time:
 3. raw: the same rows (enrollment, two timeline steps, outbox event) inserted with asyncpg at the
    same concurrency, one transaction per recording, then one per B recordings: the ceiling.
 
-    .venv/bin/python bench/enrollment_intake.py [--seconds 15] [--clients 64] [--batch 100]
+    .venv/bin/python bench/enrollment_intake.py [--seconds 15] [--clients 64] [--batch 100] [--workers 2]
+
+The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cores with the service.
 
 Goal (issue 3): >= 1,000 single/s and >= 5,000/s in batches, at >= 50% of the raw insert rate.
 It prints figures; it asserts nothing.

@@ -42,7 +42,7 @@ class Platform:
     async def open(cls, settings: Settings, *, name: str) -> "Platform":
         crypto.configure(settings.data_key, key_file=None if settings.env is Environment.PRODUCTION
                          else settings.data_dir / "data.key")
-        engine = create_engine(settings.database_url, application_name=f"ektp-{name}")
+        engine = create_engine(settings.database_url, application_name=f"ektp-{name}", pool_size=settings.db_pool_size)
         transport: Transport
         if settings.embedded_broker:
             transport = EmbeddedTransport(engine, max_attempts=settings.max_delivery_attempts,

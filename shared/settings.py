@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest request body (a recording is ~15 KB; batches have their own bound)"
     )
+    db_pool_size: int = Field(
+        default=20, ge=1, description="Database connections a process keeps open (PostgreSQL); "
+        "requests beyond it wait for one rather than open and close extra connections")
     log_level: str = "INFO"
     log_json: bool = True
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Used in QR verify links")

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
 
 from services.enrollment import batch, repository, service
 from services.enrollment.schemas import (
@@ -41,14 +40,12 @@ async def submit_enrollment(
     idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
 ) -> EnrollmentAccepted:
     today = dt.datetime.now(dt.UTC).date()
-    result = await service.submit(session, principal, recording, idempotency_key=idempotency_key, today=today)
-    await session.commit()
-    if result.created:
-        ctx.events_written()
-    else:
+    answer = await batch.submit_one(session, ctx.state["group_commit"], principal, recording,
+                                    key=idempotency_key or recording.station_recording_id, today=today)
+    if answer.status == 200:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return accepted_view(result.enrollment)
+    return accepted_view(answer.enrollment)
 
 
 _BATCH_BODY = {
@@ -75,17 +72,7 @@ async def submit_batch(
     kind, gzipped = batch.body_format(content_type, content_encoding)
     body = await batch.read_body(request.stream(), gzipped=gzipped, content_length=content_length)
     items = batch.split_items(body, kind)
-    today = dt.datetime.now(dt.UTC).date()
-    for attempt in range(3):
-        try:
-            answers = await batch.submit_batch(session, principal, items, today=today)
-            await session.commit()
-            break
-        except IntegrityError:
-            # A concurrent retry created some of these keys first: once more, they answer as replays.
-            await session.rollback()
-            if attempt == 2:
-                raise
+    answers = await batch.submit_batch(session, principal, items, today=dt.datetime.now(dt.UTC).date())
     if any(a.status == 201 for a in answers):
         ctx.events_written()
     return batch_view(answers)

@@ -6,14 +6,20 @@ from fastapi import FastAPI
 
 from console.routes import router as console_router
 from services.enrollment import api, consumers
+from services.enrollment.group_commit import GroupCommit
 from services.enrollment.models import messaging
 from shared.app import build_app
-from shared.runtime import ServiceModule
+from shared.runtime import ServiceContext, ServiceModule
 from shared.settings import Settings
 
 
+async def startup(ctx: ServiceContext) -> None:
+    ctx.state["group_commit"] = GroupCommit(ctx.sessions, on_commit=ctx.events_written)
+
+
 def module() -> ServiceModule:
-    return ServiceModule(name="enrollment", router=api.router, tables=messaging, consumers=consumers.consumers)
+    return ServiceModule(name="enrollment", router=api.router, tables=messaging, consumers=consumers.consumers,
+                         startup=startup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,6 +1,7 @@
-"""`POST /v1/enrollments/batch`: up to 1,000 recordings in one request, one answer per item.
+"""Writing recordings: `POST /v1/enrollments/batch` (up to 1,000 in one request, one answer per
+item) and the write path of the single `POST /v1/enrollments`, which shares it (group commit).
 
-The body is a JSON array or NDJSON (``application/x-ndjson``), optionally gzip'd
+The batch body is a JSON array or NDJSON (``application/x-ndjson``), optionally gzip'd
 (``Content-Encoding: gzip``). Each item's idempotency key is its ``station_recording_id``
 (required here), so a station may re-send a whole batch after a cut link: what was created
 answers 200 (replayed), what was not is created now. Items are independent: a refused item
@@ -13,10 +14,11 @@ import datetime as dt
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import repository, service
@@ -26,6 +28,9 @@ from services.enrollment.validation import from_pydantic_errors
 from services.enrollment.validation.messages import problem
 from shared.auth.principal import Principal
 from shared.errors import Conflict, DomainError, InvalidInput, error_body
+
+if TYPE_CHECKING:
+    from services.enrollment.group_commit import GroupCommit
 
 MAX_ITEMS = 1000
 # A realistic recording is ~15-20 KB; 1,000 of them fit with room to spare. Bigger: split the batch.
@@ -119,23 +124,36 @@ class ItemAnswer:
     station_recording_id: str | None = None
     enrollment: Enrollment | dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    exc: DomainError | None = None  # what `error` was made from (the single POST raises it)
 
 
 @dataclass
-class _Ready:
+class Ready:
+    """A recording that passed the counter checks, ready to be written."""
+
     index: int
+    principal: Principal
     recording: RecordingIn
     data: dict[str, Any]  # service.as_json(recording)
-    key: str
+    key: str | None  # the idempotency key; None: no replay protection (single POST without one)
     digest: str
     warnings: list = field(default_factory=list)
 
 
+def prepare(index: int, recording: RecordingIn, principal: Principal, key: str | None, today: dt.date) -> Ready:
+    """The site and counter checks of one recording (DomainError if refused), and its hash."""
+    principal.require_site(recording.recording.site)
+    warnings = service.counter_check(recording, today)
+    data = service.as_json(recording)
+    return Ready(index, principal, recording, data, key, service.request_hash(data), warnings)
+
+
 def _refused(index: int, srid: str | None, exc: DomainError) -> ItemAnswer:
-    return ItemAnswer(index, exc.status_code, srid, error=error_body(exc.code, exc.detail, exc.fields, **exc.extra))
+    return ItemAnswer(index, exc.status_code, srid, error=error_body(exc.code, exc.detail, exc.fields, **exc.extra),
+                      exc=exc)
 
 
-def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> _Ready | ItemAnswer:
+def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> Ready | ItemAnswer:
     srid = raw.get("station_recording_id") if isinstance(raw, dict) else None
     srid = srid if isinstance(srid, str) else None
     if isinstance(raw, _BadLine):
@@ -148,41 +166,81 @@ def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> _Ready
         return _refused(index, None, InvalidInput(service.REFUSED, fields=[
             problem("station_recording_id", "field.missing")]))
     try:
-        principal.require_site(recording.recording.site)
-        warnings = service.counter_check(recording, today)
+        return prepare(index, recording, principal, recording.station_recording_id, today)
     except DomainError as exc:
         return _refused(index, recording.station_recording_id, exc)
-    data = service.as_json(recording)
-    return _Ready(index, recording, data, recording.station_recording_id, service.request_hash(data), warnings)
+
+
+async def submit_one(session: AsyncSession, writer: "GroupCommit", principal: Principal, recording: RecordingIn, *,
+                     key: str | None, today: dt.date) -> ItemAnswer:
+    """`POST /v1/enrollments`: checks here, written by the group commit; DomainError if refused."""
+    try:
+        ready = prepare(0, recording, principal, key, today)
+    except InvalidInput:
+        # A retry of a recording accepted under yesterday's rules (the age rule moves with the date).
+        data = service.as_json(recording)
+        replay = await service.find_replay(session, recording, key, service.request_hash(data))
+        if replay is None:
+            raise
+        return ItemAnswer(0, 200, key, replay)
+    # Give the request's connection back while waiting: the group's transaction needs one.
+    await session.rollback()
+    answer = await writer.write(ready)
+    if answer.exc is not None:
+        raise answer.exc
+    return answer
 
 
 async def submit_batch(session: AsyncSession, principal: Principal, items: list[Any], *,
                        today: dt.date) -> list[ItemAnswer]:
-    """One answer per item, in order. Flushes; the caller commits (and retries on a lost race)."""
+    """One answer per item, in order. Commits."""
     answers: dict[int, ItemAnswer] = {}
-    ready: list[_Ready] = []
+    ready: list[Ready] = []
     for index, raw in enumerate(items):
         parsed = _parse(index, raw, principal, today)
         if isinstance(parsed, ItemAnswer):
             answers[index] = parsed
         else:
             ready.append(parsed)
+    answers.update(await commit(session, ready))
+    return [answers[i] for i in range(len(items))]
 
+
+async def commit(session: AsyncSession, ready: list[Ready]) -> dict[int, ItemAnswer]:
+    """Writes ready recordings in one transaction and commits. A lost race (a concurrent request
+    created one of the keys first: IntegrityError) is retried; those keys then answer as replays."""
+    for attempt in range(3):
+        try:
+            answers = await write(session, ready)
+            await session.commit()
+            return answers
+        except IntegrityError:
+            await session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def write(session: AsyncSession, ready: list[Ready]) -> dict[int, ItemAnswer]:
+    """An answer per ready recording (by index): created, replayed (its key was used for the same
+    recording), or refused. Accepted ones are written in three statements. Flushes only."""
+    answers: dict[int, ItemAnswer] = {}
     existing = await repository.by_idempotency_keys(
-        session, {(r.recording.recording.site, r.key) for r in ready})
-    first_in_batch: dict[tuple[str, str], _Ready] = {}
-    to_create: list[_Ready] = []
-    repeats: list[tuple[_Ready, _Ready]] = []
+        session, {(r.recording.recording.site, r.key) for r in ready if r.key})
+    first_in_batch: dict[tuple[str, str], Ready] = {}
+    to_create: list[Ready] = []
+    repeats: list[tuple[Ready, Ready]] = []
     for r in ready:
         slot = (r.recording.recording.site, r.key)
-        earlier = existing.get(slot)
+        earlier = existing.get(slot) if r.key else None
         if earlier is not None:
             answers[r.index] = (ItemAnswer(r.index, 200, r.key, earlier) if earlier.request_hash == r.digest
                                 else _refused(r.index, r.key, service.key_conflict(r.key, earlier)))
-        elif slot in first_in_batch:
+        elif r.key and slot in first_in_batch:
             repeats.append((r, first_in_batch[slot]))
         else:
-            first_in_batch[slot] = r
+            if r.key:
+                first_in_batch[slot] = r
             to_create.append(r)
 
     now = dt.datetime.now(dt.UTC)
@@ -194,7 +252,7 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
             answers[r.index] = _refused(r.index, r.key, exc)
             continue
         # A microsecond apart, so that the backlog keeps the batch's order.
-        created[r.index] = service.new_record(principal, r.recording, r.data, key=r.key, digest=r.digest,
+        created[r.index] = service.new_record(r.principal, r.recording, r.data, key=r.key, digest=r.digest,
                                               warnings=r.warnings, correction=correction,
                                               now=now + dt.timedelta(microseconds=len(created)))
         answers[r.index] = ItemAnswer(r.index, 201, r.key, created[r.index].row)
@@ -203,11 +261,11 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
     for r, first in repeats:  # the same key twice in one batch: a replay of the first, or a conflict
         before = answers[first.index]
         if before.status not in (200, 201):
-            answers[r.index] = ItemAnswer(r.index, before.status, r.key, error=before.error)
+            answers[r.index] = ItemAnswer(r.index, before.status, r.key, error=before.error, exc=before.exc)
         elif first.digest == r.digest:
             answers[r.index] = ItemAnswer(r.index, 200, r.key, before.enrollment)
         else:
             answers[r.index] = _refused(r.index, r.key, Conflict(
-                f"station_recording_id {r.key!r} appears twice in the batch with different recordings",
+                f"idempotency key {r.key!r} came twice at once with different recordings",
                 code="idempotency_key_reused"))
-    return [answers[i] for i in range(len(items))]
+    return answers

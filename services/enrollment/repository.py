@@ -9,7 +9,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry
-from shared.db import conflict_insert, paginate
+from shared.db import paginate
 
 
 async def get(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:
@@ -29,15 +29,6 @@ async def by_idempotency_key(session: AsyncSession, site: str, key: str) -> Enro
             select(Enrollment).where(Enrollment.recording_site == site, Enrollment.idempotency_key == key)
         )
     ).scalar_one_or_none()
-
-
-async def insert_enrollment_unless_key_used(session: AsyncSession, row: dict) -> bool:
-    """Inserts the enrollment; False (and nothing written) if its (recording site, idempotency key)
-    is already taken. A concurrent writer of the same key is waited for, not overtaken."""
-    stmt = (conflict_insert(session, Enrollment).values(row)
-            .on_conflict_do_nothing(index_elements=["recording_site", "idempotency_key"])
-            .returning(Enrollment.id))
-    return (await session.execute(stmt)).first() is not None
 
 
 async def by_idempotency_keys(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Enrollment]:

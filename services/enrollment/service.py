@@ -24,7 +24,7 @@ from shared.auth.audit import audit
 from shared.auth.principal import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, problem_dict
 from shared.messaging import Event, new_event
-from shared.messaging.outbox import add_event, add_events
+from shared.messaging.outbox import add_events
 
 REFUSED = "Rekaman ditolak: perbaiki kolom berikut / recording refused: fix these fields"
 
@@ -34,12 +34,6 @@ CORRECTIONS = {
     Status.PRINTED: "replacement",        # data changed after printing: a replacement card
     Status.ISSUED: "replacement",
 }
-
-
-@dataclass
-class Submitted:
-    enrollment: Enrollment | dict[str, Any]  # the row read back (a replay), or the row written
-    created: bool
 
 
 def as_json(recording: RecordingIn) -> dict[str, Any]:
@@ -159,41 +153,12 @@ def new_record(principal: Principal, recording: RecordingIn, data: dict[str, Any
     return NewRecord(row, timeline, event)
 
 
-async def submit(session: AsyncSession, principal: Principal, recording: RecordingIn, *,
-                 idempotency_key: str | None, today: dt.date) -> Submitted:
-    """Checks and writes one recording. The common case costs no lookup: the insert itself finds
-    a used idempotency key (ON CONFLICT DO NOTHING); only then is the first answer read."""
-    principal.require_site(recording.recording.site)
-    key = idempotency_key or recording.station_recording_id
-    data = as_json(recording)
-    digest = request_hash(data)
-    try:
-        warnings = counter_check(recording, today)
-    except InvalidInput:
-        # A retry of a recording accepted under yesterday's rules (the age rule moves with the date).
-        replay = await find_replay(session, recording, key, digest)
-        if replay is None:
-            raise
-        return Submitted(replay, created=False)
-    correction = await correction_of(session, recording)
-    new = new_record(principal, recording, data, key=key, digest=digest, warnings=warnings, correction=correction,
-                     now=dt.datetime.now(dt.UTC))
-    if not await repository.insert_enrollment_unless_key_used(session, new.row):
-        replay = await find_replay(session, recording, key, digest)
-        if replay is None:  # not reached: the insert waited for the writer of that key to commit
-            raise Conflict(f"idempotency key {key!r} is being used by another request; retry", code="idempotency_key_busy")
-        return Submitted(replay, created=False)
-    await session.execute(insert(TimelineEntry), new.timeline)
-    await add_event(session, messaging, new.event)
-    return Submitted(new.row, created=True)
-
-
 async def insert_new(session: AsyncSession, records: list[NewRecord]) -> None:
     """Many accepted recordings in three statements (a batch)."""
     if not records:
         return
-    await session.execute(insert(Enrollment), [r.row for r in records])
-    await session.execute(insert(TimelineEntry), [entry for r in records for entry in r.timeline])
+    await session.execute(insert(Enrollment.__table__), [r.row for r in records])
+    await session.execute(insert(TimelineEntry.__table__), [entry for r in records for entry in r.timeline])
     await add_events(session, messaging, [r.event for r in records])
 
 

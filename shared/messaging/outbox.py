@@ -24,9 +24,7 @@ log = logging.getLogger(__name__)
 
 
 async def add_event(session: AsyncSession, tables: MessagingTables, event: Event) -> None:
-    await session.execute(
-        tables.outbox.insert().values(event_id=event.event_id, type=event.type, key=event.key, body=event.model_dump_json())
-    )
+    await add_events(session, tables, [event])
 
 
 async def add_events(session: AsyncSession, tables: MessagingTables, events: list[Event]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Uuid
 from sqlalchemy.sql import func, text
 
 from shared.crypto import EncryptedText

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -38,4 +40,6 @@ def thresholds():
 
 @pytest.fixture
 def rng(request):
-    return np.random.default_rng(abs(hash(request.node.name)) % (2**32))
+    # crc32, not hash(): str hashes change with every interpreter (PYTHONHASHSEED), and a seed that
+    # changes from run to run made a rare draw (an unusable iris) fail one run in many.
+    return np.random.default_rng(zlib.crc32(request.node.name.encode()))

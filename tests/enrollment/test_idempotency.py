@@ -62,3 +62,4 @@ async def test_concurrent_retries_create_one_enrollment(enrollment_api):
     assert sorted(a.status_code for a in answers) == [200] * 11 + [201], [a.text for a in answers]
     assert len({a.json()["receipt_number"] for a in answers}) == 1
     assert await total_at(enrollment_api) == 1
+

@@ -8,10 +8,8 @@ push is killed (kill -9, a power cut) half-way and started again.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import httpx

@@ -76,4 +76,4 @@ def usable_fraction(mask: bytes) -> float:
     """Share of 1 bits in an iris mask (1 = usable bit)."""
     if not mask:
         return 0.0
-    return sum(b.bit_count() for b in mask) / (len(mask) * 8)
+    return int.from_bytes(mask, "big").bit_count() / (len(mask) * 8)
