@@ -20,8 +20,9 @@ from shared.keys import jwks
 from shared.ratelimit import rate_limit
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
+from shared.routing import ApiRoute
 
-router = APIRouter(prefix="/v1", tags=["certificate"])
+router = APIRouter(prefix="/v1", tags=["certificate"], route_class=ApiRoute)
 
 Context = Annotated[ServiceContext, Depends(service_context("certificate"))]
 Operator = Annotated[Principal, Depends(require(Role.DINAS_OPERATOR, Role.KECAMATAN_OPERATOR))]

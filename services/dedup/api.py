@@ -19,8 +19,9 @@ from shared.deps import SessionDep, SettingsDep, require, service_context
 from shared.errors import Forbidden, NotFound
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
+from shared.routing import ApiRoute
 
-router = APIRouter(prefix="/v1/dedup", tags=["dedup"])
+router = APIRouter(prefix="/v1/dedup", tags=["dedup"], route_class=ApiRoute)
 
 Context = Annotated[ServiceContext, Depends(service_context("dedup"))]
 Viewer = Annotated[Principal, Depends(require(Role.DINAS_OPERATOR, Role.ADJUDICATOR, Role.KECAMATAN_OPERATOR))]

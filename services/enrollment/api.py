@@ -20,8 +20,9 @@ from shared.deps import SessionDep, require, service_context
 from shared.ratelimit import rate_limit
 from shared.params import Offset, SiteQuery, StatusQuery
 from shared.runtime import ServiceContext
+from shared.routing import ApiRoute
 
-router = APIRouter(prefix="/v1", tags=["enrollment"])
+router = APIRouter(prefix="/v1", tags=["enrollment"], route_class=ApiRoute)
 
 Context = Annotated[ServiceContext, Depends(service_context("enrollment"))]
 Submitter = Annotated[Principal, Depends(require(Role.STATION, Role.KECAMATAN_OPERATOR, Role.DINAS_OPERATOR))]

@@ -22,8 +22,9 @@ from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.params import Offset, SiteQuery, SitePath, StatusQuery
 from shared.runtime import ServiceContext
+from shared.routing import ApiRoute
 
-router = APIRouter(prefix="/v1/print", tags=["print"])
+router = APIRouter(prefix="/v1/print", tags=["print"], route_class=ApiRoute)
 
 Context = Annotated[ServiceContext, Depends(service_context("print"))]
 Agent = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_OPERATOR))]

@@ -77,6 +77,20 @@ async def test_invalid_utf8_is_refused(client):
     await _nothing_recorded(client)
 
 
+@pytest.mark.parametrize("valid", [True, False])
+async def test_a_lone_surrogate_is_refused_as_malformed_json(client, valid):
+    # Legal JSON syntax, but not Unicode text: refused at the door, in a valid recording or not.
+    rec = recording(44)
+    if not valid:
+        rec["nik"] = "H"
+    body = json.dumps(rec).replace('"street": "', '"street": "\\udb7d', 1)
+    assert "\\udb7d" in body
+    response = await client.post("/v1/enrollments", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "JSON decode error" in _error(response)["fields"][0]["message_en"]
+    await _nothing_recorded(client)
+
+
 async def test_a_huge_batch_is_refused_whole(client):
     item = recording(44)
     lines = "\n".join(json.dumps({**item, "station_recording_id": f"s-{i}"}) for i in range(1001))
