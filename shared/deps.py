@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,17 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.principal import Principal, Role, authenticate
 from shared.errors import Forbidden
-from shared.runtime import Platform, ServiceContext
+from shared.runtime import ServiceContext
 from shared.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="A credential: Authorization: Bearer <token>")
 
 
-def get_platform(request: Request) -> Platform:
-    return request.app.state.platform
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` dependency
+# in its thread pool, which costs a thread hand-off on every request.
 
-
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.platform.settings
 
 
@@ -66,8 +65,8 @@ def require(*roles: Role) -> Callable[..., Principal]:
     return check
 
 
-def service_context(name: str) -> Callable[[Request], ServiceContext]:
-    def get(request: Request) -> ServiceContext:
+def service_context(name: str) -> Callable[[Request], Awaitable[ServiceContext]]:
+    async def get(request: Request) -> ServiceContext:
         return request.app.state.contexts[name]
 
     return get
