@@ -14,7 +14,8 @@ then, each phase bounded in time:
 The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cores with the service.
 `per_second` is the steady rate: recordings accepted in the last three quarters of each phase's
 window (a batch takes seconds, so the first quarter is ramp-up); `per_second_whole_phase` counts
-everything, the tail after the window included. The ratio to raw uses the steady rates of both.
+everything, the tail after the window included. The ratio to raw uses the steady rates of both. `outbox_unsent_at_end` shows whether the
+service also published what it accepted (its relay keeping up), as a sustained rate requires.
 
 Goal (issue 3): >= 1,000 single/s and >= 5,000/s in batches, at >= 50% of the raw insert rate.
 It prints figures; it asserts nothing.
@@ -86,14 +87,23 @@ class Phase:
         return sum(n for t, n in self.done if warm <= t <= self.window) / (self.window - warm)
 
 
-def summary(name: str, phase: Phase) -> dict:
+async def outbox_unsent(dsn: str) -> int:
+    """Events the service accepted but has not yet published: its relay keeping up or not."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM enrollment.enrollment_outbox WHERE sent_at IS NULL")
+    finally:
+        await conn.close()
+
+
+def summary(name: str, phase: Phase, **extra: int) -> dict:
     lat = sorted(phase.latencies)
     pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
     accepted = sum(n for _, n in phase.done)
     elapsed = max((t for t, _ in phase.done), default=phase.window)
     row = {"phase": name, "per_second": round(phase.steady_rate()), "accepted": accepted,
            "per_second_whole_phase": round(accepted / elapsed), "seconds": round(elapsed, 1),
-           "p50_ms": round(pct(0.50), 1), "p99_ms": round(pct(0.99), 1), "errors": phase.errors}
+           "p50_ms": round(pct(0.50), 1), "p99_ms": round(pct(0.99), 1), "errors": phase.errors, **extra}
     print(json.dumps(row), flush=True)
     return row
 
@@ -206,18 +216,21 @@ async def main() -> None:
         await drive(url, token, clients=4, seconds=2, body=lambda: with_key(random.choice(tmpl)),
                     path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
 
-        single = summary("single POST /v1/enrollments", await drive(
+        dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
+        phase = await drive(
             url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
-            path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"}))
+            path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
+        single = summary("single POST /v1/enrollments", phase, outbox_unsent_at_end=await outbox_unsent(dsn))
 
         def batch_body() -> bytes:
             return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
 
-        batch = summary(f"batch POST /v1/enrollments/batch x{args.batch}", await drive(
+        phase = await drive(
             url, token, clients=args.clients, seconds=args.seconds, body=batch_body, path="/v1/enrollments/batch",
-            per_request=args.batch, headers={"Content-Type": "application/x-ndjson"}))
+            per_request=args.batch, headers={"Content-Type": "application/x-ndjson"})
+        batch = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
+                        outbox_unsent_at_end=await outbox_unsent(dsn))
 
-        dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
         raw1 = summary("raw asyncpg insert, 1 per transaction",
                        await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1))
         rawb = summary(f"raw asyncpg insert, {args.batch} per transaction",

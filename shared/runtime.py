@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,100 @@ from shared.settings import Environment, Settings
 log = logging.getLogger(__name__)
 
 
+async def open_transport(settings: Settings, engine: AsyncEngine, *, name: str) -> Transport:
+    """The embedded queue (in the database) or RabbitMQ, started."""
+    transport: Transport
+    if settings.embedded_broker:
+        transport = EmbeddedTransport(engine, max_attempts=settings.max_delivery_attempts,
+                                      visibility_seconds=settings.embedded_visibility_seconds)
+    else:
+        assert settings.broker_url
+        transport = AmqpTransport(settings.broker_url, connection_name=f"ektp-{name}",
+                                  prefetch=settings.consumer_prefetch, max_attempts=settings.max_delivery_attempts)
+    await transport.start()
+    return transport
+
+
+async def supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` for the life of the process; restart it if it crashes."""
+    delay = 1.0
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task %s crashed; restarting in %.0f s", name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+class RelayThread:
+    """The outbox relays of a process, on a thread and event loop of their own.
+
+    Publishing takes a turn of the event loop per event (the AMQP client sends one message at a
+    time). On the loop that serves requests a turn lasts, under load, as long as every waiting
+    request's next step, and the relays fell behind intake by thousands of events a minute. On
+    their own loop a turn is short, and the thread gets its share of the CPU from the interpreter's
+    switch interval. The thread has its own database pool and broker connection."""
+
+    def __init__(self, settings: Settings, tables: Sequence[MessagingTables], *, name: str) -> None:
+        self.settings = settings
+        self.tables = tables
+        self.name = name
+        self._relays: dict[str, OutboxRelay] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), name=f"{name}-relay", daemon=True)
+
+    async def start(self) -> None:
+        self._thread.start()
+        await asyncio.to_thread(self._started.wait)
+        if self._error is not None:
+            raise RuntimeError("the outbox relays did not start") from self._error
+
+    def poke(self, service: str) -> None:
+        """Thread-safe: ask `service`'s relay for a pass now (after a commit that wrote events)."""
+        if self._loop is not None and service in self._relays:
+            self._loop.call_soon_threadsafe(self._relays[service].poke)
+
+    async def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join, 30)
+
+    async def _main(self) -> None:
+        settings = self.settings
+        try:
+            engine = create_engine(settings.database_url, application_name=f"ektp-{self.name}-relay", pool_size=2)
+            transport = await open_transport(settings, engine, name=f"{self.name}-relay")
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._started.set()
+            return
+        sessions = make_sessionmaker(engine)
+        self._relays = {t.service: OutboxRelay(sessions, t, transport, poll_seconds=settings.outbox_poll_seconds,
+                                               publish_twice=settings.fault_publish_twice) for t in self.tables}
+        tasks = [asyncio.create_task(supervised(f"{service}.relay", relay.run)) for service, relay in self._relays.items()]
+        self._stopping = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._started.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await transport.close()
+            await engine.dispose()
+
+
 @dataclass
 class Platform:
+    name: str
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -43,16 +136,8 @@ class Platform:
         crypto.configure(settings.data_key, key_file=None if settings.env is Environment.PRODUCTION
                          else settings.data_dir / "data.key")
         engine = create_engine(settings.database_url, application_name=f"ektp-{name}", pool_size=settings.db_pool_size)
-        transport: Transport
-        if settings.embedded_broker:
-            transport = EmbeddedTransport(engine, max_attempts=settings.max_delivery_attempts,
-                                          visibility_seconds=settings.embedded_visibility_seconds)
-        else:
-            assert settings.broker_url
-            transport = AmqpTransport(settings.broker_url, connection_name=f"ektp-{name}",
-                                      prefetch=settings.consumer_prefetch, max_attempts=settings.max_delivery_attempts)
-        await transport.start()
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), transport=transport)
+        transport = await open_transport(settings, engine, name=name)
+        return cls(name=name, settings=settings, engine=engine, sessions=make_sessionmaker(engine), transport=transport)
 
     async def close(self) -> None:
         await self.transport.close()
@@ -73,7 +158,7 @@ class ServiceContext:
     name: str
     platform: Platform
     tables: MessagingTables
-    relay: OutboxRelay
+    relays: RelayThread
     state: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -86,7 +171,7 @@ class ServiceContext:
 
     def events_written(self) -> None:
         """Call after a commit that wrote outbox rows: the relay publishes at once."""
-        self.relay.poke()
+        self.relays.poke(self.name)
 
 
 @dataclass
@@ -113,17 +198,15 @@ class Runner:
 
     async def start(self) -> None:
         settings = self.platform.settings
+        self.relays = RelayThread(settings, [m.tables for m in self.modules], name=self.platform.name)
+        await self.relays.start()
         for module in self.modules:
-            relay = OutboxRelay(self.platform.sessions, module.tables, self.platform.transport,
-                                poll_seconds=settings.outbox_poll_seconds,
-                                publish_twice=settings.fault_publish_twice)
-            ctx = ServiceContext(name=module.name, platform=self.platform, tables=module.tables, relay=relay)
+            ctx = ServiceContext(name=module.name, platform=self.platform, tables=module.tables, relays=self.relays)
             self.contexts[module.name] = ctx
             if module.startup is not None:
                 await module.startup(ctx)
         for module in self.modules:
             ctx = self.contexts[module.name]
-            self._spawn(f"{module.name}.relay", ctx.relay.run)
             for consumer in module.consumers(ctx):
                 if consumer.queue not in QUEUES:
                     raise RuntimeError(f"queue {consumer.queue} is not in shared.messaging.topology.QUEUES")
@@ -135,27 +218,14 @@ class Runner:
 
     def _spawn(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work` in the background for the life of the process; restart it if it crashes."""
-
-        async def supervised() -> None:
-            delay = 1.0
-            while True:
-                try:
-                    await work()
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("background task %s crashed; restarting in %.0f s", name, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
-
-        self._tasks.append(asyncio.create_task(supervised(), name=name))
+        self._tasks.append(asyncio.create_task(supervised(name, work), name=name))
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.relays.stop()
         for module in self.modules:
             if module.shutdown is not None:
                 await module.shutdown(self.contexts[module.name])

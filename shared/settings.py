@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=20, ge=1, description="Database connections a process keeps open (PostgreSQL); "
         "requests beyond it wait for one rather than open and close extra connections")
+    batch_concurrency: int = Field(
+        default=2, ge=1, description="Enrollment batches a process checks and writes at once; more wait their turn")
     log_level: str = "INFO"
     log_json: bool = True
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Used in QR verify links")

@@ -72,11 +72,13 @@ async def submit_batch(
 ) -> BatchAnswer:
     kind, gzipped = batch.body_format(content_type, content_encoding)
     body = await batch.read_body(request.stream(), gzipped=gzipped, content_length=content_length)
-    items = batch.split_items(body, kind)
-    answers = await batch.submit_batch(session, principal, items, today=dt.datetime.now(dt.UTC).date())
-    if any(a.status == 201 for a in answers):
-        ctx.events_written()
-    return batch_view(answers)
+    await session.rollback()  # no connection held while waiting for a slot
+    async with ctx.state["batch_slots"]:
+        items = batch.split_items(body, kind)
+        answers = await batch.submit_batch(session, principal, items, today=dt.datetime.now(dt.UTC).date())
+        if any(a.status == 201 for a in answers):
+            ctx.events_written()
+        return batch_view(answers)
 
 
 @router.get("/enrollments/stats", response_model=EnrollmentStats, summary="Counts by status and by site (console)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
 from console.routes import router as console_router
@@ -15,6 +17,9 @@ from shared.settings import Settings
 
 async def startup(ctx: ServiceContext) -> None:
     ctx.state["group_commit"] = GroupCommit(ctx.sessions, on_commit=ctx.events_written)
+    # Batches checked at once in a process. Checking is CPU work; more at once adds no speed, but
+    # makes every turn of the event loop longer, and the outbox relay then falls behind.
+    ctx.state["batch_slots"] = asyncio.Semaphore(ctx.settings.batch_concurrency)
 
 
 def module() -> ServiceModule:
