@@ -17,8 +17,8 @@ from shared.settings import Settings
 
 async def startup(ctx: ServiceContext) -> None:
     ctx.state["group_commit"] = GroupCommit(ctx.sessions, on_commit=ctx.events_written)
-    # Batches checked at once in a process. Checking is CPU work; more at once adds no speed, but
-    # makes every turn of the event loop longer, and the outbox relay then falls behind.
+    # Batches checked at once in a process. Checking is CPU work: more at once adds no speed, only
+    # memory and longer turns of the event loop for every other request.
     ctx.state["batch_slots"] = asyncio.Semaphore(ctx.settings.batch_concurrency)
 
 

@@ -203,8 +203,8 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
             answers[index] = parsed
         else:
             ready.append(parsed)
-        # Checking 1,000 recordings takes the CPU for a second: let the other requests and the
-        # outbox relay of this process run between items.
+        # Checking 1,000 recordings takes the CPU for a second: let the other requests of this
+        # process run between items.
         await asyncio.sleep(0)
     answers.update(await commit(session, ready))
     return [answers[i] for i in range(len(items))]

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 
+import pytest
+
+from services.enrollment import batch
+from services.enrollment.schemas import RecordingIn
+from shared.auth.principal import Principal, Role
+from shared.errors import InvalidInput
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
@@ -63,3 +70,27 @@ async def test_concurrent_retries_create_one_enrollment(enrollment_api):
     assert len({a.json()["receipt_number"] for a in answers}) == 1
     assert await total_at(enrollment_api) == 1
 
+
+
+async def test_a_retry_that_todays_rules_would_refuse_still_replays(enrollment_api):
+    # Accepted once; retried when the counter rules say otherwise (here: the check runs as of a day
+    # before the resident could have a card). The retry answers the first answer; a new recording
+    # checked the same way is refused.
+    rec = recording(3005, pickup_site=SITE)
+    first = await enrollment_api.post("/v1/enrollments", json=rec)
+    assert first.status_code == 201, first.text
+
+    ctx = enrollment_api.app.state.contexts["enrollment"]
+    recording_in = RecordingIn.model_validate(rec)
+    principal = Principal(id="station", name="station", role=Role.STATION, site=rec["recording"]["site"])
+    too_early = recording_in.birth_date + dt.timedelta(days=365)
+    async with ctx.sessions() as session:
+        answer = await batch.submit_one(session, ctx.state["group_commit"], principal, recording_in,
+                                        key=rec["station_recording_id"], today=too_early)
+        assert answer.status == 200 and answer.enrollment.receipt_number == first.json()["receipt_number"]
+
+        other = RecordingIn.model_validate(recording(3006, pickup_site=SITE))
+        with pytest.raises(InvalidInput):
+            await batch.submit_one(session, ctx.state["group_commit"], principal, other,
+                                   key=other.station_recording_id, today=too_early)
+    assert await total_at(enrollment_api) == 1
