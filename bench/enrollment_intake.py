@@ -137,11 +137,22 @@ async def drive(url: str, token: str, *, clients: int, seconds: float, body: cal
         return phase
 
 
-def raw_rows(template: bytes) -> tuple[dict, str]:
+@dataclass
+class RawRow:
+    nik: str
+    name: str
+    record: str  # the enrollment row's JSON
+    key: str
+    body: str  # the outbox event's JSON
+
+
+def raw_row(template: bytes) -> RawRow:
+    """One recording's values, parsed and serialised once, as a plain client would."""
     rec = json.loads(with_key(template))
     bio = rec.pop("biometrics")
     key = rec.pop("station_recording_id")
-    return rec, json.dumps({"record": rec, "biometrics": bio, "key": key})
+    return RawRow(rec["nik"], rec["name"], json.dumps(rec), key,
+                  json.dumps({"record": rec, "biometrics": bio, "key": key}))
 
 
 async def raw_inserts(dsn: str, tmpl: list[bytes], *, clients: int, seconds: float, per_tx: int) -> Phase:
@@ -153,25 +164,24 @@ async def raw_inserts(dsn: str, tmpl: list[bytes], *, clients: int, seconds: flo
 
     async def worker() -> None:
         while time.perf_counter() < stop:
-            recs = [raw_rows(random.choice(tmpl)) for _ in range(per_tx)]
+            rows = [raw_row(random.choice(tmpl)) for _ in range(per_tx)]
             t0 = time.perf_counter()
             async with pool.acquire() as conn, conn.transaction():
-                ids = [uuid.uuid4() for _ in recs]
+                ids = [uuid.uuid4() for _ in rows]
                 await conn.executemany(
                     "INSERT INTO enrollment.enrollments (id, receipt_number, nik, name, pickup_site, recording_site, "
                     "station, operator, recorded_at, status, record, warnings, idempotency_key, request_hash, "
                     "submitted_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$5,'ST01','op',$6,'RECEIVED',$7,"
                     "'[]',$8,$9,'bench',$6,$6)",
-                    [(i, uuid.uuid4().hex[:12], r["record"]["nik"], r["record"]["name"], SITE, now,
-                      json.dumps(r["record"]), json.loads(body)["key"], "0" * 64) for i, (r, body) in
-                     zip(ids, [(json.loads(b), b) for _, b in recs])])
+                    [(i, uuid.uuid4().hex[:12], r.nik, r.name, SITE, now, r.record, r.key, "0" * 64)
+                     for i, r in zip(ids, rows)])
                 await conn.executemany(
                     "INSERT INTO enrollment.enrollment_timeline (enrollment_id, at, step, status, detail) "
                     "VALUES ($1, $2, $3, $4, '{}')",
                     [(i, now, step, None) for i in ids for step in ("RECORDED", "SENT_TO_DEDUP")])
                 await conn.executemany(
                     "INSERT INTO enrollment.enrollment_outbox (event_id, type, key, body) VALUES ($1, $2, $3, $4)",
-                    [(uuid.uuid4(), "bench.raw", str(i), body) for i, (_, body) in zip(ids, recs)])
+                    [(uuid.uuid4(), "bench.raw", str(i), r.body) for i, r in zip(ids, rows)])
             phase.record(t0, per_tx)
 
     await asyncio.gather(*(worker() for _ in range(clients)))

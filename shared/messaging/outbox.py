@@ -38,8 +38,8 @@ async def add_events(session: AsyncSession, tables: MessagingTables, events: lis
 class OutboxRelay:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, transport: Transport,
                  *, poll_seconds: float = 0.2, batch: int = 1000, publish_twice: bool = False) -> None:
-        # `batch` rows a pass: under load a pass waits its turn on a busy event loop at each of its
-        # few awaits, so its size, not its CPU, sets how many events a second the relay keeps up with.
+        # `batch` rows a pass: a pass costs a few round trips whatever its size, so bigger passes
+        # keep up with more events a second.
         self.sessions = sessions
         # Fault injection for the reliability suite: every event reaches the broker twice.
         self.publish_twice = publish_twice
