@@ -252,6 +252,16 @@ def test_photo_not_a_jpeg(payload, code):
     assert ("biometrics.photo_jpeg", code, "error") in bio_found({"biometrics.photo_jpeg": payload})
 
 
+def test_photo_with_corrupt_data_refused():
+    """Zeroed bytes inside the entropy data: the header is fine and a lenient decoder fills the
+    hole with grey blocks, which would be printed on the card; the counter refuses it."""
+    photo = bytearray(jpeg(300, 400, noise=True))
+    middle = len(photo) // 2
+    photo[middle:middle + 64] = bytes(64)
+    assert ("biometrics.photo_jpeg", "photo.not_jpeg", "error") in bio_found({"biometrics.photo_jpeg": b64(bytes(photo))})
+    assert bio_found({"biometrics.photo_jpeg": b64(jpeg(300, 400, noise=True))}) == set()
+
+
 def test_photo_png_refused():
     import io
 
