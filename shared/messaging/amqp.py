@@ -14,7 +14,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, Event, PoisonMessage
+from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, Event, Outgoing, PoisonMessage
 from shared.messaging.topology import QUEUES
 from shared.messaging.transport import DeadLetter, Deliver
 
@@ -74,23 +74,23 @@ class AmqpTransport:
         return q
 
     # publishing ------------------------------------------------------------------------------
-    async def publish(self, events: Sequence[Event], session: AsyncSession | None = None) -> None:
+    async def publish(self, messages: Sequence[Outgoing], session: AsyncSession | None = None) -> None:
         if self._connection is None:
             raise RuntimeError("transport not started")
         async with self._publish_lock:
             # Publish all, then wait for every confirm; any nack raises and nothing is marked sent.
-            await asyncio.gather(*(self._exchange.publish(self._message(e), routing_key=e.type) for e in events))
+            await asyncio.gather(*(self._exchange.publish(self._message(m), routing_key=m.type) for m in messages))
 
     @staticmethod
-    def _message(event: Event) -> aio_pika.Message:
+    def _message(out: Outgoing) -> aio_pika.Message:
+        # The correlation id travels in the envelope (the body), where consumers read it.
         return aio_pika.Message(
-            event.to_json(),
+            out.body,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(event.event_id),
-            correlation_id=event.correlation_id,
+            message_id=str(out.event_id),
             content_type="application/json",
-            type=event.type,
-            headers={"key": event.key or ""},
+            type=out.type,
+            headers={"key": out.key or ""},
         )
 
     # consuming -------------------------------------------------------------------------------

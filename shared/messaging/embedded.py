@@ -20,7 +20,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, de
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.crypto import EncryptedText
-from shared.messaging.envelope import Event, PoisonMessage
+from shared.messaging.envelope import Event, Outgoing, PoisonMessage
 from shared.messaging.topology import QUEUES, topic_matches
 from shared.messaging.transport import DeadLetter, Deliver
 
@@ -102,15 +102,15 @@ class EmbeddedTransport:
                 await session.execute(insert(bindings_table).values(queue=queue, pattern=pattern))
 
     # publishing ------------------------------------------------------------------------------
-    async def publish(self, events: Sequence[Event], session: AsyncSession) -> None:
+    async def publish(self, messages: Sequence[Outgoing], session: AsyncSession) -> None:
         bindings = (await session.execute(select(bindings_table.c.queue, bindings_table.c.pattern))).all()
         now = time.time()
         rows = []
-        for event in events:
-            queues = {q for q, p in bindings if topic_matches(p, event.type)}
-            body = event.model_dump_json()
+        for out in messages:
+            queues = {q for q, p in bindings if topic_matches(p, out.type)}
+            body = out.body.decode()
             rows.extend(
-                {"queue": q, "event_id": str(event.event_id), "key": event.key, "body": body,
+                {"queue": q, "event_id": str(out.event_id), "key": out.key, "body": body,
                  "attempts": 0, "available_at": now, "enqueued_at": now}
                 for q in sorted(queues)
             )

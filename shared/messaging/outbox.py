@@ -15,7 +15,7 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.messaging.envelope import Event
+from shared.messaging.envelope import Event, Outgoing
 from shared.messaging.tables import MessagingTables
 from shared.messaging.transport import Transport
 from shared.metrics import EVENTS_PUBLISHED
@@ -31,7 +31,7 @@ async def add_events(session: AsyncSession, tables: MessagingTables, events: lis
     """Many events in one statement (a batch of recordings), in list order."""
     if events:
         await session.execute(tables.outbox.insert(), [
-            {"event_id": e.event_id, "type": e.type, "key": e.key, "body": e.model_dump_json()} for e in events
+            {"event_id": e.event_id, "type": e.type, "key": e.key, "body": e.to_json().decode()} for e in events
         ])
 
 
@@ -59,16 +59,17 @@ class OutboxRelay:
             # FOR UPDATE (not SKIP LOCKED): a second relay waits instead of overtaking, so order holds.
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.body).where(outbox.c.sent_at.is_(None))
+                    select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.key, outbox.c.body).where(outbox.c.sent_at.is_(None))
                     .order_by(outbox.c.id).limit(self.batch).with_for_update()
                 )
             ).all()
             if not rows:
                 return 0
-            events = [Event.model_validate_json(r.body) for r in rows]
-            await self.transport.publish(events, session)
+            # Sent as stored: the body was the envelope's JSON when the event was written.
+            messages = [Outgoing(r.event_id, r.type, r.key, r.body.encode()) for r in rows]
+            await self.transport.publish(messages, session)
             if self.publish_twice:
-                await self.transport.publish(events, session)
+                await self.transport.publish(messages, session)
             await session.execute(
                 update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=dt.datetime.now(dt.UTC))
             )

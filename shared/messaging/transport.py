@@ -8,7 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.messaging.envelope import Event, PoisonMessage
+from shared.messaging.envelope import Event, Outgoing, PoisonMessage
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -50,8 +50,8 @@ class Transport(Protocol):
 
     async def ready(self) -> bool: ...
 
-    async def publish(self, events: Sequence[Event], session: AsyncSession) -> None:
-        """Publish durably. Returns only when the broker has confirmed every event."""
+    async def publish(self, messages: Sequence[Outgoing], session: AsyncSession) -> None:
+        """Publish durably. Returns only when the broker has confirmed every message."""
 
     async def consume(self, queue: str, bindings: Sequence[str], deliver: Deliver) -> None:
         """Declare the queue with its bindings and dead-letter queue; deliver until cancelled."""

@@ -53,7 +53,7 @@ def queue_name() -> str:
 
 async def publish(platform: Platform, events: list[Event]) -> None:
     async with platform.sessions() as session, session.begin():
-        await platform.transport.publish(events, session)
+        await platform.transport.publish([e.outgoing() for e in events], session)
 
 
 def recorder(queue: str, fail_for: set[str] | None = None):  # type: ignore[no-untyped-def]
