@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import DateTime, MetaData, Select, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -134,6 +134,17 @@ async def paginate(session: AsyncSession, stmt: Select[Any], *order_by: Any, lim
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(*order_by).limit(limit).offset(offset))).scalars().all()
     return rows, int(total)
+
+
+@asynccontextmanager
+async def single_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for one read that needs no transaction, given back when the block ends.
+    PostgreSQL: autocommit, so the read is one round trip (no BEGIN before it, no ROLLBACK after).
+    SQLite keeps its own transaction handling (see `_configure_sqlite`): a plain connection."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.principal import Principal, Role, authenticate
+from shared.db import single_read
 from shared.errors import Forbidden
 from shared.runtime import ServiceContext
 from shared.settings import Settings
@@ -37,16 +38,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Checked against the credential table on every request (a revoked credential stops at once),
-    on the request's own session: no second connection."""
-    settings: Settings = request.app.state.platform.settings
-    return await authenticate(
-        session, credentials.credentials if credentials else None,
-        bootstrap_token=settings.bootstrap_token, dinas_code=settings.dinas_code,
-    )
+    in one autocommit read whose connection is given back before the route takes one: a request
+    never holds two."""
+    platform = request.app.state.platform
+    settings: Settings = platform.settings
+    async with single_read(platform.engine) as conn:
+        return await authenticate(
+            conn, credentials.credentials if credentials else None,
+            bootstrap_token=settings.bootstrap_token, dinas_code=settings.dinas_code,
+        )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

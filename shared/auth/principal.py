@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.auth.models import Credential
 from shared.errors import Forbidden, NotFound, Unauthorized
@@ -62,7 +62,7 @@ def bootstrap_principal(dinas_code: str) -> Principal:
     return Principal(id="bootstrap", name="bootstrap admin", role=Role.ADMIN, site=dinas_code)
 
 
-async def authenticate(session: AsyncSession, token: str | None, *, bootstrap_token: str | None,
+async def authenticate(session: AsyncSession | AsyncConnection, token: str | None, *, bootstrap_token: str | None,
                        dinas_code: str) -> Principal:
     if not token:
         raise Unauthorized("missing credential: send Authorization: Bearer <token>")
