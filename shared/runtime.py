@@ -79,7 +79,7 @@ class RelayThread:
         self._stopping: asyncio.Event | None = None
         self._started = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), name=f"{name}-relay", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{name}-relay", daemon=True)
 
     async def start(self) -> None:
         self._thread.start()
@@ -96,6 +96,17 @@ class RelayThread:
         if self._loop is not None and self._stopping is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)
         await asyncio.to_thread(self._thread.join, 30)
+
+    def _run(self) -> None:
+        """The thread: uvloop, as uvicorn gives the request loop, when it is installed."""
+        try:
+            import uvloop
+        except ImportError:
+            loop_factory = None
+        else:
+            loop_factory = uvloop.new_event_loop
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         settings = self.settings

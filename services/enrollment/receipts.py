@@ -13,7 +13,8 @@ _LOOKALIKE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
 
 
 def new_receipt() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(10))
+    bits = secrets.randbits(50)  # ten symbols of five bits
+    raw = "".join(ALPHABET[(bits >> shift) & 31] for shift in range(0, 50, 5))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
