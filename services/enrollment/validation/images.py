@@ -4,16 +4,15 @@ A JPEG is checked with simplejpeg (libjpeg-turbo): the header gives the size, wh
 before anything is decoded (no decompression bombs), then the whole stream is decoded at 1/8
 scale (libjpeg's DCT scaling: every byte of entropy data is still read) in strict mode, so a
 truncated photo or one with corrupt data, which would print as grey or garbled blocks, is refused
-at the counter. A PNG signature is decoded by Pillow.
+at the counter. A PNG signature is checked by `png_size`.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
+import struct
+import zlib
 
 import simplejpeg
-from PIL import Image
 
 from .messages import problem
 from .problems import Problem
@@ -44,20 +43,75 @@ def jpeg_size(data: bytes, max_side: int) -> tuple[int, int] | None:
     return width, height
 
 
+# PNG (ISO/IEC 15948): bit depths allowed per colour type, and channels per pixel.
+_PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
 def png_size(data: bytes, max_side: int) -> tuple[int, int] | None:
     """(width, height) of a PNG that decodes completely; None if it does not. One over `max_side`
-    is sized, not decoded."""
+    is sized, not decoded.
+
+    Every chunk's CRC, the header's values, the image data inflated to exactly the size the header
+    gives (never more: no decompression bombs) and each scanline's filter type are checked, which
+    is what decoding can fail on; the pixels themselves are not unfiltered. Our own reader, with
+    zlib: Pillow spent five times as long, mostly in Python, on a signature of a few hundred bytes."""
     if not data.startswith(PNG_SIGNATURE):
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=["PNG"])
-            if max(img.size) <= max_side:
-                img.load()
-            return img.size
-    except Exception:  # Pillow raises many types for corrupt data; all mean "not an image"
+    header: tuple[int, ...] | None = None
+    idat: list[bytes] = []
+    palette = ended = False
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data) and not ended:
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) != length or pos + 12 + length > len(data):
+            return None
+        if zlib.crc32(kind + body) != int.from_bytes(data[pos + 8 + length:pos + 12 + length], "big"):
+            return None
+        pos += 12 + length
+        if header is None:
+            if kind != b"IHDR" or length != 13:
+                return None
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"PLTE":
+            palette = True
+        elif kind == b"IEND":
+            ended = True
+    if header is None or not ended or not idat:
         return None
+    width, height, depth, colour, compression, filtering, interlace = header
+    if (width == 0 or height == 0 or depth not in _PNG_DEPTHS.get(colour, ()) or compression or filtering
+            or interlace > 1 or (colour == 3 and not palette)):
+        return None
+    if max(width, height) > max_side:
+        return width, height
+    bits = depth * _PNG_CHANNELS[colour]
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    rows = []  # (row bytes, rows) of each (pass of the) image
+    for x0, y0, dx, dy in passes:
+        w, h = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if w > 0 and h > 0:
+            rows.append(((w * bits + 7) // 8, h))
+    expected = sum((1 + row) * h for row, h in rows)
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(b"".join(idat), expected + 1)
+    except zlib.error:
+        return None
+    if len(raw) != expected or not inflater.eof:
+        return None
+    start = 0
+    for row, h in rows:
+        stride = 1 + row
+        if max(raw[start:start + stride * h:stride]) > 4:  # filter types 0-4
+            return None
+        start += stride * h
+    return width, height
 
 
 def check_photo(b64: str, field: str) -> list[Problem]:
