@@ -16,6 +16,9 @@ The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cor
 window (a batch takes seconds, so the first quarter is ramp-up); `per_second_whole_phase` counts
 everything, the tail after the window included. The ratio to raw uses the steady rates of both. `outbox_unsent_at_end` shows whether the
 service also published what it accepted (its relay keeping up), as a sustained rate requires.
+`service_cpu_ms_per_recording` is the CPU the service's processes (workers and their relay threads)
+spent per accepted recording over the phase, its tail included: rates on a shared 2-core machine
+move with everything else on it; this figure moves less.
 
 Goal (issue 3): >= 1,000 single/s and >= 5,000/s in batches, at >= 50% of the raw insert rate.
 It prints figures; it asserts nothing.
@@ -87,6 +90,24 @@ class Phase:
         return sum(n for t, n in self.done if warm <= t <= self.window) / (self.window - warm)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (Linux /proc): the service's own
+    cost per recording, which moves less than a rate with what else the machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 async def outbox_unsent(dsn: str) -> int:
     """Events the service accepted but has not yet published: its relay keeping up or not."""
     conn = await asyncpg.connect(dsn)
@@ -96,7 +117,7 @@ async def outbox_unsent(dsn: str) -> int:
         await conn.close()
 
 
-def summary(name: str, phase: Phase, **extra: int) -> dict:
+def summary(name: str, phase: Phase, **extra: float) -> dict:
     lat = sorted(phase.latencies)
     pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
     accepted = sum(n for _, n in phase.done)
@@ -227,19 +248,28 @@ async def main() -> None:
                     path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
 
         dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
+        pid = proc.popen.pid
+
+        def cpu_ms_per_recording(before: float, phase: Phase) -> float:
+            return round((tree_cpu_seconds(pid) - before) * 1000 / max(sum(n for _, n in phase.done), 1), 2)
+
+        cpu = tree_cpu_seconds(pid)
         phase = await drive(
             url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
             path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
-        single = summary("single POST /v1/enrollments", phase, outbox_unsent_at_end=await outbox_unsent(dsn))
+        single = summary("single POST /v1/enrollments", phase, outbox_unsent_at_end=await outbox_unsent(dsn),
+                         service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase))
 
         def batch_body() -> bytes:
             return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
 
+        cpu = tree_cpu_seconds(pid)
         phase = await drive(
             url, token, clients=args.clients, seconds=args.seconds, body=batch_body, path="/v1/enrollments/batch",
             per_request=args.batch, headers={"Content-Type": "application/x-ndjson"})
         batch = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
-                        outbox_unsent_at_end=await outbox_unsent(dsn))
+                        outbox_unsent_at_end=await outbox_unsent(dsn),
+                        service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase))
 
         raw1 = summary("raw asyncpg insert, 1 per transaction",
                        await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1))

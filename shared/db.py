@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import DateTime, MetaData, Select, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -93,14 +94,24 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 10) -> As
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
-        pool_pre_ping=True,
         json_serializer=json_dumps,
         connect_args={"server_settings": {"application_name": application_name}},
     )
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _refuse_closed(dbapi_connection, _record, _proxy):  # type: ignore[no-untyped-def]
+        # Instead of a ping (a query and its round trips on every checkout: ~0.45 ms of CPU here):
+        # asyncpg keeps reading an idle connection, so a server that closed it (a restart, an
+        # administrator's pg_terminate_backend) has already marked it closed. The pool then
+        # discards it and checks out another.
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+
+    return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
