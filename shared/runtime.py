@@ -70,8 +70,10 @@ class RelayThread:
     their own loop a turn is short, and the thread gets its share of the CPU from the interpreter's
     switch interval. The thread has its own database pool and broker connection."""
 
-    def __init__(self, settings: Settings, tables: Sequence[MessagingTables], *, name: str) -> None:
+    def __init__(self, settings: Settings, tables: Sequence[MessagingTables], *, name: str,
+                 on_published: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        self.on_published = on_published  # called on the relay thread after each pass that published
         self.tables = tables
         self.name = name
         self._relays: dict[str, OutboxRelay] = {}
@@ -119,7 +121,8 @@ class RelayThread:
             return
         sessions = make_sessionmaker(engine)
         self._relays = {t.service: OutboxRelay(sessions, t, transport, poll_seconds=settings.outbox_poll_seconds,
-                                               publish_twice=settings.fault_publish_twice) for t in self.tables}
+                                               publish_twice=settings.fault_publish_twice,
+                                               after_publish=self.on_published) for t in self.tables}
         tasks = [asyncio.create_task(supervised(f"{service}.relay", relay.run)) for service, relay in self._relays.items()]
         self._stopping = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -209,7 +212,15 @@ class Runner:
 
     async def start(self) -> None:
         settings = self.platform.settings
-        self.relays = RelayThread(settings, [m.tables for m in self.modules], name=self.platform.name)
+        loop = asyncio.get_running_loop()
+        transport = self.platform.transport
+
+        def published() -> None:  # on the relay thread: the embedded queue's consumers look now
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(transport.published_elsewhere)
+
+        self.relays = RelayThread(settings, [m.tables for m in self.modules], name=self.platform.name,
+                                  on_published=published)
         await self.relays.start()
         for module in self.modules:
             ctx = ServiceContext(name=module.name, platform=self.platform, tables=module.tables, relays=self.relays)

@@ -93,6 +93,9 @@ class AmqpTransport:
             headers={"key": out.key or ""},
         )
 
+    def published_elsewhere(self) -> None:
+        """Nothing to do: the broker delivers to consumers as soon as it has a message."""
+
     # consuming -------------------------------------------------------------------------------
     async def consume(self, queue: str, bindings: Sequence[str], deliver: Deliver) -> None:
         assert self._connection is not None, "transport not started"

@@ -118,6 +118,9 @@ class EmbeddedTransport:
             await session.execute(insert(messages_table), rows)
         self._published.set()
 
+    def published_elsewhere(self) -> None:
+        self._published.set()
+
     # consuming -------------------------------------------------------------------------------
     async def consume(self, queue: str, bindings: Sequence[str], deliver: Deliver) -> None:
         async with self.sessions() as session, session.begin():

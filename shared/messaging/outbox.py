@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +38,8 @@ async def add_events(session: AsyncSession, tables: MessagingTables, events: lis
 
 class OutboxRelay:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, transport: Transport,
-                 *, poll_seconds: float = 0.2, batch: int = 1000, publish_twice: bool = False) -> None:
+                 *, poll_seconds: float = 0.2, batch: int = 1000, publish_twice: bool = False,
+                 after_publish: Callable[[], None] | None = None) -> None:
         # `batch` rows a pass: a pass costs a few round trips whatever its size, so bigger passes
         # keep up with more events a second.
         self.sessions = sessions
@@ -47,6 +49,7 @@ class OutboxRelay:
         self.transport = transport
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.after_publish = after_publish  # called after a pass that published (and committed)
         self._wake = asyncio.Event()
 
     def poke(self) -> None:
@@ -74,6 +77,8 @@ class OutboxRelay:
                 update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=dt.datetime.now(dt.UTC))
             )
         EVENTS_PUBLISHED.labels(self.tables.service).inc(len(rows))
+        if self.after_publish is not None:
+            self.after_publish()
         return len(rows)
 
     async def run(self) -> None:

@@ -53,6 +53,10 @@ class Transport(Protocol):
     async def publish(self, messages: Sequence[Outgoing], session: AsyncSession) -> None:
         """Publish durably. Returns only when the broker has confirmed every message."""
 
+    def published_elsewhere(self) -> None:
+        """Another instance of this transport (the relay thread's) has published: consumers waiting
+        between two polls look now. Called on this transport's event loop."""
+
     async def consume(self, queue: str, bindings: Sequence[str], deliver: Deliver) -> None:
         """Declare the queue with its bindings and dead-letter queue; deliver until cancelled."""
 

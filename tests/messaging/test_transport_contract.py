@@ -17,11 +17,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter
 from sqlalchemy import func, insert, select
 
 from shared.messaging import Event, new_event
 from shared.messaging.consumer import Consumer, run_consumer
-from shared.runtime import Platform
+from shared.messaging.outbox import add_event
+from shared.runtime import Platform, Runner, ServiceModule
 from shared.settings import Settings
 from tests.messaging.probe import handled, probe_metadata, probe_tables
 from tests.support.api import eventually
@@ -209,3 +211,26 @@ async def test_nothing_is_handled_twice_under_concurrent_consumers(platform):
     finally:
         for task in consumers:
             await stop(task)
+
+
+async def test_an_event_from_the_relay_thread_reaches_a_waiting_consumer_at_once(platform):
+    """The relays publish on a thread of their own, through a transport of their own; consumers on
+    the request loop are told. With the embedded queue polled only every 30 s, the event still
+    arrives within seconds."""
+    if hasattr(platform.transport, "poll_seconds"):
+        platform.transport.poll_seconds = 30.0
+    queue = "dedup.intake"  # a queue of the topology (the runner refuses others); a probe handles it here
+    module = ServiceModule(name="probe", router=APIRouter(), tables=probe_tables,
+                           consumers=lambda ctx: [Consumer(queue, {"enrollment.submitted": recorder(queue)})])
+    runner = Runner(platform, [module])
+    await runner.start()
+    try:
+        await asyncio.sleep(1.0)  # the consumer found its queue empty and waits
+        event = new_event("enrollment.submitted", {"seq": 1}, key="k")
+        async with platform.sessions() as session, session.begin():
+            await add_event(session, probe_tables, event)
+        runner.contexts["probe"].events_written()
+        rows = await eventually(lambda: handled_rows(platform, queue), timeout=10, what="event handled")
+        assert [r.event_id for r in rows] == [str(event.event_id)]
+    finally:
+        await runner.stop()
