@@ -65,10 +65,10 @@ def png_size(data: bytes, max_side: int) -> tuple[int, int] | None:
     pos = len(PNG_SIGNATURE)
     while pos + 12 <= len(data) and not ended:
         length = int.from_bytes(data[pos:pos + 4], "big")
+        if pos + 12 + length > len(data):  # the chunk and its CRC run past the end
+            return None
         kind = data[pos + 4:pos + 8]
         body = data[pos + 8:pos + 8 + length]
-        if len(body) != length or pos + 12 + length > len(data):
-            return None
         if zlib.crc32(kind + body) != int.from_bytes(data[pos + 8 + length:pos + 12 + length], "big"):
             return None
         pos += 12 + length
