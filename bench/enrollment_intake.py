@@ -10,6 +10,7 @@ then, each phase bounded in time:
    same concurrency, one transaction per recording, then one per B recordings: the ceiling.
 
     .venv/bin/python bench/enrollment_intake.py [--seconds 20] [--clients 64] [--batch 100] [--workers 2]
+                                                [--phases single,batch,raw]
 
 The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cores with the service.
 `per_second` is the steady rate: recordings accepted in the last three quarters of each phase's
@@ -117,6 +118,17 @@ async def outbox_unsent(dsn: str) -> int:
         await conn.close()
 
 
+async def commits(dsn: str) -> int:
+    """Transactions committed in the service's database so far (PostgreSQL's statistics, which
+    lag up to a second): per recording, how well commits and relay passes are shared."""
+    await asyncio.sleep(1.0)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    finally:
+        await conn.close()
+
+
 def summary(name: str, phase: Phase, **extra: float) -> dict:
     lat = sorted(phase.latencies)
     pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
@@ -217,7 +229,12 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the service")
     parser.add_argument("--batch", type=int, default=100, help="recordings per batch request")
     parser.add_argument("--templates", type=int, default=50)
+    parser.add_argument("--phases", default="single,batch,raw",
+                        help="which phases to run, comma-separated (comparing two builds: fewer, more often)")
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
+    if not phases <= {"single", "batch", "raw"}:
+        parser.error("--phases: single, batch, raw")
 
     db_name, db_url = await infra.create_database()
     vhost, amqp_url = infra.create_vhost()
@@ -253,30 +270,44 @@ async def main() -> None:
         def cpu_ms_per_recording(before: float, phase: Phase) -> float:
             return round((tree_cpu_seconds(pid) - before) * 1000 / max(sum(n for _, n in phase.done), 1), 2)
 
-        cpu = tree_cpu_seconds(pid)
-        phase = await drive(
-            url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
-            path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
-        single = summary("single POST /v1/enrollments", phase, outbox_unsent_at_end=await outbox_unsent(dsn),
-                         service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase))
+        async def commits_per_recording(before: int, phase: Phase) -> float:
+            return round((await commits(dsn) - before) / max(sum(n for _, n in phase.done), 1), 2)
+
+        rows = {}
+        if "single" in phases:
+            cpu, xacts = tree_cpu_seconds(pid), await commits(dsn)
+            phase = await drive(
+                url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
+                path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
+            rows["single"] = summary("single POST /v1/enrollments", phase,
+                                     outbox_unsent_at_end=await outbox_unsent(dsn),
+                                     service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase),
+                                     db_commits_per_recording=await commits_per_recording(xacts, phase))
 
         def batch_body() -> bytes:
             return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
 
-        cpu = tree_cpu_seconds(pid)
-        phase = await drive(
-            url, token, clients=args.clients, seconds=args.seconds, body=batch_body, path="/v1/enrollments/batch",
-            per_request=args.batch, headers={"Content-Type": "application/x-ndjson"})
-        batch = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
-                        outbox_unsent_at_end=await outbox_unsent(dsn),
-                        service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase))
+        if "batch" in phases:
+            cpu, xacts = tree_cpu_seconds(pid), await commits(dsn)
+            phase = await drive(
+                url, token, clients=args.clients, seconds=args.seconds, body=batch_body,
+                path="/v1/enrollments/batch", per_request=args.batch,
+                headers={"Content-Type": "application/x-ndjson"})
+            rows["batch"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
+                                    outbox_unsent_at_end=await outbox_unsent(dsn),
+                                    service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase),
+                                    db_commits_per_recording=await commits_per_recording(xacts, phase))
 
-        raw1 = summary("raw asyncpg insert, 1 per transaction",
-                       await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1))
-        rawb = summary(f"raw asyncpg insert, {args.batch} per transaction",
-                       await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=args.batch))
-        print(f"# single: {single['per_second'] / max(raw1['per_second'], 1):.0%} of raw; "
-              f"batch: {batch['per_second'] / max(rawb['per_second'], 1):.0%} of raw", flush=True)
+        if "raw" in phases:
+            raw1 = summary("raw asyncpg insert, 1 per transaction",
+                           await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1))
+            rawb = summary(f"raw asyncpg insert, {args.batch} per transaction",
+                           await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds,
+                                             per_tx=args.batch))
+            ratios = [f"{name}: {rows[name]['per_second'] / max(raw['per_second'], 1):.0%} of raw"
+                      for name, raw in (("single", raw1), ("batch", rawb)) if name in rows]
+            if ratios:
+                print("# " + "; ".join(ratios), flush=True)
     finally:
         if proc is not None:
             proc.stop(timeout=30)
