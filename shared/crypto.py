@@ -36,13 +36,31 @@ class DataCipher:
     def __repr__(self) -> str:
         return "DataCipher(<key hidden>)"
 
-    def encrypt(self, plain: bytes) -> str:
+    def seal(self, plain: bytes) -> bytes:
+        """nonce (12 bytes) ‖ ciphertext ‖ tag: what a message on the broker carries."""
         nonce = os.urandom(12)
-        return PREFIX + base64.b64encode(nonce + self._aead.encrypt(nonce, plain, None)).decode("ascii")
+        return nonce + self._aead.encrypt(nonce, plain, None)
+
+    def open(self, sealed: bytes) -> bytes:
+        """The plain bytes of `seal`'s output; cryptography's InvalidTag if altered or sealed with another key."""
+        return self._aead.decrypt(sealed[:12], sealed[12:], None)
+
+    def encrypt(self, plain: bytes) -> str:
+        """The stored form: `enc1:` + base64 of `seal`."""
+        return PREFIX + base64.b64encode(self.seal(plain)).decode("ascii")
 
     def decrypt(self, stored: str) -> bytes:
-        raw = base64.b64decode(stored[len(PREFIX):])
-        return self._aead.decrypt(raw[:12], raw[12:], None)
+        return self.open(sealed_of(stored))
+
+
+def sealed_of(stored: str) -> bytes:
+    """The sealed bytes of a stored `enc1:` value, without decrypting it."""
+    return base64.b64decode(stored[len(PREFIX):])
+
+
+def stored_form(sealed: bytes) -> str:
+    """The stored `enc1:` value of sealed bytes, without decrypting them."""
+    return PREFIX + base64.b64encode(sealed).decode("ascii")
 
 
 def parse_key(value: str) -> bytes:

@@ -14,7 +14,8 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, Event, Outgoing, PoisonMessage
+from shared import crypto
+from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, SEALED, Event, Outgoing, PoisonMessage
 from shared.messaging.topology import QUEUES
 from shared.messaging.transport import DeadLetter, Deliver
 
@@ -79,16 +80,19 @@ class AmqpTransport:
             raise RuntimeError("transport not started")
         async with self._publish_lock:
             # Publish all, then wait for every confirm; any nack raises and nothing is marked sent.
-            await asyncio.gather(*(self._exchange.publish(self._message(m), routing_key=m.type) for m in messages))
+            await asyncio.gather(*(self._exchange.publish(self.message(m), routing_key=m.type) for m in messages))
 
     @staticmethod
-    def _message(out: Outgoing) -> aio_pika.Message:
-        # The correlation id travels in the envelope (the body), where consumers read it.
+    def message(out: Outgoing) -> aio_pika.Message:
+        """The AMQP message of an event: its body is the envelope's JSON sealed with the data key,
+        as the outbox stored it (the broker holds no personal data in clear, on disk or on the
+        wire); the correlation id travels in the envelope, where consumers read it."""
         return aio_pika.Message(
-            out.body,
+            crypto.sealed_of(out.sealed),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=str(out.event_id),
             content_type="application/json",
+            content_encoding=SEALED,
             type=out.type,
             headers={"key": out.key or ""},
         )
@@ -125,7 +129,7 @@ class AmqpTransport:
 
     async def _handle(self, message: AbstractIncomingMessage, deliver: Deliver) -> None:
         try:
-            event = Event.from_json(message.body)
+            event = Event.from_sealed(message.body, message.content_encoding)
             await deliver(event, None)
         except PoisonMessage as exc:
             log.error("dead-lettering poison message %s: %s", message.message_id, exc)
@@ -152,7 +156,8 @@ class AmqpTransport:
                 if message is None:
                     break
                 seen.append(message)
-            return [DeadLetter.of(m.message_id, m.body) for m in seen]
+            return [DeadLetter.of(m.message_id, m.body, lambda body, m=m: Event.from_sealed(body, m.content_encoding))
+                    for m in seen]
         finally:
             await channel.close()  # unacked messages go back to the dead-letter queue
 
@@ -169,7 +174,8 @@ class AmqpTransport:
                 await channel.default_exchange.publish(
                     aio_pika.Message(message.body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                                      message_id=message.message_id, content_type=message.content_type,
-                                     type=message.type, headers={"key": (message.headers or {}).get("key", "")}),
+                                     content_encoding=message.content_encoding, type=message.type,
+                                     headers={"key": (message.headers or {}).get("key", "")}),
                     routing_key=queue,
                 )
                 await message.ack()

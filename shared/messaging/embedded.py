@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.crypto import EncryptedText
@@ -57,6 +57,9 @@ dead_letters_table = Table(
     Column("reason", Text, nullable=False),
     Column("dead_at", Float, nullable=False),
 )
+
+# An event enters the queue as the outbox stored it (sealed): its body is not encrypted again.
+_ENQUEUE = insert(messages_table).values(body=bindparam("sealed", type_=Text))
 
 
 @dataclass(frozen=True)
@@ -122,14 +125,13 @@ class EmbeddedTransport:
         rows = []
         for out in messages:
             queues = {q for q, p in bindings if topic_matches(p, out.type)}
-            body = out.body.decode()
             rows.extend(
-                {"queue": q, "event_id": str(out.event_id), "key": out.key, "body": body,
+                {"queue": q, "event_id": str(out.event_id), "key": out.key, "sealed": out.sealed,
                  "attempts": 0, "available_at": now, "enqueued_at": now}
                 for q in sorted(queues)
             )
         if rows:
-            await session.execute(insert(messages_table), rows)
+            await session.execute(_ENQUEUE, rows)
         self._published.set()
 
     def published_elsewhere(self) -> None:

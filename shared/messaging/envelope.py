@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from pydantic import BaseModel, Field, ValidationError
 
+from shared import crypto
 from shared.logs import correlation_id
 
 EXCHANGE = "ektp.events"
 DEAD_LETTER_EXCHANGE = "ektp.dlx"
+# Content-Encoding of a broker message whose body is the envelope's JSON sealed with the
+# installation's data key (crypto.DataCipher.seal: AES-256-GCM, nonce ‖ ciphertext ‖ tag).
+SEALED = "ektp-sealed-v1"
 
 
 class PoisonMessage(Exception):
@@ -43,7 +48,8 @@ class Event(BaseModel):
             return self.model_dump_json().encode()
 
     def outgoing(self) -> Outgoing:
-        return Outgoing(self.event_id, self.type, self.key, self.to_json())
+        """The event sealed as the outbox stores it (the data key must be configured)."""
+        return Outgoing(self.event_id, self.type, self.key, crypto.cipher().encrypt(self.to_json()))
 
     @classmethod
     def from_json(cls, body: bytes | str) -> "Event":
@@ -52,16 +58,34 @@ class Event(BaseModel):
         except (ValidationError, ValueError, json.JSONDecodeError) as exc:
             raise PoisonMessage(f"malformed event: {exc}") from exc
 
+    @classmethod
+    def from_sealed(cls, body: bytes, encoding: str | None) -> "Event":
+        """The event of a broker message: sealed with this installation's data key, else poison
+        (unsealed, altered, or sealed with another key: nobody without the key can make one)."""
+        if encoding != SEALED:
+            raise PoisonMessage(f"message not sealed (content-encoding {encoding!r}, not {SEALED})")
+        try:
+            plain = crypto.cipher().open(body)
+        except (InvalidTag, ValueError):
+            raise PoisonMessage("sealed message does not open with this installation's data key") from None
+        return cls.from_json(plain)
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """An event as a transport sends it: the fields it routes and labels the message by, and the
-    envelope's JSON. The outbox relay makes these from stored rows without parsing the body."""
+    envelope's JSON sealed with the data key, in the stored form (`enc1:` + base64, as the outbox
+    row holds it). The outbox relay makes these from stored rows without opening them: events stay
+    encrypted on the broker and in the embedded queue, and the relay decrypts nothing."""
 
     event_id: uuid.UUID
     type: str
     key: str | None
-    body: bytes
+    sealed: str
+
+    def open(self) -> bytes:
+        """The envelope's JSON."""
+        return crypto.cipher().decrypt(self.sealed)
 
 
 def new_event(type: str, data: dict[str, Any], *, key: str | None = None, version: int = 1) -> Event:

@@ -13,9 +13,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import crypto
 from shared.messaging.envelope import Event, Outgoing
 from shared.messaging.tables import MessagingTables
 from shared.messaging.transport import Transport
@@ -34,6 +35,11 @@ async def add_events(session: AsyncSession, tables: MessagingTables, events: lis
         await session.execute(tables.outbox.insert(), [
             {"event_id": e.event_id, "type": e.type, "key": e.key, "body": e.to_json().decode()} for e in events
         ])
+
+
+def sealed(stored: str) -> str:
+    """An outbox body in its sealed form; one written before encryption at rest (in clear) is sealed now."""
+    return stored if stored.startswith(crypto.PREFIX) else crypto.cipher().encrypt(stored.encode())
 
 
 class OutboxRelay:
@@ -60,16 +66,17 @@ class OutboxRelay:
         outbox = self.tables.outbox
         async with self.sessions() as session, session.begin():
             # FOR UPDATE (not SKIP LOCKED): a second relay waits instead of overtaking, so order holds.
+            # The body as stored (sealed), not decrypted: it is sent as it is.
+            body = type_coerce(outbox.c.body, Text).label("body")
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.key, outbox.c.body).where(outbox.c.sent_at.is_(None))
+                    select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.key, body).where(outbox.c.sent_at.is_(None))
                     .order_by(outbox.c.id).limit(self.batch).with_for_update()
                 )
             ).all()
             if not rows:
                 return 0
-            # Sent as stored: the body was the envelope's JSON when the event was written.
-            messages = [Outgoing(r.event_id, r.type, r.key, r.body.encode()) for r in rows]
+            messages = [Outgoing(r.event_id, r.type, r.key, sealed(r.body)) for r in rows]
             await self.transport.publish(messages, session)
             if self.publish_twice:
                 await self.transport.publish(messages, session)

@@ -20,9 +20,11 @@ class DeadLetter:
     preview: str
 
     @classmethod
-    def of(cls, message_id: str | None, body: bytes | str) -> "DeadLetter":
+    def of(cls, message_id: str | None, body: bytes | str,
+           read: Callable[[bytes | str], Event] = Event.from_json) -> "DeadLetter":
+        """`read` makes the event of the body (the broker's messages are sealed: Event.from_sealed)."""
         try:
-            event = Event.from_json(body)
+            event = read(body)
         except PoisonMessage:
             event = None
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body

@@ -121,6 +121,7 @@ async def publish_submitted(amqp_url: str, rec: dict) -> str:
     import aio_pika
 
     from shared.messaging import new_event
+    from shared.messaging.amqp import AmqpTransport
     from shared.messaging.envelope import EXCHANGE
 
     enrollment_id = str(uuid.uuid4())
@@ -131,10 +132,7 @@ async def publish_submitted(amqp_url: str, rec: dict) -> str:
     try:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(EXCHANGE)
-        await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.event_id),
-                                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                                                headers={"key": enrollment_id}, type=event.type),
-                               routing_key=event.type)
+        await exchange.publish(AmqpTransport.message(event.outgoing()), routing_key=event.type)
     finally:
         await connection.close()
     return enrollment_id

@@ -24,8 +24,9 @@ def test_to_json_is_pydantics_json(data):
     assert Event.from_json(event.to_json()) == Event.from_json(event.model_dump_json())
 
 
-def test_outgoing_carries_the_routing_fields_and_the_json():
-    event = new_event("enrollment.submitted", {"x": 1}, key="abc")
+def test_outgoing_carries_the_routing_fields_and_the_sealed_json(data_key):
+    event = new_event("enrollment.submitted", {"x": 1, "name": "SITI"}, key="abc")
     out = event.outgoing()
     assert (out.event_id, out.type, out.key) == (event.event_id, "enrollment.submitted", "abc")
-    assert Event.from_json(out.body) == event
+    assert out.sealed.startswith("enc1:") and "SITI" not in out.sealed
+    assert Event.from_json(out.open()) == event

@@ -12,78 +12,31 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from fastapi import APIRouter
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from shared.messaging import Event, new_event
-from shared.messaging.consumer import Consumer, run_consumer
+from shared.messaging.consumer import Consumer
 from shared.messaging.outbox import add_event
 from shared.runtime import Platform, Runner, ServiceModule
-from shared.settings import Settings
-from tests.messaging.probe import handled, probe_metadata, probe_tables
+from tests.messaging.probe import (
+    MAX_ATTEMPTS,
+    consuming,
+    handled,
+    handled_rows,
+    probe_tables,
+    queue_name,
+    recorder,
+    stop,
+)
 from tests.support.api import eventually
-
-MAX_ATTEMPTS = 3
-
-
-@pytest.fixture(params=["embedded", "amqp"])
-async def platform(request, tmp_path: Path) -> AsyncIterator[Platform]:
-    if request.param == "embedded":
-        database_url, broker_url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}", None
-    else:
-        database_url = request.getfixturevalue("pg_url")
-        broker_url = request.getfixturevalue("amqp_url")
-    settings = Settings(database_url=database_url, broker_url=broker_url, max_delivery_attempts=MAX_ATTEMPTS,
-                        embedded_visibility_seconds=1.0, env="test")
-    p = await Platform.open(settings, name=f"contract-{request.param}")
-    async with p.engine.begin() as conn:
-        await conn.run_sync(probe_metadata.create_all)
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-def queue_name() -> str:
-    return f"test.{uuid.uuid4().hex[:8]}"
 
 
 async def publish(platform: Platform, events: list[Event]) -> None:
     async with platform.sessions() as session, session.begin():
         await platform.transport.publish([e.outgoing() for e in events], session)
-
-
-def recorder(queue: str, fail_for: set[str] | None = None):  # type: ignore[no-untyped-def]
-    async def handle(session, event: Event) -> None:  # type: ignore[no-untyped-def]
-        if fail_for is not None and str(event.event_id) in fail_for:
-            raise RuntimeError("this event always fails")
-        await session.execute(insert(handled).values(queue=queue, event_id=str(event.event_id), key=event.key,
-                                                     seq=event.data.get("seq")))
-
-    return handle
-
-
-async def handled_rows(platform: Platform, queue: str) -> list:
-    async with platform.sessions() as session:
-        return list((await session.execute(
-            select(handled.c.event_id, handled.c.key, handled.c.seq).where(handled.c.queue == queue).order_by(handled.c.id)
-        )).all())
-
-
-async def consuming(platform: Platform, consumer: Consumer) -> asyncio.Task:
-    task = asyncio.create_task(run_consumer(platform.transport, platform.sessions, probe_tables, consumer))
-    await asyncio.sleep(0.5)  # the queue is declared and bound
-    return task
-
-
-async def stop(task: asyncio.Task) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_duplicate_delivery_is_handled_once(platform):

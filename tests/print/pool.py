@@ -20,6 +20,7 @@ import pytest
 
 from services.enrollment.service import place_names
 from shared.messaging import new_event
+from shared.messaging.amqp import AmqpTransport
 from tests.conftest import running_cluster
 from tests.support.api import auth, eventually, recording
 from tests.support.processes import Cluster
@@ -65,11 +66,8 @@ async def publish_jobs(amqp_url: str, site: str, count: int, *, seed: int = 1) -
                                                    "record": record, "biometrics": biometrics}, key=enrollment_id),
                 new_event("dedup.unique", {"enrollment_id": enrollment_id, "site": site}, key=enrollment_id),
             ):
-                await channel.default_exchange.publish(
-                    aio_pika.Message(event.to_json(), delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                                     message_id=str(event.event_id), type=event.type, headers={"key": enrollment_id},
-                                     content_type="application/json"),
-                    routing_key="print.records")
+                await channel.default_exchange.publish(AmqpTransport.message(event.outgoing()),
+                                                       routing_key="print.records")
     finally:
         await connection.close()
     return ids
