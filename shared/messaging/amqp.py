@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import crypto
 from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, SEALED, Event, Outgoing, PoisonMessage
 from shared.messaging.topology import QUEUES
-from shared.messaging.transport import DeadLetter, Deliver
+from shared.messaging.transport import DeadLetter, Deliver, to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,8 @@ class AmqpTransport:
         async def lane_worker(lane: asyncio.Queue[AbstractIncomingMessage]) -> None:
             while True:
                 message = await lane.get()
-                await self._handle(message, deliver)
+                # Stopping: the delivery under way ends (handled, acknowledged); waiting ones go back.
+                await to_the_end(self._handle(message, deliver))
 
         workers = [asyncio.create_task(lane_worker(lane)) for lane in lanes]
         try:

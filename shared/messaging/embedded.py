@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,10 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.crypto import EncryptedText
 from shared.messaging.envelope import Event, Outgoing, PoisonMessage
 from shared.messaging.topology import QUEUES, topic_matches
-from shared.messaging.transport import DeadLetter, Deliver
+from shared.messaging.transport import DeadLetter, Deliver, to_the_end
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 broker_metadata = MetaData()
 
@@ -69,18 +67,6 @@ class Claimed:
     key: str | None
     body: str
     attempts: int
-
-
-async def _to_the_end(work: Awaitable[T]) -> T:
-    """Runs `work` to its end even when the awaiting task is cancelled (the process stopping), then
-    passes the cancellation on: a claim or a delivery cut in the middle of its SQLite transaction
-    left the connection to be rolled back by a cancelled task, which failed and was logged."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 class EmbeddedTransport:
@@ -142,7 +128,7 @@ class EmbeddedTransport:
         async with self.sessions() as session, session.begin():
             await self._bind(session, queue, bindings)
         while True:
-            claimed = await _to_the_end(self._claim(queue))
+            claimed = await to_the_end(self._claim(queue))
             if claimed is None:
                 self._published.clear()
                 try:
@@ -150,7 +136,7 @@ class EmbeddedTransport:
                 except TimeoutError:
                     pass
                 continue
-            await _to_the_end(self._handle(queue, claimed, deliver))
+            await to_the_end(self._handle(queue, claimed, deliver))
 
     async def _claim(self, queue: str) -> Claimed | bool | None:
         """The claimed message; None when none is waiting; False when one was dead-lettered."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,22 @@ class DeadLetter:
             return f"{self.message_id}  MALFORMED  {self.preview!r}"
         e = self.event
         return f"{e.event_id}  {e.type} v{e.version}  {e.occurred_at:%Y-%m-%d %H:%M:%S}  key={e.key}"
+
+
+T = TypeVar("T")
+
+
+async def to_the_end(work: Awaitable[T]) -> T:
+    """Runs `work` to its end even when the awaiting task is cancelled (the process stopping), then
+    passes the cancellation on. A delivery cut in the middle of its database transaction was
+    rolled back by a cancelled task (which failed and was logged, SQLite's above all) and handled
+    again after a restart: run to its end, it is handled and acknowledged once."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 # Called by a transport for each delivery. It must run the handler and, in the same database
