@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pybase64
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
@@ -47,7 +48,7 @@ class DataCipher:
 
     def encrypt(self, plain: bytes) -> str:
         """The stored form: `enc1:` + base64 of `seal`."""
-        return PREFIX + base64.b64encode(self.seal(plain)).decode("ascii")
+        return stored_form(self.seal(plain))
 
     def decrypt(self, stored: str) -> bytes:
         return self.open(sealed_of(stored))
@@ -55,12 +56,12 @@ class DataCipher:
 
 def sealed_of(stored: str) -> bytes:
     """The sealed bytes of a stored `enc1:` value, without decrypting it."""
-    return base64.b64decode(stored[len(PREFIX):])
+    return pybase64.b64decode(stored[len(PREFIX):], validate=True)
 
 
 def stored_form(sealed: bytes) -> str:
     """The stored `enc1:` value of sealed bytes, without decrypting them."""
-    return PREFIX + base64.b64encode(sealed).decode("ascii")
+    return PREFIX + pybase64.b64encode(sealed).decode("ascii")
 
 
 def parse_key(value: str) -> bytes:

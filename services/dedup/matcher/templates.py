@@ -18,12 +18,12 @@ the counter).  Arrays use a fixed position order: FINGER_POSITIONS and EYES.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pybase64
 
 FINGER_POSITIONS: tuple[str, ...] = (
     "RIGHT_THUMB", "RIGHT_INDEX", "RIGHT_MIDDLE", "RIGHT_RING", "RIGHT_LITTLE",
@@ -97,7 +97,7 @@ def _unit(x) -> np.ndarray:
 
 def _bytes(b64: object, size: int) -> bytes | None:
     try:
-        raw = base64.b64decode(str(b64), validate=True)
+        raw = pybase64.b64decode(str(b64), validate=True)
     except (binascii.Error, ValueError):
         return None
     return raw if len(raw) == size else None

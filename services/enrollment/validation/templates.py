@@ -6,13 +6,13 @@ A real extractor or a vendor format is added with :func:`register` (or one more 
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pybase64
 
 Kind = Literal["fingerprint", "face", "iris"]
 QUALITY_MIN = 40  # a template with quality below this is unusable for de-duplication
@@ -67,7 +67,7 @@ def known_labels(kind: Kind) -> str:
 def decode_base64(text: str) -> bytes | None:
     """Strict base64 (standard alphabet, padding required); None if it is not."""
     try:
-        return base64.b64decode(text, validate=True)
+        return pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return None
 
