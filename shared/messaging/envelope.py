@@ -83,10 +83,6 @@ class Outgoing:
     key: str | None
     sealed: str
 
-    def open(self) -> bytes:
-        """The envelope's JSON."""
-        return crypto.cipher().decrypt(self.sealed)
-
 
 def new_event(type: str, data: dict[str, Any], *, key: str | None = None, version: int = 1) -> Event:
     return Event(
