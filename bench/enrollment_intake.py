@@ -17,9 +17,10 @@ The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cor
 window (a batch takes seconds, so the first quarter is ramp-up); `per_second_whole_phase` counts
 everything, the tail after the window included. The ratio to raw uses the steady rates of both. `outbox_unsent_at_end` shows whether the
 service also published what it accepted (its relay keeping up), as a sustained rate requires.
-`service_cpu_ms_per_recording` is the CPU the service's processes (workers and their relay threads)
-spent per accepted recording over the phase, its tail included: rates on a shared 2-core machine
-move with everything else on it; this figure moves less.
+`*_cpu_ms_per_recording` is the CPU spent per accepted recording over the phase, its tail included,
+by the service's processes (workers and their relay threads), by PostgreSQL, by RabbitMQ and by
+this load generator: rates on a shared 2-core machine move with everything else on it; these
+figures move less, and show where the time goes.
 
 Goal (issue 3): >= 1,000 single/s and >= 5,000/s in batches, at >= 50% of the raw insert rate.
 It prints figures; it asserts nothing.
@@ -91,21 +92,27 @@ class Phase:
         return sum(n for t, n in self.done if warm <= t <= self.window) / (self.window - warm)
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (Linux /proc): the service's own
-    cost per recording, which moves less than a rate with what else the machine is doing."""
+def cpu_seconds(service_pid: int) -> dict[str, float]:
+    """User + system CPU seconds so far (Linux /proc) of the service (a process and its children),
+    of PostgreSQL's and RabbitMQ's processes, and of this load generator: what each costs per
+    recording, which moves less than a rate with what else the machine is doing."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    total = dict.fromkeys(("service", "postgres", "rabbitmq", "load_generator"), 0.0)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, _, rest = f.read().rpartition(")")
         except OSError:
             continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / tick
+        fields, command = rest.split(), head.partition("(")[2]
+        group = ("service" if service_pid in (int(entry), int(fields[1]))  # fields[1]: the parent's pid
+                 else "load_generator" if int(entry) == os.getpid()
+                 else "postgres" if command == "postgres"
+                 else "rabbitmq" if command.startswith("beam") else None)
+        if group is not None:
+            total[group] += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -188,9 +195,10 @@ def raw_row(template: bytes) -> RawRow:
                   json.dumps({"record": rec, "biometrics": bio, "key": key}))
 
 
-async def raw_inserts(dsn: str, tmpl: list[bytes], *, clients: int, seconds: float, per_tx: int) -> Phase:
-    """The same four rows per recording as the service writes, straight with asyncpg."""
-    pool = await asyncpg.create_pool(dsn, min_size=min(clients, 40), max_size=min(clients, 40))
+async def raw_inserts(pool: asyncpg.Pool, tmpl: list[bytes], *, clients: int, seconds: float, per_tx: int) -> Phase:
+    """The same four rows per recording as the service writes, straight with asyncpg. The outbox
+    row is written as sent: the service, still running, is not to publish it (its relay would take
+    CPU from this phase)."""
     now = dt.datetime.now(dt.UTC)
     phase = Phase(seconds)
     stop = phase.start + seconds
@@ -213,12 +221,12 @@ async def raw_inserts(dsn: str, tmpl: list[bytes], *, clients: int, seconds: flo
                     "VALUES ($1, $2, $3, $4, '{}')",
                     [(i, now, step, None) for i in ids for step in ("RECORDED", "SENT_TO_DEDUP")])
                 await conn.executemany(
-                    "INSERT INTO enrollment.enrollment_outbox (event_id, type, key, body) VALUES ($1, $2, $3, $4)",
-                    [(uuid.uuid4(), "bench.raw", str(i), r.body) for i, r in zip(ids, rows)])
+                    "INSERT INTO enrollment.enrollment_outbox (event_id, type, key, body, sent_at) "
+                    "VALUES ($1, $2, $3, $4, $5)",
+                    [(uuid.uuid4(), "bench.raw", str(i), r.body, now) for i, r in zip(ids, rows)])
             phase.record(t0, per_tx)
 
     await asyncio.gather(*(worker() for _ in range(clients)))
-    await pool.close()
     return phase
 
 
@@ -267,43 +275,53 @@ async def main() -> None:
         dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
         pid = proc.popen.pid
 
-        def cpu_ms_per_recording(before: float, phase: Phase) -> float:
-            return round((tree_cpu_seconds(pid) - before) * 1000 / max(sum(n for _, n in phase.done), 1), 2)
+        def cpu_ms_per_recording(before: dict[str, float], phase: Phase) -> dict[str, float]:
+            n = max(sum(n for _, n in phase.done), 1)
+            return {f"{group}_cpu_ms_per_recording": round((seconds - before[group]) * 1000 / n, 2)
+                    for group, seconds in cpu_seconds(pid).items()}
 
         async def commits_per_recording(before: int, phase: Phase) -> float:
             return round((await commits(dsn) - before) / max(sum(n for _, n in phase.done), 1), 2)
 
         rows = {}
         if "single" in phases:
-            cpu, xacts = tree_cpu_seconds(pid), await commits(dsn)
+            cpu, xacts = cpu_seconds(pid), await commits(dsn)
             phase = await drive(
                 url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
                 path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
             rows["single"] = summary("single POST /v1/enrollments", phase,
                                      outbox_unsent_at_end=await outbox_unsent(dsn),
-                                     service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase),
+                                     **cpu_ms_per_recording(cpu, phase),
                                      db_commits_per_recording=await commits_per_recording(xacts, phase))
 
         def batch_body() -> bytes:
             return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
 
         if "batch" in phases:
-            cpu, xacts = tree_cpu_seconds(pid), await commits(dsn)
+            cpu, xacts = cpu_seconds(pid), await commits(dsn)
             phase = await drive(
                 url, token, clients=args.clients, seconds=args.seconds, body=batch_body,
                 path="/v1/enrollments/batch", per_request=args.batch,
                 headers={"Content-Type": "application/x-ndjson"})
             rows["batch"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
                                     outbox_unsent_at_end=await outbox_unsent(dsn),
-                                    service_cpu_ms_per_recording=cpu_ms_per_recording(cpu, phase),
+                                    **cpu_ms_per_recording(cpu, phase),
                                     db_commits_per_recording=await commits_per_recording(xacts, phase))
 
         if "raw" in phases:
-            raw1 = summary("raw asyncpg insert, 1 per transaction",
-                           await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1))
-            rawb = summary(f"raw asyncpg insert, {args.batch} per transaction",
-                           await raw_inserts(dsn, tmpl, clients=args.clients, seconds=args.seconds,
-                                             per_tx=args.batch))
+            # One pool for both raw phases, closed after the last figures: PostgreSQL's CPU is
+            # counted on its connections' processes, which end with them.
+            pool = await asyncpg.create_pool(dsn, min_size=min(args.clients, 40), max_size=min(args.clients, 40))
+            try:
+                cpu = cpu_seconds(pid)
+                phase = await raw_inserts(pool, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1)
+                raw1 = summary("raw asyncpg insert, 1 per transaction", phase, **cpu_ms_per_recording(cpu, phase))
+                cpu = cpu_seconds(pid)
+                phase = await raw_inserts(pool, tmpl, clients=args.clients, seconds=args.seconds, per_tx=args.batch)
+                rawb = summary(f"raw asyncpg insert, {args.batch} per transaction", phase,
+                               **cpu_ms_per_recording(cpu, phase))
+            finally:
+                await pool.close()
             ratios = [f"{name}: {rows[name]['per_second'] / max(raw['per_second'], 1):.0%} of raw"
                       for name, raw in (("single", raw1), ("batch", rawb)) if name in rows]
             if ratios:
