@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,10 @@ from shared.limits import RequestGuardMiddleware
 from shared.logs import CorrelationMiddleware, configure_logging
 from shared.runtime import Platform, Runner, ServiceModule
 from shared.settings import Settings
+
+# Youngest generation of the cyclic collector: a collection every 20,000 net allocations instead
+# of 700. A request allocates thousands of objects, nearly all freed by reference counting.
+GC_THRESHOLDS = (20_000, 20, 10)
 
 
 def build_app(modules: Sequence[ServiceModule], settings: Settings, *, title: str,
@@ -26,11 +31,20 @@ def build_app(modules: Sequence[ServiceModule], settings: Settings, *, title: st
         platform = await Platform.open(settings, name=name)
         runner = Runner(platform, modules)
         app.state.platform = platform
+        thresholds = gc.get_threshold()
         try:
             await runner.start()
             app.state.contexts = runner.contexts
+            # What exists now lives as long as the process (modules, schemas, pools, tables):
+            # kept out of the cyclic collector's full scans, which walked all of it again and
+            # again under load (about a tenth of the CPU of an accepted recording).
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
             yield
         finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
             await runner.stop()
             await platform.close()
 
