@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry
-from shared.db import paginate
+from shared.db import paginate, with_keys
 
 
 async def get(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:
@@ -35,11 +35,8 @@ async def by_idempotency_keys(session: AsyncSession, keys: set[tuple[str, str]])
     """(recording site, key) → the enrollment created with it, for the keys that were used."""
     if not keys:
         return {}
-    rows = (
-        await session.execute(
-            select(Enrollment).where(tuple_(Enrollment.recording_site, Enrollment.idempotency_key).in_(list(keys)))
-        )
-    ).scalars()
+    stmt = with_keys(session, select(Enrollment), (Enrollment.recording_site, Enrollment.idempotency_key), sorted(keys))
+    rows = (await session.execute(stmt)).scalars()
     return {(e.recording_site, e.idempotency_key): e for e in rows if e.idempotency_key}
 
 

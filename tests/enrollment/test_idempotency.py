@@ -8,10 +8,12 @@ import copy
 import datetime as dt
 
 import pytest
+from sqlalchemy import event, text
 
-from services.enrollment import batch
+from services.enrollment import batch, repository
 from services.enrollment.schemas import RecordingIn
 from shared.auth.principal import Principal, Role
+from shared.db import create_engine, make_sessionmaker
 from shared.errors import InvalidInput
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import recording
@@ -94,3 +96,42 @@ async def test_a_retry_that_todays_rules_would_refuse_still_replays(enrollment_a
             await batch.submit_one(session, ctx.state["group_commit"], principal, other,
                                    key=other.station_recording_id, today=too_early)
     assert await total_at(enrollment_api) == 1
+
+
+async def test_a_groups_keys_are_looked_up_through_the_unique_index_on_a_table_never_analysed(pg_url):
+    """10,000 recordings of one kecamatan, no statistics yet (a new installation, autovacuum not
+    run): the keys of a batch are found by probing the (site, key) index, not by reading every row
+    of the site (which `(site, key) IN (...)` was planned as)."""
+    engine = create_engine(pg_url, application_name="test")
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO enrollment.enrollments (id, receipt_number, nik, name, pickup_site, recording_site, station, "
+            "operator, recorded_at, status, record, warnings, idempotency_key, request_hash, submitted_by, created_at, "
+            "updated_at) SELECT gen_random_uuid(), 'R' || n, '5371040101900001', 'A', :site, :site, 'ST01', 'op', "
+            "now(), 'RECEIVED', :record, '[]', 'key-' || n, 'h' || n, 'test', now(), now() "
+            "FROM generate_series(1, 10000) AS n"),
+            {"site": SITE, "record": '"' + "x" * 1200 + '"'})  # the width of a real row's encrypted record
+    statements: list[tuple[str, object]] = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: statements.append((statement, params)))
+    wanted = {(SITE, f"key-{n}") for n in range(1, 201, 2)} | {(SITE, "never-used"), ("53.71.05", "key-1")}
+    try:
+        async with make_sessionmaker(engine)() as session:
+            found = await repository.by_idempotency_keys(session, wanted)
+            assert set(found) == {(SITE, f"key-{n}") for n in range(1, 201, 2)}
+            assert all(e.request_hash == "h" + key.removeprefix("key-") for (_, key), e in found.items())
+
+            statement, params = statements[-1]
+            conn = await session.connection()
+            plan = (await conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)).scalar_one()
+    finally:
+        await engine.dispose()
+    nodes, stack = [], [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node.get("Plans", []))
+    scans = [n for n in nodes if n.get("Relation Name") == "enrollments"]
+    # one probe of the (recording_site, idempotency_key) index a key; no row read only to be dropped
+    assert [n["Node Type"] for n in scans] == ["Index Scan"] and "idempotency_key" in scans[0]["Index Cond"], plan
+    assert sum(n.get("Rows Removed by Filter", 0) for n in nodes) == 0, plan
