@@ -40,16 +40,21 @@ async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Checked against the credential table on every request (a revoked credential stops at once),
-    in one autocommit read whose connection is given back before the route takes one: a request
-    never holds two."""
+    """Checked against the credential table, or against what this process found there lately while
+    it hears of every change to it (`shared.auth.cache`: a revocation reaches every process within
+    milliseconds). The read is one autocommit query whose connection is given back before the
+    route takes one: a request never holds two."""
     platform = request.app.state.platform
     settings: Settings = platform.settings
+    token = credentials.credentials if credentials else None
+    if (known := platform.credentials.get(token)) is not None:
+        return known
+    generation = platform.credentials.generation
     async with single_read(platform.engine) as conn:
-        return await authenticate(
-            conn, credentials.credentials if credentials else None,
-            bootstrap_token=settings.bootstrap_token, dinas_code=settings.dinas_code,
-        )
+        principal = await authenticate(conn, token, bootstrap_token=settings.bootstrap_token,
+                                       dinas_code=settings.dinas_code)
+    platform.credentials.put(token, principal, generation)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

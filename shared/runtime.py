@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import crypto
+from shared.auth.cache import CredentialCache
 from shared.db import create_engine, make_sessionmaker
 from shared.messaging.amqp import AmqpTransport
 from shared.messaging.consumer import Consumer, run_consumer
@@ -144,6 +145,7 @@ class Platform:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     transport: Transport
+    credentials: CredentialCache
 
     @classmethod
     async def open(cls, settings: Settings, *, name: str) -> "Platform":
@@ -151,9 +153,13 @@ class Platform:
                          else settings.data_dir / "data.key")
         engine = create_engine(settings.database_url, application_name=f"ektp-{name}", pool_size=settings.db_pool_size)
         transport = await open_transport(settings, engine, name=name)
-        return cls(name=name, settings=settings, engine=engine, sessions=make_sessionmaker(engine), transport=transport)
+        credentials = CredentialCache.for_database(engine.url, seconds=settings.credential_cache_seconds)
+        await credentials.start()
+        return cls(name=name, settings=settings, engine=engine, sessions=make_sessionmaker(engine), transport=transport,
+                   credentials=credentials)
 
     async def close(self) -> None:
+        await self.credentials.close()
         await self.transport.close()
         await self.engine.dispose()
 

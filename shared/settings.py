@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=20, ge=1, description="Database connections a process keeps open (PostgreSQL); "
         "requests beyond it wait for one rather than open and close extra connections")
+    credential_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a process trusts a credential it checked (PostgreSQL; it forgets "
+        "them all at once when the credential table changes); 0: every request reads the table")
     batch_concurrency: int = Field(
         default=2, ge=1, description="Enrollment batches a process checks and writes at once; more wait their turn")
     log_level: str = "INFO"
