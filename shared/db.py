@@ -12,11 +12,13 @@ functions only ``flush()``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import DateTime, MetaData, Select, String, and_, bindparam, event, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -187,3 +189,41 @@ def with_keys(session: AsyncSession, stmt: Select[Any], columns: Sequence[Any],
               for i, name in enumerate(names)]
     wanted = func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
     return stmt.join(wanted, and_(*(c == wanted.c[name] for c, name in zip(columns, names))))
+
+
+class AdvisoryLock:
+    """One holder at a time, among every process on a PostgreSQL database, of the session-level
+    advisory lock named `name`, held on a connection of its own for as long as that connection
+    lives: a holder that dies, or whose connection ends, frees it for the next `held()` elsewhere.
+    `held()` is cheap while held (no query) and one query while another process holds it."""
+
+    def __init__(self, url: Any, name: str, *, retry_seconds: float = 1.0) -> None:
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.name = name
+        self.retry_seconds = retry_seconds  # while another holds it: at most one try this often
+        self._conn: Any = None
+        self._holding = False
+        self._next_try = 0.0
+
+    async def held(self) -> bool:
+        if self._conn is not None and self._conn.is_closed():
+            self._conn, self._holding = None, False
+        if self._holding:
+            return True
+        if time.monotonic() < self._next_try:
+            return False
+        self._next_try = time.monotonic() + self.retry_seconds
+        try:
+            if self._conn is None:
+                self._conn = await asyncpg.connect(self.dsn,
+                                                   server_settings={"application_name": f"ektp-lock-{self.name}"})
+            self._holding = bool(await self._conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self.name))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self.release()
+        return self._holding
+
+    async def release(self) -> None:
+        conn, self._conn, self._holding = self._conn, None, False
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
+

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import crypto
 from shared.auth.cache import CredentialCache
-from shared.db import create_engine, make_sessionmaker
+from shared.db import AdvisoryLock, create_engine, make_sessionmaker
 from shared.messaging.amqp import AmqpTransport
 from shared.messaging.consumer import Consumer, run_consumer
 from shared.messaging.embedded import EmbeddedTransport
@@ -121,9 +121,12 @@ class RelayThread:
             self._started.set()
             return
         sessions = make_sessionmaker(engine)
-        self._relays = {t.service: OutboxRelay(sessions, t, transport, poll_seconds=settings.outbox_poll_seconds,
-                                               publish_twice=settings.fault_publish_twice,
-                                               after_publish=self.on_published) for t in self.tables}
+        postgres = engine.dialect.name == "postgresql"
+        self._relays = {
+            t.service: OutboxRelay(sessions, t, transport, poll_seconds=settings.outbox_poll_seconds,
+                                   publish_twice=settings.fault_publish_twice, after_publish=self.on_published,
+                                   lead=AdvisoryLock(engine.url, f"outbox-{t.service}") if postgres else None)
+            for t in self.tables}
         tasks = [asyncio.create_task(supervised(f"{service}.relay", relay.run)) for service, relay in self._relays.items()]
         self._stopping = asyncio.Event()
         self._loop = asyncio.get_running_loop()

@@ -17,6 +17,7 @@ from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import crypto
+from shared.db import AdvisoryLock
 from shared.messaging.envelope import Event, Outgoing
 from shared.messaging.tables import MessagingTables
 from shared.messaging.transport import Transport
@@ -45,10 +46,14 @@ def sealed(stored: str) -> str:
 class OutboxRelay:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, transport: Transport,
                  *, poll_seconds: float = 0.2, batch: int = 1000, publish_twice: bool = False,
-                 after_publish: Callable[[], None] | None = None) -> None:
+                 after_publish: Callable[[], None] | None = None, lead: AdvisoryLock | None = None) -> None:
         # `batch` rows a pass: a pass costs a few round trips whatever its size, so bigger passes
         # keep up with more events a second.
         self.sessions = sessions
+        # PostgreSQL: one relay of the service at a time among all its processes (the lock's holder);
+        # the others stand by, trying for the lock each poll. Relays of every worker took turns on
+        # the same rows (FOR UPDATE) and each cost its process the CPU of a publishing thread.
+        self.lead = lead
         # Fault injection for the reliability suite: every event reaches the broker twice.
         self.publish_twice = publish_twice
         self.tables = tables
@@ -89,18 +94,23 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self) -> None:
-        while True:
-            try:
-                sent = await self.relay_once()
-                if sent == self.batch:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("outbox relay of %s failed; retrying", self.tables.service, exc_info=True)
-                await asyncio.sleep(1.0)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        try:
+            while True:
+                try:
+                    if self.lead is None or await self.lead.held():
+                        sent = await self.relay_once()
+                        if sent == self.batch:
+                            continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("outbox relay of %s failed; retrying", self.tables.service, exc_info=True)
+                    await asyncio.sleep(1.0)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            if self.lead is not None:
+                await self.lead.release()
