@@ -37,7 +37,7 @@ def build_app(modules: Sequence[ServiceModule], settings: Settings, *, title: st
             app.state.contexts = runner.contexts
             # What exists now lives as long as the process (modules, schemas, pools, tables):
             # kept out of the cyclic collector's full scans, which walked all of it again and
-            # again under load (about a tenth of the CPU of an accepted recording).
+            # again under load (about a fifth of the CPU of an accepted recording).
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)

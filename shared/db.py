@@ -226,4 +226,3 @@ class AdvisoryLock:
         conn, self._conn, self._holding = self._conn, None, False
         if conn is not None and not conn.is_closed():
             conn.terminate()
-

@@ -51,7 +51,7 @@ class OutboxRelay:
         # keep up with more events a second.
         self.sessions = sessions
         # PostgreSQL: one relay of the service at a time among all its processes (the lock's holder);
-        # the others stand by, trying for the lock each poll. Relays of every worker took turns on
+        # the others stand by and try for it once a second. Relays of every worker took turns on
         # the same rows (FOR UPDATE) and each cost its process the CPU of a publishing thread.
         self.lead = lead
         # Fault injection for the reliability suite: every event reaches the broker twice.
