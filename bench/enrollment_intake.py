@@ -249,6 +249,7 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ektp-bench-"))
     proc = None
     try:
+        from shared.db import asyncpg_dsn
         from shared.migrate import upgrade
 
         await asyncio.to_thread(upgrade, db_url)
@@ -272,7 +273,7 @@ async def main() -> None:
         await drive(url, token, clients=4, seconds=2, body=lambda: with_key(random.choice(tmpl)),
                     path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
 
-        dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
+        dsn = asyncpg_dsn(db_url)
         pid = proc.popen.pid
 
         def cpu_ms_per_recording(before: dict[str, float], phase: Phase) -> dict[str, float]:

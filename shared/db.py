@@ -173,6 +173,12 @@ def conflict_insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
+def asyncpg_dsn(url: Any) -> str:
+    """The DSN asyncpg takes, of a SQLAlchemy PostgreSQL URL: for the connections made without the
+    engine's pool (an advisory lock's, a LISTEN)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def with_keys(session: AsyncSession, stmt: Select[Any], columns: Sequence[Any],
               keys: Sequence[tuple[str, ...]]) -> Select[Any]:
     """`stmt`'s rows whose (text) `columns` equal one of `keys`, looked up through the unique index
@@ -198,7 +204,7 @@ class AdvisoryLock:
     `held()` is cheap while held (no query) and one query while another process holds it."""
 
     def __init__(self, url: Any, name: str, *, retry_seconds: float = 1.0) -> None:
-        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.dsn = asyncpg_dsn(url)
         self.name = name
         self.retry_seconds = retry_seconds  # while another holds it: at most one try this often
         self._conn: Any = None

@@ -19,6 +19,7 @@ import asyncpg
 from sqlalchemy.engine import URL
 
 from shared.auth.principal import Principal, hash_token
+from shared.db import asyncpg_dsn
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class CredentialCache:
     def for_database(cls, url: URL, *, seconds: float) -> "CredentialCache":
         if url.get_backend_name() != "postgresql" or seconds <= 0:
             return cls(None, seconds=seconds)
-        return cls(url.set(drivername="postgresql").render_as_string(hide_password=False), seconds=seconds)
+        return cls(asyncpg_dsn(url), seconds=seconds)
 
     async def start(self) -> None:
         if self.dsn is not None:

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.db import asyncpg_dsn
 from tests.dedup.support import Recorder
 from tests.support.api import auth, eventually
 
@@ -51,7 +52,7 @@ async def test_pause_1000_arrive_resume_all_decided_once_in_order(cluster, token
     h = auth(token)
     enrollment = httpx.AsyncClient(base_url=cluster.url("enrollment"), headers=h, timeout=60)
     dedup = httpx.AsyncClient(base_url=cluster.url("dedup"), headers=h, timeout=60)
-    db = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    db = await asyncpg.connect(asyncpg_dsn(pg_url))
     try:
         paused = await dedup.post("/v1/dedup/engine/pause", json={"reason": "lisensi penunggalan habis / licence expired"})
         assert paused.status_code == 200 and paused.json()["paused"] and not paused.json()["automatic"]

@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.db import asyncpg_dsn
 from tests.dedup.support import (
     PRINT_READY_OR_LATER, Recorder, dedup_position, grey_zone_face, post, publish_submitted, resident_of,
     wait_status_in,
@@ -17,10 +18,6 @@ from tests.dedup.support import (
 from tests.support.api import auth
 
 pytestmark = pytest.mark.slow
-
-
-def _pg(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 async def test_decisions_follow_ground_truth_and_adjudication_decides(cluster, token, pg_url, amqp_url):
@@ -105,7 +102,7 @@ async def test_decisions_follow_ground_truth_and_adjudication_decides(cluster, t
         assert backlog["waiting"] == 0
         assert backlog["outcomes"] == {"unique": 4, "duplicate": 2, "enroll_failure": 1}
 
-        conn = await asyncpg.connect(_pg(pg_url))
+        conn = await asyncpg.connect(asyncpg_dsn(pg_url))
         try:
             reads = await conn.fetch("SELECT action, subject_id, actor FROM auth.audit_log "
                                      "WHERE action LIKE 'dedup.case%' ORDER BY id")

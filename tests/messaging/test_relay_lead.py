@@ -10,7 +10,7 @@ import aio_pika
 import asyncpg
 import pytest
 
-from shared.db import AdvisoryLock
+from shared.db import AdvisoryLock, asyncpg_dsn
 from shared.messaging import new_event
 from shared.messaging.envelope import EXCHANGE
 from shared.messaging.outbox import OutboxRelay, add_events
@@ -62,7 +62,7 @@ async def test_one_relay_publishes_and_another_takes_over_when_it_goes(platform,
         assert passes[other] == 0  # standing by: published nothing
 
         # The holder's connection ends (a PostgreSQL restart, an administrator): events still flow.
-        admin = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+        admin = await asyncpg.connect(asyncpg_dsn(pg_url))
         try:
             await admin.execute("SELECT pg_terminate_backend($1)", relays[leader].lead._conn.get_server_pid())
         finally:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from services.enrollment.service import place_names
+from shared.db import asyncpg_dsn
 from shared.messaging import new_event
 from shared.messaging.amqp import AmqpTransport
 from tests.conftest import running_cluster
@@ -103,12 +104,8 @@ async def nodes(api: httpx.AsyncClient, **params: str) -> list[dict]:
     return response.json()["items"]
 
 
-def _dsn(pg_url: str) -> str:
-    return pg_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 async def query(pg_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(_dsn(pg_url))
+    conn = await asyncpg.connect(asyncpg_dsn(pg_url))
     try:
         return await conn.fetch(sql, *args)
     finally:
@@ -121,7 +118,7 @@ async def check_accounting(pg_url: str) -> dict[str, int]:
     Every job printed has exactly one USED blank carrying its claim; no serial is on two jobs;
     every SPOILED blank has a reason; RESERVED blanks belong to CLAIMED jobs only."""
     # One snapshot of both tables: agents may still be reporting while this reads.
-    conn = await asyncpg.connect(_dsn(pg_url))
+    conn = await asyncpg.connect(asyncpg_dsn(pg_url))
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             jobs = await conn.fetch("SELECT id, status, claim_id, serial FROM print.print_jobs")

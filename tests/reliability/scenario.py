@@ -21,6 +21,7 @@ import aio_pika
 import asyncpg
 import httpx
 
+from shared.db import asyncpg_dsn
 from tests.support.api import auth, recording
 from tests.support.processes import SERVICES, Cluster
 
@@ -287,7 +288,7 @@ class Scenario:
         await asyncio.sleep(3)  # revocations travel as events
 
     async def _statuses(self) -> dict[str, str]:
-        conn = await asyncpg.connect(self.pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+        conn = await asyncpg.connect(asyncpg_dsn(self.pg_url))
         try:
             rows = await conn.fetch("SELECT id::text, status FROM enrollment.enrollments")
         finally:
@@ -297,7 +298,7 @@ class Scenario:
     async def audit(self) -> None:
         r = self.report
         r.accepted = len(self.accepted)
-        conn = await asyncpg.connect(self.pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+        conn = await asyncpg.connect(asyncpg_dsn(self.pg_url))
         try:
             statuses = {row["id"]: row["status"] for row in
                         await conn.fetch("SELECT id::text, status FROM enrollment.enrollments")}

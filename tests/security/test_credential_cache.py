@@ -5,7 +5,6 @@ and not kept at all while the process cannot hear."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import asyncpg
 import httpx
@@ -13,8 +12,9 @@ import pytest
 
 from shared.auth.cache import CredentialCache
 from shared.auth.principal import Principal, Role
+from shared.db import asyncpg_dsn
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
-from tests.support.api import auth, recording
+from tests.support.api import auth, eventually, recording
 
 SITE = "53.71.04"
 
@@ -23,23 +23,16 @@ def as_(client: httpx.AsyncClient, token: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=client._transport, base_url=client.base_url, headers=auth(token), timeout=60)
 
 
-async def until(condition, what: str, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        await asyncio.sleep(0.01)
+async def until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+    await eventually(condition, timeout=10, interval=0.01, what=what)
 
 
 async def a_change_heard(cache: CredentialCache, since: int) -> None:
     await until(lambda: cache.generation != since, "the change's notice")
 
 
-def dsn(pg_url: str) -> str:
-    return pg_url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 async def sql(pg_url: str, statement: str, *args: object) -> None:
-    conn = await asyncpg.connect(dsn(pg_url))
+    conn = await asyncpg.connect(asyncpg_dsn(pg_url))
     try:
         await conn.execute(statement, *args)
     finally:

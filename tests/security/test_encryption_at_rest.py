@@ -7,6 +7,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.db import asyncpg_dsn
 from tests.support.api import auth, eventually, recording, wait_status
 
 
@@ -20,7 +21,7 @@ async def test_biometrics_and_photos_are_not_readable_in_the_database(cluster, t
 
     secrets = [rec["biometrics"]["photo_jpeg"][:200], rec["biometrics"]["fingerprints"][0]["template"][:200],
                rec["biometrics"]["irises"][0]["code"][:200]]
-    conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await asyncpg.connect(asyncpg_dsn(pg_url))
     try:
         async def stored() -> dict[str, list[str]] | None:
             found = {

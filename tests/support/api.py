@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -29,13 +30,16 @@ def recording(seed: int, *, pickup_site: str | None = None, **kwargs: Any) -> di
     raise AssertionError(f"no resident of {pickup_site} generated")
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30, interval: float = 0.2,
+async def eventually(check: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30, interval: float = 0.2,
                      what: str = "condition") -> Any:
-    """Polls `check` until it returns something truthy; fails with the last value after `timeout`."""
+    """Polls `check` (a coroutine function or a plain one) until it returns something truthy;
+    fails with the last value after `timeout`."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        last = await check()
+        last = check()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         await asyncio.sleep(interval)
