@@ -7,19 +7,37 @@ exchange and queues, persistent messages, publisher confirms, manual acknowledge
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crypto
-from shared.messaging.envelope import DEAD_LETTER_EXCHANGE, EXCHANGE, SEALED, Event, Outgoing, PoisonMessage
+from shared.messaging.envelope import (
+    DEAD_LETTER_EXCHANGE,
+    EXCHANGE,
+    SEALED,
+    SEALED_BUNDLE,
+    Event,
+    Outgoing,
+    PoisonMessage,
+    pack_bundle,
+    unpack_bundle,
+)
 from shared.messaging.topology import QUEUES
 from shared.messaging.transport import DeadLetter, Deliver, to_the_end
 
 log = logging.getLogger(__name__)
+
+# A bundle (one broker message for consecutive events of one type) holds at most this many events
+# and bytes: RabbitMQ's cost is mostly per message and per queue it goes to, so a relay pass of
+# tens of recordings costs the broker and the relay a few messages; small enough that a consumer's
+# prefetch of bundles stays a few tens of MB.
+BUNDLE_MAX_EVENTS = 100
+BUNDLE_MAX_BYTES = 1024 * 1024
 
 
 class AmqpTransport:
@@ -80,22 +98,66 @@ class AmqpTransport:
             raise RuntimeError("transport not started")
         async with self._publish_lock:
             # Publish all, then wait for every confirm; any nack raises and nothing is marked sent.
-            await asyncio.gather(*(self._exchange.publish(self.message(m), routing_key=m.type) for m in messages))
+            await asyncio.gather(*(self._exchange.publish(message, routing_key=message.type)
+                                   for message in self.messages(messages)))
 
-    @staticmethod
-    def message(out: Outgoing) -> aio_pika.Message:
-        """The AMQP message of an event: its body is the envelope's JSON sealed with the data key,
+    @classmethod
+    def messages(cls, outgoing: Sequence[Outgoing]) -> list[aio_pika.Message]:
+        """The broker messages of events in order: consecutive events of one type in bundles of at
+        most BUNDLE_MAX_EVENTS / BUNDLE_MAX_BYTES (a busy relay pass: one message for tens of
+        recordings), a lone event in a message of its own."""
+        out: list[aio_pika.Message] = []
+        run: list[tuple[Outgoing, bytes]] = []
+        size = 0
+        for event in [*outgoing, None]:
+            sealed = crypto.sealed_of(event.sealed) if event is not None else b""
+            if run and (event is None or event.type != run[0][0].type or len(run) == BUNDLE_MAX_EVENTS
+                        or size + len(sealed) > BUNDLE_MAX_BYTES):
+                out.append(cls._message(run[0][0], run[0][1]) if len(run) == 1 else cls._bundle(run))
+                run, size = [], 0
+            if event is not None:
+                run.append((event, sealed))
+                size += 4 + len(sealed)
+        return out
+
+    @classmethod
+    def message(cls, out: Outgoing) -> aio_pika.Message:
+        """The AMQP message of one event: its body is the envelope's JSON sealed with the data key,
         as the outbox stored it (the broker holds no personal data in clear, on disk or on the
         wire); the correlation id travels in the envelope, where consumers read it."""
+        return cls._message(out, crypto.sealed_of(out.sealed))
+
+    @staticmethod
+    def _message(event: Outgoing | Event, sealed: bytes) -> aio_pika.Message:
         return aio_pika.Message(
-            crypto.sealed_of(out.sealed),
+            sealed,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(out.event_id),
+            message_id=str(event.event_id),
             content_type="application/json",
             content_encoding=SEALED,
-            type=out.type,
-            headers={"key": out.key or ""},
+            type=event.type,
+            headers={"key": event.key or ""},
         )
+
+    @staticmethod
+    def _bundle(run: list[tuple[Outgoing, bytes]]) -> aio_pika.Message:
+        first = run[0][0]
+        return aio_pika.Message(
+            pack_bundle([sealed for _, sealed in run]),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(first.event_id),  # the bundle's name in logs; each event has its own id inside
+            content_type="application/octet-stream",
+            content_encoding=SEALED_BUNDLE,
+            type=first.type,
+            headers={"events": len(run)},
+        )
+
+    @staticmethod
+    def events_of(body: bytes, encoding: str | None) -> list[Event]:
+        """The events a broker message carries (one, or a bundle's); PoisonMessage if one does not open."""
+        if encoding == SEALED_BUNDLE:
+            return [Event.from_sealed(part, SEALED) for part in unpack_bundle(body)]
+        return [Event.from_sealed(body, encoding)]
 
     def published_elsewhere(self) -> None:
         """Nothing to do: the broker delivers to consumers as soon as it has a message."""
@@ -106,21 +168,27 @@ class AmqpTransport:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
         q = await self._declare(channel, queue, bindings)
-        lanes: list[asyncio.Queue[AbstractIncomingMessage]] = [asyncio.Queue() for _ in range(self.lanes)]
+        lanes: list[asyncio.Queue[Callable[[], Awaitable[None]]]] = [asyncio.Queue() for _ in range(self.lanes)]
 
-        async def lane_worker(lane: asyncio.Queue[AbstractIncomingMessage]) -> None:
+        def lane(key: str) -> asyncio.Queue[Callable[[], Awaitable[None]]]:
+            # One lane per ordering key keeps events of one key in order (bundled or not).
+            return lanes[hash(key) % len(lanes)]
+
+        async def lane_worker(work: asyncio.Queue[Callable[[], Awaitable[None]]]) -> None:
             while True:
-                message = await lane.get()
+                handle = await work.get()
                 # Stopping: the delivery under way ends (handled, acknowledged); waiting ones go back.
-                await to_the_end(self._handle(message, deliver))
+                await to_the_end(handle())
 
-        workers = [asyncio.create_task(lane_worker(lane)) for lane in lanes]
+        workers = [asyncio.create_task(lane_worker(work)) for work in lanes]
         try:
             async with q.iterator() as iterator:
                 async for message in iterator:
-                    # One lane per ordering key keeps events of one key in order.
-                    key = (message.headers or {}).get("key") or message.message_id or ""
-                    lanes[hash(key) % len(lanes)].put_nowait(message)
+                    if message.content_encoding == SEALED_BUNDLE:
+                        _Bundle(self, queue, message, deliver).dispatch(lane)
+                    else:
+                        key = (message.headers or {}).get("key") or message.message_id or ""
+                        lane(str(key)).put_nowait(functools.partial(self._handle, message, deliver))
         finally:
             for worker in workers:
                 worker.cancel()
@@ -138,12 +206,16 @@ class AmqpTransport:
         except asyncio.CancelledError:
             raise
         except Exception:
-            count = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            count = delivery_count(message)
             log.warning("handling %s failed (delivery %d); requeued", message.message_id, count + 1, exc_info=True)
-            await asyncio.sleep(min(0.2 * 2**count, 5.0))
+            await asyncio.sleep(backoff(count))
             await message.nack(requeue=True)
         else:
             await message.ack()
+
+    async def dead_letter(self, queue: str, message: aio_pika.Message) -> None:
+        """Puts one event of a bundle on `queue`'s dead letters (confirmed), as the broker does a message."""
+        await self._dlx.publish(message, routing_key=queue)
 
     # operators -------------------------------------------------------------------------------
     async def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
@@ -157,8 +229,7 @@ class AmqpTransport:
                 if message is None:
                     break
                 seen.append(message)
-            return [DeadLetter.of(m.message_id, m.body, lambda body, m=m: Event.from_sealed(body, m.content_encoding))
-                    for m in seen]
+            return [letter for m in seen for letter in _letters(m)][:limit]
         finally:
             await channel.close()  # unacked messages go back to the dead-letter queue
 
@@ -180,7 +251,116 @@ class AmqpTransport:
                     routing_key=queue,
                 )
                 await message.ack()
-                moved += 1
+                moved += len(_letters(message))
         finally:
             await channel.close()
         return moved
+
+
+def delivery_count(message: AbstractIncomingMessage) -> int:
+    """How many times the broker delivered the message before (quorum queues count returns)."""
+    return int((message.headers or {}).get("x-delivery-count", 0) or 0)
+
+
+def backoff(count: int) -> float:
+    """Seconds to wait before giving a failed delivery back, growing with its attempts."""
+    return min(0.2 * 2**count, 5.0)
+
+
+def _letters(message: AbstractIncomingMessage) -> list[DeadLetter]:
+    """What an operator sees of a dead-lettered message: its event, or each event of a bundle the
+    broker dead-lettered whole (a consumer that died at every attempt)."""
+    if message.content_encoding != SEALED_BUNDLE:
+        return [DeadLetter.of(message.message_id, message.body,
+                              lambda body: Event.from_sealed(body, message.content_encoding))]
+    try:
+        parts = unpack_bundle(message.body)
+    except PoisonMessage:
+        return [DeadLetter.of(message.message_id, message.body, lambda body: Event.from_sealed(body, None))]
+    return [DeadLetter.of(f"{message.message_id}#{i}", part, lambda body: Event.from_sealed(body, SEALED))
+            for i, part in enumerate(parts)]
+
+
+class _Bundle:
+    """A delivered bundle of events. Each event goes to its key's lane and is handled on its own
+    (its own transaction and inbox row, as a lone message's). The bundle is acknowledged when every
+    event is handled or dead-lettered; if one failed and attempts remain, it is given back whole
+    after the back-off (the handled ones are then duplicates, dropped by the inbox). An event that
+    can never be handled (it does not open, or its type or version is unknown), and one that failed
+    at the last attempt, is put on the dead letters alone: its neighbours are not."""
+
+    def __init__(self, transport: AmqpTransport, queue: str, message: AbstractIncomingMessage,
+                 deliver: Deliver) -> None:
+        self.transport = transport
+        self.queue = queue
+        self.message = message
+        self.deliver = deliver
+        self.attempt = delivery_count(message)
+        self.last_attempt = self.attempt + 1 >= transport.max_attempts
+        self.pending = 0
+        self.failed = False
+        self.dead: list[aio_pika.Message] = []
+
+    def dispatch(self, lane: Callable[[str], asyncio.Queue[Callable[[], Awaitable[None]]]]) -> None:
+        try:
+            parts = unpack_bundle(self.message.body)
+        except PoisonMessage as exc:
+            lane("").put_nowait(functools.partial(self._reject, exc))
+            return
+        self.pending = len(parts)
+        for i, part in enumerate(parts):
+            try:
+                event = Event.from_sealed(part, SEALED)
+            except PoisonMessage as exc:
+                name = f"{self.message.message_id}#{i}"
+                lane(name).put_nowait(functools.partial(self._poison, name, part, exc))
+                continue
+            lane(event.key or str(event.event_id)).put_nowait(functools.partial(self._handle, event, part))
+
+    async def _reject(self, exc: PoisonMessage) -> None:
+        log.error("dead-lettering poison bundle %s: %s", self.message.message_id, exc)
+        await self.message.reject(requeue=False)
+
+    async def _poison(self, name: str, part: bytes, exc: PoisonMessage) -> None:
+        log.error("dead-lettering poison event %s: %s", name, exc)
+        self.dead.append(aio_pika.Message(part, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=name,
+                                          content_encoding=SEALED, type=self.message.type))
+        await self._done()
+
+    async def _handle(self, event: Event, part: bytes) -> None:
+        try:
+            await self.deliver(event, None)
+        except PoisonMessage as exc:
+            log.error("dead-lettering poison event %s: %s", event.event_id, exc)
+            self.dead.append(AmqpTransport._message(event, part))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if self.last_attempt:
+                log.error("handling %s failed at the last attempt (%d); dead-lettered", event.event_id,
+                          self.attempt + 1, exc_info=True)
+                self.dead.append(AmqpTransport._message(event, part))
+            else:
+                log.warning("handling %s failed (delivery %d); its bundle is requeued", event.event_id,
+                            self.attempt + 1, exc_info=True)
+                self.failed = True
+                await asyncio.sleep(backoff(self.attempt))
+        await self._done()
+
+    async def _done(self) -> None:
+        self.pending -= 1
+        if self.pending:
+            return
+        if self.failed:
+            # Dead ones are put on the dead letters by the attempt that settles the bundle, once.
+            await self.message.nack(requeue=True)
+            return
+        try:
+            for message in self.dead:
+                await self.transport.dead_letter(self.queue, message)
+        except Exception:
+            log.warning("dead-lettering events of bundle %s failed; requeued", self.message.message_id,
+                        exc_info=True)
+            await self.message.nack(requeue=True)
+            return
+        await self.message.ack()

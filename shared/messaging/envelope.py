@@ -20,6 +20,11 @@ DEAD_LETTER_EXCHANGE = "ektp.dlx"
 # Content-Encoding of a broker message whose body is the envelope's JSON sealed with the
 # installation's data key (crypto.DataCipher.seal: AES-256-GCM, nonce ‖ ciphertext ‖ tag).
 SEALED = "ektp-sealed-v1"
+# Content-Encoding of a broker message that carries several sealed envelopes of one event type:
+# the relay bundles consecutive events of one type, as RabbitMQ's cost is mostly per message (and
+# per queue a message goes to), not per byte. Each envelope is framed as a 4-byte big-endian
+# length and the sealed bytes; consumers handle and dead-letter each event on its own.
+SEALED_BUNDLE = "ektp-sealed-bundle-v1"
 
 
 class PoisonMessage(Exception):
@@ -69,6 +74,25 @@ class Event(BaseModel):
         except (InvalidTag, ValueError):
             raise PoisonMessage("sealed message does not open with this installation's data key") from None
         return cls.from_json(plain)
+
+
+def pack_bundle(parts: list[bytes]) -> bytes:
+    """The body of a bundle message: each sealed envelope with its length before it."""
+    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+
+def unpack_bundle(body: bytes) -> list[bytes]:
+    """The sealed envelopes of a bundle message, or PoisonMessage if its framing is broken."""
+    parts, pos = [], 0
+    while pos < len(body):
+        end = pos + 4 + int.from_bytes(body[pos:pos + 4], "big")
+        if pos + 4 > len(body) or end > len(body):
+            raise PoisonMessage(f"bundle framing broken at byte {pos} of {len(body)}")
+        parts.append(body[pos + 4:end])
+        pos = end
+    if not parts:
+        raise PoisonMessage("empty bundle")
+    return parts
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import pytest
 
 from shared.db import AdvisoryLock, asyncpg_dsn
 from shared.messaging import new_event
+from shared.messaging.amqp import AmqpTransport
 from shared.messaging.envelope import EXCHANGE
 from shared.messaging.outbox import OutboxRelay, add_events
 from tests.messaging.probe import probe_tables, queue_name
@@ -38,7 +39,7 @@ async def test_one_relay_publishes_and_another_takes_over_when_it_goes(platform,
         await q.bind(EXCHANGE, routing_key="probe.lead")
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            received.append(message.message_id)
+            received.extend(str(e.event_id) for e in AmqpTransport.events_of(message.body, message.content_encoding))
 
         await q.consume(on_message, no_ack=True)
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
@@ -76,14 +77,24 @@ async def test_events_of_one_key_are_handled_in_order(platform):
         await stop(task)
 
 
-async def test_a_failing_message_is_dead_lettered_after_the_attempts_and_can_be_replayed(platform):
+# Published together, events of one type travel in one bundle on RabbitMQ; apart, alone.
+TOGETHER = pytest.mark.parametrize("together", [True, False], ids=["together", "apart"])
+
+
+async def publish_both(platform: Platform, events: list[Event], together: bool) -> None:
+    for group in ([events] if together else [[e] for e in events]):
+        await publish(platform, group)
+
+
+@TOGETHER
+async def test_a_failing_message_is_dead_lettered_after_the_attempts_and_can_be_replayed(platform, together):
     queue = queue_name()
     bad = new_event("probe.ping", {"seq": 1}, key="bad")
     good = new_event("probe.ping", {"seq": 2}, key="good")
     failing = {str(bad.event_id)}
     task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue, failing)}))
     try:
-        await publish(platform, [bad, good])
+        await publish_both(platform, [bad, good], together)
         await eventually(lambda: _rows_when(platform, queue, 1), what="the good event handled past the bad one")
 
         async def dead() -> list | None:
@@ -103,12 +114,13 @@ async def test_a_failing_message_is_dead_lettered_after_the_attempts_and_can_be_
         await stop(task)
 
 
-async def test_an_event_of_unknown_version_goes_to_the_dead_letters_at_once(platform):
+@TOGETHER
+async def test_an_event_of_unknown_version_goes_to_the_dead_letters_at_once(platform, together):
     queue = queue_name()
     task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
     try:
         future = new_event("probe.ping", {"seq": 1}, key="x", version=9)
-        await publish(platform, [future, new_event("probe.ping", {"seq": 2}, key="y")])
+        await publish_both(platform, [future, new_event("probe.ping", {"seq": 2}, key="y")], together)
         await eventually(lambda: _rows_when(platform, queue, 1), what="the known event handled")
 
         async def dead() -> list | None:
