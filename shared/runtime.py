@@ -65,7 +65,7 @@ async def supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
 class RelayThread:
     """The outbox relays of a process, on a thread and event loop of their own.
 
-    Publishing takes a turn of the event loop per event (the AMQP client sends one message at a
+    Publishing takes a turn of the event loop per message (the AMQP client sends one message at a
     time). On the loop that serves requests a turn lasts, under load, as long as every waiting
     request's next step, and the relays fell behind intake by thousands of events a minute. On
     their own loop a turn is short, and the thread gets its share of the CPU from the interpreter's
