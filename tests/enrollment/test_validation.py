@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
+import struct
 
 import pytest
 
@@ -296,6 +298,25 @@ def test_signature(signature, ok):
 def test_template_decoding(changes, expected):
     problems = bio_found(changes)
     assert (*expected, "error") in problems
+
+
+def _f32(*values: float, fill: float = 1.0) -> bytes:
+    return struct.pack("<128f", *values, *[fill] * (128 - len(values)))
+
+
+@pytest.mark.parametrize("vector,code", [
+    (_f32(fill=1.0), None),
+    (_f32(fill=-0.0), "template.zero_vector"),  # -0.0 is zero too
+    (_f32(1e-45, fill=0.0), None),  # one subnormal: not a zero vector
+    (_f32(fill=3.4e38), None),  # the largest float32s: their sum must not overflow
+    (_f32(-3.4e38, fill=3.4e38), None),
+    (_f32(math.inf), "template.not_finite"),
+    (_f32(math.inf, -math.inf), "template.not_finite"),  # sum NaN
+    (_f32(math.nan, fill=0.0), "template.not_finite"),
+    (_f32(fill=math.inf), "template.not_finite"),
+])
+def test_float32_vector_check(vector, code):
+    assert TEMPLATE_FORMATS[("ektp-fp-emb", 1)].check(vector) == code
 
 
 def test_one_bad_finger_is_an_error_but_not_a_recapture():

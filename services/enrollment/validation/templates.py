@@ -7,11 +7,13 @@ A real extractor or a vendor format is added with :func:`register` (or one more 
 from __future__ import annotations
 
 import binascii
+import functools
+import math
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pybase64
 
 Kind = Literal["fingerprint", "face", "iris"]
@@ -19,12 +21,21 @@ QUALITY_MIN = 40  # a template with quality below this is unusable for de-duplic
 IRIS_MASK_MIN_FRACTION = 0.5  # at least half the iris bits must be usable
 
 
+@functools.lru_cache(maxsize=8)
+def _floats(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}f")
+
+
 def _float32_vector(data: bytes) -> str | None:
-    """Problem code for a little-endian float32 vector that cannot be compared by cosine."""
-    values = np.frombuffer(data, dtype="<f4")
-    if not np.isfinite(values).all():
+    """Problem code for a little-endian float32 vector that cannot be compared by cosine.
+
+    The values as Python floats (doubles): their sum is finite exactly when every value is (a sum
+    of float32s cannot overflow a double; a NaN or an infinity carries through, and +inf + -inf is
+    NaN). Half the time of numpy's isfinite/all/any on 128 values, which a recording checks 11 times."""
+    values = _floats(len(data) // 4).unpack(data)
+    if not math.isfinite(sum(values)):
         return "template.not_finite"
-    if not values.any():
+    if not any(values):
         return "template.zero_vector"
     return None
 
