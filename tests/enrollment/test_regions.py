@@ -30,6 +30,14 @@ def test_unknown_and_malformed_codes():
     assert regions.districts("53.99") == [] and regions.villages("53.71.99") == []
 
 
+def test_every_code_of_the_table_has_its_levels_shape():
+    """The lookups rely on it: a known code of the right number of parts needs no pattern."""
+    names = regions._table().names
+    assert len(names) > 90_000
+    assert [c for c in names if not regions.is_code(c, c.count(".") + 1)] == []
+    assert regions.province(None) is None and regions.village(" 53.71.04.1001") is None
+
+
 def test_sites():
     assert regions.site("53.71") and regions.site("53.71.04")
     assert regions.site("53") is None and regions.site("53.71.04.1001") is None
