@@ -7,6 +7,7 @@ SQLite file and the embedded queue). Either way a service sees only its own Serv
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import logging
 import threading
@@ -125,7 +126,8 @@ class RelayThread:
         self._relays = {
             t.service: OutboxRelay(sessions, t, transport, poll_seconds=settings.outbox_poll_seconds,
                                    publish_twice=settings.fault_publish_twice, after_publish=self.on_published,
-                                   lead=AdvisoryLock(engine.url, f"outbox-{t.service}") if postgres else None)
+                                   lead=AdvisoryLock(engine.url, f"outbox-{t.service}") if postgres else None,
+                                   keep_sent=dt.timedelta(hours=settings.outbox_keep_sent_hours))
             for t in self.tables}
         tasks = [asyncio.create_task(supervised(f"{service}.relay", relay.run)) for service, relay in self._relays.items()]
         self._stopping = asyncio.Event()

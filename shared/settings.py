@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     consumer_prefetch: int = 32
     max_delivery_attempts: int = Field(default=5, ge=1, description="Then a message is dead-lettered")
     outbox_poll_seconds: float = 0.2
+    outbox_keep_sent_hours: float = Field(
+        default=24.0, ge=0, description="Published outbox rows (sealed events; the enrollment's carry biometrics) are "
+        "deleted this many hours after they were sent")
     fault_publish_twice: bool = Field(
         default=False, description="Fault injection (reliability suite only): relay every event twice"
     )

@@ -4,6 +4,9 @@ A service function calls `add_event` inside the caller's transaction. The relay 
 in order, hands them to the transport (which returns only when the broker confirmed them, or,
 embedded, inserts them into the queue table in the same transaction) and marks them sent.
 A crash between publish and mark re-publishes; consumers drop the duplicate by event id.
+Rows sent longer ago than `keep_sent` are deleted by the relay, a batch at a time between passes:
+an event is on the broker and in its consumers' databases once sent, and the enrollment's carry
+a resident's biometrics and photo, which no table should keep for nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 
-from sqlalchemy import Text, select, type_coerce, update
+from sqlalchemy import Text, delete, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import crypto
@@ -46,7 +50,8 @@ def sealed(stored: str) -> str:
 class OutboxRelay:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, transport: Transport,
                  *, poll_seconds: float = 0.2, batch: int = 1000, publish_twice: bool = False,
-                 after_publish: Callable[[], None] | None = None, lead: AdvisoryLock | None = None) -> None:
+                 after_publish: Callable[[], None] | None = None, lead: AdvisoryLock | None = None,
+                 keep_sent: dt.timedelta | None = None, prune_seconds: float = 60.0) -> None:
         # `batch` rows a pass: a pass costs a few round trips whatever its size, so bigger passes
         # keep up with more events a second.
         self.sessions = sessions
@@ -61,6 +66,9 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.after_publish = after_publish  # called after a pass that published (and committed)
+        self.keep_sent = keep_sent  # None: sent rows are kept
+        self.prune_seconds = prune_seconds  # between two pruning passes (sooner while a backlog lasts)
+        self._next_prune = 0.0
         self._wake = asyncio.Event()
 
     def poke(self) -> None:
@@ -93,6 +101,26 @@ class OutboxRelay:
             self.after_publish()
         return len(rows)
 
+    async def prune_once(self) -> int:
+        """Deletes up to `batch` rows sent before `keep_sent` ago, oldest first; returns how many."""
+        if self.keep_sent is None:
+            return 0
+        outbox = self.tables.outbox
+        cutoff = dt.datetime.now(dt.UTC) - self.keep_sent
+        oldest = select(outbox.c.id).where(outbox.c.sent_at < cutoff).order_by(outbox.c.id).limit(self.batch)
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(delete(outbox).where(outbox.c.id.in_(oldest.scalar_subquery())))
+        return result.rowcount
+
+    async def _prune_when_due(self) -> None:
+        if self.keep_sent is None or time.monotonic() < self._next_prune:
+            return
+        pruned = await self.prune_once()
+        # A backlog (the first start after an upgrade, say) goes a batch a second, between passes.
+        self._next_prune = time.monotonic() + (1.0 if pruned == self.batch else self.prune_seconds)
+        if pruned:
+            log.info("outbox of %s: deleted %d rows sent over %s ago", self.tables.service, pruned, self.keep_sent)
+
     async def run(self) -> None:
         try:
             while True:
@@ -101,6 +129,7 @@ class OutboxRelay:
                         sent = await self.relay_once()
                         if sent == self.batch:
                             continue
+                        await self._prune_when_due()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
