@@ -177,8 +177,13 @@ class AmqpTransport:
         async def lane_worker(work: asyncio.Queue[Callable[[], Awaitable[None]]]) -> None:
             while True:
                 handle = await work.get()
-                # Stopping: the delivery under way ends (handled, acknowledged); waiting ones go back.
-                await to_the_end(handle())
+                try:
+                    # Stopping: the delivery under way ends (handled, acknowledged); waiting ones go back.
+                    await to_the_end(handle())
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # an ack on a channel that closed: the broker delivers it again
+                    log.warning("settling a delivery of %s failed", queue, exc_info=True)
 
         workers = [asyncio.create_task(lane_worker(work)) for work in lanes]
         try:
