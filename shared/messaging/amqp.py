@@ -106,19 +106,19 @@ class AmqpTransport:
         """The broker messages of events in order: consecutive events of one type in bundles of at
         most BUNDLE_MAX_EVENTS / BUNDLE_MAX_BYTES (a busy relay pass: one message for tens of
         recordings), a lone event in a message of its own."""
-        out: list[aio_pika.Message] = []
-        run: list[tuple[Outgoing, bytes]] = []
+        runs: list[list[tuple[Outgoing, bytes]]] = []
         size = 0
-        for event in [*outgoing, None]:
-            sealed = crypto.sealed_of(event.sealed) if event is not None else b""
-            if run and (event is None or event.type != run[0][0].type or len(run) == BUNDLE_MAX_EVENTS
-                        or size + len(sealed) > BUNDLE_MAX_BYTES):
-                out.append(cls._message(run[0][0], run[0][1]) if len(run) == 1 else cls._bundle(run))
+        for event in outgoing:
+            sealed = crypto.sealed_of(event.sealed)
+            framed = 4 + len(sealed)
+            run = runs[-1] if runs else None
+            if (run is None or event.type != run[0][0].type or len(run) == BUNDLE_MAX_EVENTS
+                    or size + framed > BUNDLE_MAX_BYTES):
                 run, size = [], 0
-            if event is not None:
-                run.append((event, sealed))
-                size += 4 + len(sealed)
-        return out
+                runs.append(run)
+            run.append((event, sealed))
+            size += framed
+        return [cls._message(*run[0]) if len(run) == 1 else cls._bundle(run) for run in runs]
 
     @classmethod
     def message(cls, out: Outgoing) -> aio_pika.Message:
@@ -129,15 +129,7 @@ class AmqpTransport:
 
     @staticmethod
     def _message(event: Outgoing | Event, sealed: bytes) -> aio_pika.Message:
-        return aio_pika.Message(
-            sealed,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(event.event_id),
-            content_type="application/json",
-            content_encoding=SEALED,
-            type=event.type,
-            headers={"key": event.key or ""},
-        )
+        return sealed_message(sealed, str(event.event_id), event.type, event.key)
 
     @staticmethod
     def _bundle(run: list[tuple[Outgoing, bytes]]) -> aio_pika.Message:
@@ -262,6 +254,24 @@ class AmqpTransport:
         return moved
 
 
+def sealed_message(sealed: bytes, message_id: str, type: str | None, key: str | None) -> aio_pika.Message:
+    """A message of one sealed envelope (an event, or an event of a bundle that does not open)."""
+    return aio_pika.Message(
+        sealed,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message_id,
+        content_type="application/json",
+        content_encoding=SEALED,
+        type=type,
+        headers={"key": key or ""},
+    )
+
+
+def part_name(message_id: str | None, index: int) -> str:
+    """How an event of a bundle that does not open is named (it has no id of its own to show)."""
+    return f"{message_id}#{index}"
+
+
 def delivery_count(message: AbstractIncomingMessage) -> int:
     """How many times the broker delivered the message before (quorum queues count returns)."""
     return int((message.headers or {}).get("x-delivery-count", 0) or 0)
@@ -282,7 +292,7 @@ def _letters(message: AbstractIncomingMessage) -> list[DeadLetter]:
         parts = unpack_bundle(message.body)
     except PoisonMessage:
         return [DeadLetter.of(message.message_id, message.body, lambda body: Event.from_sealed(body, None))]
-    return [DeadLetter.of(f"{message.message_id}#{i}", part, lambda body: Event.from_sealed(body, SEALED))
+    return [DeadLetter.of(part_name(message.message_id, i), part, lambda body: Event.from_sealed(body, SEALED))
             for i, part in enumerate(parts)]
 
 
@@ -317,7 +327,7 @@ class _Bundle:
             try:
                 event = Event.from_sealed(part, SEALED)
             except PoisonMessage as exc:
-                name = f"{self.message.message_id}#{i}"
+                name = part_name(self.message.message_id, i)
                 lane(name).put_nowait(functools.partial(self._poison, name, part, exc))
                 continue
             lane(event.key or str(event.event_id)).put_nowait(functools.partial(self._handle, event, part))
@@ -328,8 +338,7 @@ class _Bundle:
 
     async def _poison(self, name: str, part: bytes, exc: PoisonMessage) -> None:
         log.error("dead-lettering poison event %s: %s", name, exc)
-        self.dead.append(aio_pika.Message(part, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=name,
-                                          content_encoding=SEALED, type=self.message.type))
+        self.dead.append(sealed_message(part, name, self.message.type, None))
         await self._done()
 
     async def _handle(self, event: Event, part: bytes) -> None:
