@@ -49,6 +49,12 @@ async def handled_rows(platform: Platform, queue: str) -> list:
         )).all())
 
 
+async def rows_when(platform: Platform, queue: str, count: int) -> list | None:
+    """What the handlers of `queue` did, once at least `count` events were handled (for `eventually`)."""
+    rows = await handled_rows(platform, queue)
+    return rows if len(rows) >= count else None
+
+
 async def consuming(platform: Platform, consumer: Consumer) -> asyncio.Task:
     task = asyncio.create_task(run_consumer(platform.transport, platform.sessions, probe_tables, consumer))
     await asyncio.sleep(0.5)  # the queue is declared and bound

@@ -15,7 +15,7 @@ from shared.messaging import new_event
 from shared.messaging.amqp import BUNDLE_MAX_BYTES, BUNDLE_MAX_EVENTS, AmqpTransport
 from shared.messaging.consumer import Consumer
 from shared.messaging.envelope import EXCHANGE, SEALED, SEALED_BUNDLE, PoisonMessage, pack_bundle, unpack_bundle
-from tests.messaging.probe import consuming, handled_rows, queue_name, recorder, stop
+from tests.messaging.probe import consuming, handled_rows, queue_name, recorder, rows_when, stop
 from tests.support.api import eventually
 
 
@@ -78,7 +78,7 @@ async def test_an_event_of_a_bundle_that_does_not_open_is_dead_lettered_alone(pl
 
         letters = await eventually(dead, what="the forged event dead-lettered")
         assert [(d.message_id, d.event) for d in letters] == [("b1#1", None)]
-        rows = await eventually(lambda: _count(platform, queue, 3), what="the three genuine events handled")
+        rows = await eventually(lambda: rows_when(platform, queue, 3), what="the three genuine events handled")
         assert sorted(r.seq for r in rows) == [0, 1, 2]
         await asyncio.sleep(0.5)
         assert len(await handled_rows(platform, queue)) == 3
@@ -123,13 +123,8 @@ async def test_a_bundle_the_broker_dead_lettered_is_listed_and_replayed_event_by
     assert await platform.transport.replay_dead_letters(queue) == 4
     task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
     try:
-        rows = await eventually(lambda: _count(platform, queue, 4), what="the replayed events handled")
+        rows = await eventually(lambda: rows_when(platform, queue, 4), what="the replayed events handled")
         assert [r.seq for r in rows] == [0, 1, 2, 3]  # one key: in order
         assert await platform.transport.dead_letters(queue) == []
     finally:
         await stop(task)
-
-
-async def _count(platform, queue: str, n: int) -> list | None:  # type: ignore[no-untyped-def]
-    rows = await handled_rows(platform, queue)
-    return rows if len(rows) >= n else None

@@ -30,6 +30,7 @@ from tests.messaging.probe import (
     probe_tables,
     queue_name,
     recorder,
+    rows_when,
     stop,
 )
 from tests.support.api import eventually
@@ -49,17 +50,12 @@ async def test_a_duplicate_delivery_is_handled_once(platform):
         await publish(platform, [event])  # the relay re-published after a crash, say
         second = new_event("probe.ping", {"seq": 2}, key="a")
         await publish(platform, [second])
-        rows = await eventually(lambda: _rows_when(platform, queue, 2), what="both events handled")
+        rows = await eventually(lambda: rows_when(platform, queue, 2), what="both events handled")
         await asyncio.sleep(1.0)  # give a duplicate every chance to be handled again
         rows = await handled_rows(platform, queue)
         assert [r.event_id for r in rows] == [str(event.event_id), str(second.event_id)]
     finally:
         await stop(task)
-
-
-async def _rows_when(platform: Platform, queue: str, count: int) -> list | None:
-    rows = await handled_rows(platform, queue)
-    return rows if len(rows) >= count else None
 
 
 async def test_events_of_one_key_are_handled_in_order(platform):
@@ -69,7 +65,7 @@ async def test_events_of_one_key_are_handled_in_order(platform):
         events = [new_event("probe.ping", {"seq": i}, key=f"k{i % 4}") for i in range(80)]
         for start in range(0, 80, 10):  # several relay batches
             await publish(platform, events[start:start + 10])
-        rows = await eventually(lambda: _rows_when(platform, queue, 80), timeout=60, what="80 events handled")
+        rows = await eventually(lambda: rows_when(platform, queue, 80), timeout=60, what="80 events handled")
         for key in ("k0", "k1", "k2", "k3"):
             seqs = [r.seq for r in rows if r.key == key]
             assert seqs == sorted(seqs) and len(seqs) == 20
@@ -95,7 +91,7 @@ async def test_a_failing_message_is_dead_lettered_after_the_attempts_and_can_be_
     task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue, failing)}))
     try:
         await publish_both(platform, [bad, good], together)
-        await eventually(lambda: _rows_when(platform, queue, 1), what="the good event handled past the bad one")
+        await eventually(lambda: rows_when(platform, queue, 1), what="the good event handled past the bad one")
 
         async def dead() -> list | None:
             letters = await platform.transport.dead_letters(queue)
@@ -107,7 +103,7 @@ async def test_a_failing_message_is_dead_lettered_after_the_attempts_and_can_be_
 
         failing.clear()  # the operator fixed the cause
         assert await platform.transport.replay_dead_letters(queue) == 1
-        rows = await eventually(lambda: _rows_when(platform, queue, 2), what="the replayed event handled")
+        rows = await eventually(lambda: rows_when(platform, queue, 2), what="the replayed event handled")
         assert {r.event_id for r in rows} == {str(bad.event_id), str(good.event_id)}
         assert await platform.transport.dead_letters(queue) == []
     finally:
@@ -121,7 +117,7 @@ async def test_an_event_of_unknown_version_goes_to_the_dead_letters_at_once(plat
     try:
         future = new_event("probe.ping", {"seq": 1}, key="x", version=9)
         await publish_both(platform, [future, new_event("probe.ping", {"seq": 2}, key="y")], together)
-        await eventually(lambda: _rows_when(platform, queue, 1), what="the known event handled")
+        await eventually(lambda: rows_when(platform, queue, 1), what="the known event handled")
 
         async def dead() -> list | None:
             return await platform.transport.dead_letters(queue) or None
@@ -155,7 +151,7 @@ async def test_a_consumer_that_dies_before_acknowledging_gets_the_message_again(
 
     task = await consuming(platform, Consumer(queue, {"probe.ping": recorder(queue)}))
     try:
-        rows = await eventually(lambda: _rows_when(platform, queue, 1), timeout=30, what="redelivery")
+        rows = await eventually(lambda: rows_when(platform, queue, 1), timeout=30, what="redelivery")
         assert [r.event_id for r in rows] == [str(event.event_id)]
     finally:
         await stop(task)
@@ -168,7 +164,7 @@ async def test_nothing_is_handled_twice_under_concurrent_consumers(platform):
         events = [new_event("probe.ping", {"seq": i}, key=f"k{i}") for i in range(60)]
         await publish(platform, events)
         await publish(platform, events[:30])  # and again, half of them
-        await eventually(lambda: _rows_when(platform, queue, 60), timeout=60, what="60 events handled")
+        await eventually(lambda: rows_when(platform, queue, 60), timeout=60, what="60 events handled")
         await asyncio.sleep(1.0)
         async with platform.sessions() as session:
             count = (await session.execute(select(func.count()).select_from(handled).where(handled.c.queue == queue))).scalar()
