@@ -17,8 +17,9 @@ then, each phase bounded in time:
 The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cores with the service.
 `per_second` is the steady rate: recordings accepted in the last three quarters of each phase's
 window (a batch takes seconds, so the first quarter is ramp-up); `per_second_whole_phase` counts
-everything, the tail after the window included. The ratio to raw uses the steady rates of both. `outbox_unsent_at_end` shows whether the
-service also published what it accepted (its relay keeping up), as a sustained rate requires.
+everything, the tail after the window included. The ratio to raw uses the steady rates of both.
+`outbox_unsent_at_end` shows whether the service also published what it accepted (its relay
+keeping up), as a sustained rate requires.
 `*_cpu_ms_per_recording` is the CPU spent per accepted recording over the phase, its tail included,
 by the service's processes (workers and their relay threads), by PostgreSQL, by RabbitMQ and by
 this load generator: rates on a shared 2-core machine move with everything else on it; these
