@@ -141,12 +141,18 @@ class Ready:
     warnings: list = field(default_factory=list)
 
 
+def hashed(index: int, recording: RecordingIn, principal: Principal, key: str | None) -> Ready:
+    """The site check of one recording (DomainError if refused), and its hash: enough to find a replay."""
+    principal.require_site(recording.recording.site)
+    data = service.as_json(recording)
+    return Ready(index, principal, recording, data, key, service.request_hash(data))
+
+
 def prepare(index: int, recording: RecordingIn, principal: Principal, key: str | None, today: dt.date) -> Ready:
     """The site and counter checks of one recording (DomainError if refused), and its hash."""
-    principal.require_site(recording.recording.site)
-    warnings = service.counter_check(recording, today)
-    data = service.as_json(recording)
-    return Ready(index, principal, recording, data, key, service.request_hash(data), warnings)
+    ready = hashed(index, recording, principal, key)
+    ready.warnings = service.counter_check(recording, today)
+    return ready
 
 
 def _refused(index: int, srid: str | None, exc: DomainError) -> ItemAnswer:
@@ -154,7 +160,15 @@ def _refused(index: int, srid: str | None, exc: DomainError) -> ItemAnswer:
                       exc=exc)
 
 
-def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> Ready | ItemAnswer:
+def _replay(r: Ready, earlier: Enrollment) -> ItemAnswer:
+    """The answer to a key already used: the first answer (the same recording), or a 409."""
+    if earlier.request_hash == r.digest:
+        return ItemAnswer(r.index, 200, r.key, earlier)
+    return _refused(r.index, r.key, service.key_conflict(r.key, earlier))
+
+
+def _parse(index: int, raw: Any, principal: Principal) -> Ready | ItemAnswer:
+    """One item, validated, site-checked and hashed (its counter checks still to come), or its refusal."""
     srid = raw.get("station_recording_id") if isinstance(raw, dict) else None
     srid = srid if isinstance(srid, str) else None
     if isinstance(raw, _BadLine):
@@ -167,9 +181,17 @@ def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> Ready 
         return _refused(index, None, InvalidInput(service.REFUSED, fields=[
             problem("station_recording_id", "field.missing")]))
     try:
-        return prepare(index, recording, principal, recording.station_recording_id, today)
+        return hashed(index, recording, principal, recording.station_recording_id)
     except DomainError as exc:
         return _refused(index, recording.station_recording_id, exc)
+
+
+def _checked(r: Ready, today: dt.date) -> Ready | ItemAnswer:
+    try:
+        r.warnings = service.counter_check(r.recording, today)
+    except DomainError as exc:
+        return _refused(r.index, r.key, exc)
+    return r
 
 
 async def submit_one(session: AsyncSession, writer: "GroupCommit", principal: Principal, recording: RecordingIn, *,
@@ -194,17 +216,36 @@ async def submit_one(session: AsyncSession, writer: "GroupCommit", principal: Pr
 
 async def submit_batch(session: AsyncSession, principal: Principal, items: list[Any], *,
                        today: dt.date) -> list[ItemAnswer]:
-    """One answer per item, in order. Commits."""
+    """One answer per item, in order. Commits.
+
+    A re-sent batch (its first answer lost on a cut link) is answered from what the first one
+    created: a recording already accepted under its key replays its first answer without being
+    checked again, so neither a change of the rules or of the region table since, nor the date
+    (the age rule), turns a recording the server holds into a refusal at the station; and a
+    re-send costs a lookup, not the checks."""
     answers: dict[int, ItemAnswer] = {}
-    ready: list[Ready] = []
+    parsed: list[Ready] = []
     for index, raw in enumerate(items):
-        parsed = _parse(index, raw, principal, today)
-        if isinstance(parsed, ItemAnswer):
-            answers[index] = parsed
+        item = _parse(index, raw, principal)
+        if isinstance(item, ItemAnswer):
+            answers[index] = item
         else:
-            ready.append(parsed)
+            parsed.append(item)
         # Checking 1,000 recordings takes the CPU for a second: let the other requests of this
         # process run between items.
+        await asyncio.sleep(0)
+    existing = await repository.by_idempotency_keys(session, {(r.recording.recording.site, r.key) for r in parsed})
+    # Detached, the rows answered with stay readable; no connection is held during the checks.
+    session.expunge_all()
+    await session.rollback()
+    ready: list[Ready] = []
+    for r in parsed:
+        earlier = existing.get((r.recording.recording.site, r.key))
+        checked = _replay(r, earlier) if earlier is not None else _checked(r, today)
+        if isinstance(checked, ItemAnswer):
+            answers[r.index] = checked
+        else:
+            ready.append(checked)
         await asyncio.sleep(0)
     answers.update(await commit(session, ready))
     return [answers[i] for i in range(len(items))]
@@ -238,8 +279,7 @@ async def write(session: AsyncSession, ready: list[Ready]) -> dict[int, ItemAnsw
         slot = (r.recording.recording.site, r.key)
         earlier = existing.get(slot) if r.key else None
         if earlier is not None:
-            answers[r.index] = (ItemAnswer(r.index, 200, r.key, earlier) if earlier.request_hash == r.digest
-                                else _refused(r.index, r.key, service.key_conflict(r.key, earlier)))
+            answers[r.index] = _replay(r, earlier)
         elif r.key and slot in first_in_batch:
             repeats.append((r, first_in_batch[slot]))
         else:

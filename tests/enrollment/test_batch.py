@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import gzip
 import json
 
+from services.enrollment import batch, service
+from services.enrollment.views import batch_view
+from shared.auth.principal import Principal, Role
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
@@ -68,6 +72,35 @@ async def test_a_resent_batch_replays_and_a_reused_key_with_another_body_is_409(
     # The single endpoint shares the keys: the same recording posted alone is a replay too.
     single = await enrollment_api.post("/v1/enrollments", json=batch[3])
     assert single.status_code == 200 and single.json()["receipt_number"] == first["items"][3]["receipt_number"]
+
+
+async def test_a_resent_batch_replays_what_todays_rules_would_refuse_without_checking_it_again(
+        enrollment_api, monkeypatch):
+    # Accepted once, the answer lost on a cut link; the station re-sends the batch when the counter
+    # rules say otherwise (here: checked as of a day before the residents were born, as a changed
+    # rule or region table would). What was created replays its first answer, unchecked; a new
+    # recording in the same batch is checked, and refused.
+    sent = recordings(2, start=40)
+    first = (await enrollment_api.post("/v1/enrollments/batch", json=sent)).json()
+    assert [i["status"] for i in first["items"]] == [201, 201]
+    new = recordings(1, start=42)[0]
+    too_early = min(dt.date.fromisoformat(r["birth_date"]) for r in [*sent, new]) - dt.timedelta(days=1)
+
+    checked: list[str] = []
+    counter_check = service.counter_check
+    monkeypatch.setattr(service, "counter_check",
+                        lambda rec, today: checked.append(rec.station_recording_id) or counter_check(rec, today))
+    ctx = enrollment_api.app.state.contexts["enrollment"]
+    principal = Principal(id="station", name="station", role=Role.STATION, site=SITE)
+    async with ctx.sessions() as session:
+        answers = await batch.submit_batch(session, principal, [*sent, new], today=too_early)
+    view = batch_view(answers)  # the replayed rows stay readable once the session is gone
+
+    assert [i.status for i in view.items] == [200, 200, 422]
+    assert [i.receipt_number for i in view.items[:2]] == [i["receipt_number"] for i in first["items"]]
+    assert "birth_date" in {f.field for f in view.items[2].error.fields}
+    assert checked == [new["station_recording_id"]]
+    assert await total_at(enrollment_api) == 2
 
 
 async def test_the_same_key_twice_in_one_batch(enrollment_api):
