@@ -304,6 +304,11 @@ def _f32(*values: float, fill: float = 1.0) -> bytes:
     return struct.pack("<128f", *values, *[fill] * (128 - len(values)))
 
 
+def _words(*words: int, fill: int = 0x3F800000) -> bytes:
+    """128 float32s given as their bits (default 1.0)."""
+    return struct.pack("<128I", *words, *[fill] * (128 - len(words)))
+
+
 @pytest.mark.parametrize("vector,code", [
     (_f32(fill=1.0), None),
     (_f32(fill=-0.0), "template.zero_vector"),  # -0.0 is zero too
@@ -314,6 +319,14 @@ def _f32(*values: float, fill: float = 1.0) -> bytes:
     (_f32(math.inf, -math.inf), "template.not_finite"),  # sum NaN
     (_f32(math.nan, fill=0.0), "template.not_finite"),
     (_f32(fill=math.inf), "template.not_finite"),
+    (_f32(*[1.0] * 127, math.nan), "template.not_finite"),  # the last word: no carry past the end
+    (_f32(*[1.0] * 60, -math.inf), "template.not_finite"),
+    (_words(0xFFC00000), "template.not_finite"),  # a negative quiet NaN
+    (_words(0x7F800001), "template.not_finite"),  # a signalling NaN, the smallest payload
+    (_words(0x7F7FFFFF), None),  # the largest finite float32: all exponent bits but one
+    (_words(0x80000001, fill=0), None),  # a negative subnormal is not zero
+    (_words(0x80000000, fill=0x80000000), "template.zero_vector"),
+    (_words(0x00800000, fill=0), None),  # the smallest normal number
 ])
 def test_float32_vector_check(vector, code):
     assert TEMPLATE_FORMATS[("ektp-fp-emb", 1)].check(vector) == code

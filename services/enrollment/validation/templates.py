@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import binascii
 import functools
-import math
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -22,20 +20,27 @@ IRIS_MASK_MIN_FRACTION = 0.5  # at least half the iris bits must be usable
 
 
 @functools.lru_cache(maxsize=8)
-def _floats(count: int) -> struct.Struct:
-    return struct.Struct(f"<{count}f")
+def _word_masks(count: int) -> tuple[int, int, int, int]:
+    """For `count` little-endian 32-bit words read as one integer, in each word: the exponent bits,
+    the lowest of them, the sign bit, every bit but the sign."""
+    def each(word: int) -> int:
+        return int.from_bytes(word.to_bytes(4, "little") * count, "little")
+    return each(0x7F800000), each(0x00800000), each(0x80000000), each(0x7FFFFFFF)
 
 
 def _float32_vector(data: bytes) -> str | None:
     """Problem code for a little-endian float32 vector that cannot be compared by cosine.
 
-    The values as Python floats (doubles): their sum is finite exactly when every value is (a sum
-    of float32s cannot overflow a double; a NaN or an infinity carries through, and +inf + -inf is
-    NaN). Half the time of numpy's isfinite/all/any on 128 values, which a recording checks 11 times."""
-    values = _floats(len(data) // 4).unpack(data)
-    if not math.isfinite(sum(values)):
+    Read as bits, the whole vector as one integer: a float32 is not finite exactly when its eight
+    exponent bits are all 1 (an infinity or a NaN), which adding 1 to each word's exponent carries
+    into that word's sign bit (cleared first, so no carry reaches the next word); the vector is zero
+    when every bit but the signs is 0 (-0.0 is zero too). Half the time of unpacking 128 Python
+    floats, which was itself half of numpy's, and a recording has 11 of them."""
+    exponents, lowest, signs, magnitude = _word_masks(len(data) // 4)
+    bits = int.from_bytes(data, "little")
+    if ((bits & exponents) + lowest) & signs:
         return "template.not_finite"
-    if not any(values):
+    if not bits & magnitude:
         return "template.zero_vector"
     return None
 
