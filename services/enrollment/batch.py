@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from isal import isal_zlib
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,7 +67,7 @@ async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_leng
     Not copied into `bytes`: parsed as it is."""
     if content_length is not None and content_length > MAX_BODY_BYTES:
         raise _too_large()
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    inflater = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS) if gzipped else None
     out = bytearray()
     received = 0
     async for chunk in chunks:
@@ -79,7 +79,7 @@ async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_leng
             continue
         try:
             out += inflater.decompress(chunk, MAX_BODY_BYTES + 1 - len(out))
-        except zlib.error:
+        except isal_zlib.error:
             raise InvalidInput("body is not valid gzip", code="invalid_gzip") from None
         if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
             raise _too_large()
