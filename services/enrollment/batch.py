@@ -62,27 +62,41 @@ def _too_large() -> DomainError:
                            "send fewer recordings per batch")
 
 
+def _gzip_member() -> Any:
+    return isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+
+
 async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_length: int | None) -> bytearray:
     """The (decompressed) body, refusing with 413 as soon as it is known to be too big, gzip bombs too.
-    Not copied into `bytes`: parsed as it is."""
+    Not copied into `bytes`: parsed as it is.
+
+    A gzip body may be several members one after another (RFC 1952, 2.2; what ``cat a.gz b.gz``
+    or a client compressing as it goes sends): every member is read, not only the first (which
+    dropped the rest unsaid). Anything after a member that is not a whole member is refused
+    (422 invalid_gzip)."""
     if content_length is not None and content_length > MAX_BODY_BYTES:
         raise _too_large()
-    inflater = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS) if gzipped else None
+    inflater = _gzip_member() if gzipped else None  # the member being read; None between members
     out = bytearray()
     received = 0
     async for chunk in chunks:
         received += len(chunk)
         if received > MAX_BODY_BYTES:
             raise _too_large()
-        if inflater is None:
+        if not gzipped:
             out += chunk
             continue
-        try:
-            out += inflater.decompress(chunk, MAX_BODY_BYTES + 1 - len(out))
-        except isal_zlib.error:
-            raise InvalidInput("body is not valid gzip", code="invalid_gzip") from None
-        if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-            raise _too_large()
+        while chunk:
+            inflater = inflater or _gzip_member()
+            try:
+                out += inflater.decompress(chunk, MAX_BODY_BYTES + 1 - len(out))
+            except isal_zlib.error:
+                raise InvalidInput("body is not valid gzip", code="invalid_gzip") from None
+            if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+                raise _too_large()
+            if not inflater.eof:
+                break
+            chunk, inflater = inflater.unused_data, None
     if inflater is not None:
         out += inflater.flush()
         if not inflater.eof:

@@ -131,6 +131,23 @@ async def test_ndjson_with_gzip(enrollment_api):
     assert answer["items"][2]["error"]["error"] == "invalid_json"
 
 
+async def test_a_gzip_body_of_several_members_is_read_to_the_end(enrollment_api):
+    # `cat a.gz b.gz`: two gzip members one after another; every recording of both is answered.
+    batch = recordings(4, start=50)
+    members = [gzip.compress("".join(json.dumps(r) + "\n" for r in part).encode()) for part in (batch[:3], batch[3:])]
+    headers = {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}
+
+    answer = (await enrollment_api.post("/v1/enrollments/batch", content=b"".join(members), headers=headers)).json()
+
+    assert [i["status"] for i in answer["items"]] == [201] * 4
+    assert await total_at(enrollment_api) == 4
+    # A member cut short, or bytes after a member that are not one, refuse the body: nothing is written.
+    for body in (members[0] + members[1][:-4], members[0] + b"not gzip at all"):
+        refused = await enrollment_api.post("/v1/enrollments/batch", content=body, headers=headers)
+        assert refused.status_code == 422 and refused.json()["error"] == "invalid_gzip", refused.text
+    assert await total_at(enrollment_api) == 4
+
+
 def test_ndjson_lines():
     # CRLF line ends, blank and whitespace-only lines, no newline at the end; `null` is an item
     # (refused later as not a recording), a line that is not JSON is one too.
