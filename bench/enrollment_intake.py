@@ -5,14 +5,16 @@ then, each phase bounded in time:
 
 1. single: C concurrent clients POST /v1/enrollments (~15 KB synthetic recordings, each with a
    new station_recording_id), with a station credential (the real per-request check);
-2. batch: C concurrent clients POST /v1/enrollments/batch (B recordings each, NDJSON);
+2. batch: C concurrent clients POST /v1/enrollments/batch (B recordings each, NDJSON); then
+   gzip: the same, gzip'd as `ektp station` sends them (the bodies compressed before the phase,
+   so that compressing does not take the service's CPU);
 3. raw: the same rows (enrollment, two timeline steps, outbox event) inserted with asyncpg at the
    same concurrency, one transaction per recording, then one per B recordings: the ceiling. The
    outbox body is stored sealed (AES-GCM, base64), as the service stores it: in clear, PostgreSQL
    spends twice the CPU trying to compress it (TOAST), and raw would be slower than it need be.
 
     .venv/bin/python bench/enrollment_intake.py [--seconds 20] [--clients 64] [--batch 100] [--workers 2]
-                                                [--phases single,batch,raw]
+                                                [--phases single,batch,gzip,raw]
 
 The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cores with the service.
 `per_second` is the steady rate: recordings accepted in the last three quarters of each phase's
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gzip
 import json
 import os
 import random
@@ -43,6 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,12 +247,12 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the service")
     parser.add_argument("--batch", type=int, default=100, help="recordings per batch request")
     parser.add_argument("--templates", type=int, default=50)
-    parser.add_argument("--phases", default="single,batch,raw",
+    parser.add_argument("--phases", default="single,batch,gzip,raw",
                         help="which phases to run, comma-separated (comparing two builds: fewer, more often)")
     args = parser.parse_args()
     phases = set(args.phases.split(","))
-    if not phases <= {"single", "batch", "raw"}:
-        parser.error("--phases: single, batch, raw")
+    if not phases <= {"single", "batch", "gzip", "raw"}:
+        parser.error("--phases: single, batch, gzip, raw")
 
     db_name, db_url = await infra.create_database()
     vhost, amqp_url = infra.create_vhost()
@@ -315,6 +319,32 @@ async def main() -> None:
                                     **cpu_ms_per_recording(cpu, phase),
                                     db_commits_per_recording=await commits_per_recording(xacts, phase))
 
+        if "gzip" in phases:
+            # Bodies for up to 2,500 recordings a second, compressed as the station does (level 6)
+            # now, on every core (zlib lets go of the GIL); more, if needed, while the phase runs.
+            count = int(args.seconds * 2500 / args.batch) + args.clients
+            print(f"# compressing {count} batch bodies", flush=True)
+            with ThreadPoolExecutor(os.cpu_count()) as compressors:
+                ready = list(compressors.map(lambda body: gzip.compress(body, compresslevel=6),
+                                             [batch_body() + b"\n" for _ in range(count)]))
+
+            def gzipped_bodies():
+                yield from ready
+                print("# out of compressed bodies: compressing during the phase", flush=True)
+                while True:
+                    yield gzip.compress(batch_body() + b"\n", compresslevel=6)
+
+            bodies = gzipped_bodies()
+            cpu, xacts = cpu_seconds(pid), await commits(dsn)
+            phase = await drive(
+                url, token, clients=args.clients, seconds=args.seconds, body=lambda: next(bodies),
+                path="/v1/enrollments/batch", per_request=args.batch,
+                headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+            rows["gzip"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}, gzip", phase,
+                                   outbox_unsent_at_end=await outbox_unsent(dsn),
+                                   **cpu_ms_per_recording(cpu, phase),
+                                   db_commits_per_recording=await commits_per_recording(xacts, phase))
+
         if "raw" in phases:
             # One pool for both raw phases, closed after the last figures: PostgreSQL's CPU is
             # counted on its connections' processes, which end with them.
@@ -330,7 +360,7 @@ async def main() -> None:
             finally:
                 await pool.close()
             ratios = [f"{name}: {rows[name]['per_second'] / max(raw['per_second'], 1):.0%} of raw"
-                      for name, raw in (("single", raw1), ("batch", rawb)) if name in rows]
+                      for name, raw in (("single", raw1), ("batch", rawb), ("gzip", rawb)) if name in rows]
             if ratios:
                 print("# " + "; ".join(ratios), flush=True)
     finally:
