@@ -93,6 +93,8 @@ def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> 
     queued = already = 0
     refused: list[Refusal] = []
     for number, raw in enumerate(lines, start=1):
+        if number == 1:  # a file saved as "UTF-8 with BOM" (Windows Notepad, spreadsheet exports)
+            raw = raw.removeprefix("\ufeff")
         if not raw.strip():
             continue
         recording, problems = check_line(raw, today)

@@ -8,6 +8,7 @@ push is killed (kill -9, a power cut) half-way and started again.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -99,3 +100,20 @@ async def test_station_pushes_through_a_dropping_link_without_loss_or_doubles(en
 
 async def _async(value):  # type: ignore[no-untyped-def]
     return value
+
+
+def test_enqueue_reads_a_file_saved_with_a_byte_order_mark(tmp_path):
+    # "UTF-8 with BOM", as Windows Notepad and spreadsheet exports save it: the mark is not part of
+    # the first recording, which is queued like the others.
+    source = tmp_path / "recordings.ndjson"
+    source.write_text("".join(json.dumps(recording(7000 + i, pickup_site=SITE)) + "\n" for i in range(2)),
+                      encoding="utf-8-sig")
+    assert source.read_bytes().startswith(b"\xef\xbb\xbf")
+    queue = tmp_path / "station.db"
+
+    enqueued = run({**os.environ, "EKTP_DATA_DIR": str(tmp_path)}, "station", "enqueue", str(source),
+                   "--queue", str(queue))
+
+    assert enqueued.returncode == 0, enqueued.stderr
+    assert "queued 2, already queued 0, refused 0" in enqueued.stdout
+    assert queue_counts(queue) == {"pending": 2}
