@@ -259,8 +259,8 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
             answers[index] = item
         else:
             parsed.append(item)
-        # Checking 1,000 recordings takes the CPU for a second: let the other requests of this
-        # process run between items.
+        # Parsing and checking 1,000 recordings take the CPU for a second: let the other requests
+        # of this process run between items (here and below).
         await asyncio.sleep(0)
     existing = await repository.by_idempotency_keys(session, {(r.recording.recording.site, r.key) for r in parsed})
     # Detached, the rows answered with stay readable; no connection is held during the checks.
