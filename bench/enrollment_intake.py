@@ -12,6 +12,8 @@ then, each phase bounded in time:
    same concurrency, one transaction per recording, then one per B recordings: the ceiling. The
    outbox body is stored sealed (AES-GCM, base64), as the service stores it: in clear, PostgreSQL
    spends twice the CPU trying to compress it (TOAST), and raw would be slower than it need be.
+   Raw runs before the service's phases and again after them (this machine's speed drifts by a
+   quarter within minutes): the share of raw is of the mean of the two.
 
     .venv/bin/python bench/enrollment_intake.py [--seconds 20] [--clients 64] [--batch 100] [--workers 2]
                                                 [--phases single,batch,gzip,raw]
@@ -19,7 +21,7 @@ then, each phase bounded in time:
 The load generator is aiohttp (`pip install -e .[bench]`): it shares the two cores with the service.
 `per_second` is the steady rate: recordings accepted in the last three quarters of each phase's
 window (a batch takes seconds, so the first quarter is ramp-up); `per_second_whole_phase` counts
-everything, the tail after the window included. The ratio to raw uses the steady rates of both.
+everything, the tail after the window included. The ratio to raw uses steady rates.
 `outbox_unsent_at_end` shows whether the service also published what it accepted (its relay
 keeping up), as a sustained rate requires.
 `*_cpu_ms_per_recording` is the CPU spent per accepted recording over the phase, its tail included,
@@ -294,75 +296,91 @@ async def main() -> None:
         async def commits_per_recording(before: int, phase: Phase) -> float:
             return round((await commits(dsn) - before) / max(sum(n for _, n in phase.done), 1), 2)
 
-        rows = {}
-        if "single" in phases:
-            cpu, xacts = cpu_seconds(pid), await commits(dsn)
-            phase = await drive(
-                url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
-                path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
-            rows["single"] = summary("single POST /v1/enrollments", phase,
-                                     outbox_unsent_at_end=await outbox_unsent(dsn),
-                                     **cpu_ms_per_recording(cpu, phase),
-                                     db_commits_per_recording=await commits_per_recording(xacts, phase))
+        async def service_phases(rows: dict[str, dict]) -> None:
+            if "single" in phases:
+                cpu, xacts = cpu_seconds(pid), await commits(dsn)
+                phase = await drive(
+                    url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
+                    path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
+                rows["single"] = summary("single POST /v1/enrollments", phase,
+                                         outbox_unsent_at_end=await outbox_unsent(dsn),
+                                         **cpu_ms_per_recording(cpu, phase),
+                                         db_commits_per_recording=await commits_per_recording(xacts, phase))
 
-        def batch_body() -> bytes:
-            return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
+            def batch_body() -> bytes:
+                return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
 
-        if "batch" in phases:
-            cpu, xacts = cpu_seconds(pid), await commits(dsn)
-            phase = await drive(
-                url, token, clients=args.clients, seconds=args.seconds, body=batch_body,
-                path="/v1/enrollments/batch", per_request=args.batch,
-                headers={"Content-Type": "application/x-ndjson"})
-            rows["batch"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
-                                    outbox_unsent_at_end=await outbox_unsent(dsn),
-                                    **cpu_ms_per_recording(cpu, phase),
-                                    db_commits_per_recording=await commits_per_recording(xacts, phase))
+            if "batch" in phases:
+                cpu, xacts = cpu_seconds(pid), await commits(dsn)
+                phase = await drive(
+                    url, token, clients=args.clients, seconds=args.seconds, body=batch_body,
+                    path="/v1/enrollments/batch", per_request=args.batch,
+                    headers={"Content-Type": "application/x-ndjson"})
+                rows["batch"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
+                                        outbox_unsent_at_end=await outbox_unsent(dsn),
+                                        **cpu_ms_per_recording(cpu, phase),
+                                        db_commits_per_recording=await commits_per_recording(xacts, phase))
 
-        if "gzip" in phases:
-            # Bodies for up to 2,500 recordings a second, compressed as the station does (level 6)
-            # now, on every core (zlib lets go of the GIL); more, if needed, while the phase runs.
-            count = int(args.seconds * 2500 / args.batch) + args.clients
-            print(f"# compressing {count} batch bodies", flush=True)
-            with ThreadPoolExecutor(os.cpu_count()) as compressors:
-                ready = list(compressors.map(lambda body: gzip.compress(body, compresslevel=6),
-                                             [batch_body() + b"\n" for _ in range(count)]))
+            if "gzip" in phases:
+                # Bodies for up to 2,500 recordings a second, compressed as the station does (level 6)
+                # now, on every core (zlib lets go of the GIL); more, if needed, while the phase runs.
+                count = int(args.seconds * 2500 / args.batch) + args.clients
+                print(f"# compressing {count} batch bodies", flush=True)
+                with ThreadPoolExecutor(os.cpu_count()) as compressors:
+                    ready = list(compressors.map(lambda body: gzip.compress(body, compresslevel=6),
+                                                 [batch_body() + b"\n" for _ in range(count)]))
 
-            def gzipped_bodies():
-                yield from ready
-                print("# out of compressed bodies: compressing during the phase", flush=True)
-                while True:
-                    yield gzip.compress(batch_body() + b"\n", compresslevel=6)
+                def gzipped_bodies():
+                    yield from ready
+                    print("# out of compressed bodies: compressing during the phase", flush=True)
+                    while True:
+                        yield gzip.compress(batch_body() + b"\n", compresslevel=6)
 
-            bodies = gzipped_bodies()
-            cpu, xacts = cpu_seconds(pid), await commits(dsn)
-            phase = await drive(
-                url, token, clients=args.clients, seconds=args.seconds, body=lambda: next(bodies),
-                path="/v1/enrollments/batch", per_request=args.batch,
-                headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
-            rows["gzip"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}, gzip", phase,
-                                   outbox_unsent_at_end=await outbox_unsent(dsn),
-                                   **cpu_ms_per_recording(cpu, phase),
-                                   db_commits_per_recording=await commits_per_recording(xacts, phase))
+                bodies = gzipped_bodies()
+                cpu, xacts = cpu_seconds(pid), await commits(dsn)
+                phase = await drive(
+                    url, token, clients=args.clients, seconds=args.seconds, body=lambda: next(bodies),
+                    path="/v1/enrollments/batch", per_request=args.batch,
+                    headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+                rows["gzip"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}, gzip", phase,
+                                       outbox_unsent_at_end=await outbox_unsent(dsn),
+                                       **cpu_ms_per_recording(cpu, phase),
+                                       db_commits_per_recording=await commits_per_recording(xacts, phase))
 
+        async def raw_phases(pool: asyncpg.Pool, when: str) -> dict[str, dict]:
+            """Both raw phases; PostgreSQL's CPU is counted on the pool's connections' processes."""
+            out = {}
+            for name, per_tx in (("single", 1), ("batch", args.batch)):
+                cpu = cpu_seconds(pid)
+                phase = await raw_inserts(pool, tmpl, clients=args.clients, seconds=args.seconds, per_tx=per_tx)
+                out[name] = summary(f"raw asyncpg insert, {per_tx} per transaction ({when})", phase,
+                                    **cpu_ms_per_recording(cpu, phase))
+            return out
+
+        # The raw phases run before the service's and again after them: this machine's speed drifts
+        # by a quarter within minutes (other guests on its host), and a share of one raw figure
+        # measured minutes away from the service's moved with it. The share is of their mean.
+        pool = None
+        raws: list[dict[str, dict]] = []
         if "raw" in phases:
-            # One pool for both raw phases, closed after the last figures: PostgreSQL's CPU is
-            # counted on its connections' processes, which end with them.
             pool = await asyncpg.create_pool(dsn, min_size=min(args.clients, 40), max_size=min(args.clients, 40))
-            try:
-                cpu = cpu_seconds(pid)
-                phase = await raw_inserts(pool, tmpl, clients=args.clients, seconds=args.seconds, per_tx=1)
-                raw1 = summary("raw asyncpg insert, 1 per transaction", phase, **cpu_ms_per_recording(cpu, phase))
-                cpu = cpu_seconds(pid)
-                phase = await raw_inserts(pool, tmpl, clients=args.clients, seconds=args.seconds, per_tx=args.batch)
-                rawb = summary(f"raw asyncpg insert, {args.batch} per transaction", phase,
-                               **cpu_ms_per_recording(cpu, phase))
-            finally:
+            raws.append(await raw_phases(pool, "before"))
+        rows = {}
+        try:
+            await service_phases(rows)
+            if pool is not None:
+                raws.append(await raw_phases(pool, "after"))
+        finally:
+            if pool is not None:  # closed after the last figures
                 await pool.close()
-            ratios = [f"{name}: {rows[name]['per_second'] / max(raw['per_second'], 1):.0%} of raw"
-                      for name, raw in (("single", raw1), ("batch", rawb), ("gzip", rawb)) if name in rows]
-            if ratios:
-                print("# " + "; ".join(ratios), flush=True)
+        ratios = []
+        for name in ("single", "batch", "gzip"):
+            if name in rows and raws:
+                kind = "single" if name == "single" else "batch"
+                raw = statistics.mean(r[kind]["per_second"] for r in raws)
+                ratios.append(f"{name}: {rows[name]['per_second'] / max(raw, 1):.0%} of raw ({raw:.0f}/s)")
+        if ratios:
+            print("# " + "; ".join(ratios), flush=True)
     finally:
         if proc is not None:
             proc.stop(timeout=30)
