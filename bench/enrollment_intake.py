@@ -135,6 +135,20 @@ async def outbox_unsent(dsn: str) -> int:
         await conn.close()
 
 
+async def settle(dsn: str, vacuum: bool = False) -> None:
+    """Between phases, uncounted: what a phase wrote is flushed to disk now (CHECKPOINT), not during
+    the next phase, and after the raw phases' many rows the tables are vacuumed, not by autovacuum
+    during the next phase (which doubled PostgreSQL's CPU per single POST)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if vacuum:
+            await conn.execute("VACUUM (ANALYZE) enrollment.enrollments, enrollment.enrollment_timeline, "
+                               "enrollment.enrollment_outbox")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 async def commits(dsn: str) -> int:
     """Transactions committed in the service's database so far (PostgreSQL's statistics, which
     lag up to a second): per recording, how well commits and relay passes are shared."""
@@ -306,6 +320,7 @@ async def main() -> None:
                                          outbox_unsent_at_end=await outbox_unsent(dsn),
                                          **cpu_ms_per_recording(cpu, phase),
                                          db_commits_per_recording=await commits_per_recording(xacts, phase))
+                await settle(dsn)
 
             def batch_body() -> bytes:
                 return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
@@ -320,6 +335,7 @@ async def main() -> None:
                                         outbox_unsent_at_end=await outbox_unsent(dsn),
                                         **cpu_ms_per_recording(cpu, phase),
                                         db_commits_per_recording=await commits_per_recording(xacts, phase))
+                await settle(dsn)
 
             if "gzip" in phases:
                 # Bodies for up to 2,500 recordings a second, compressed as the station does (level 6)
@@ -346,6 +362,7 @@ async def main() -> None:
                                        outbox_unsent_at_end=await outbox_unsent(dsn),
                                        **cpu_ms_per_recording(cpu, phase),
                                        db_commits_per_recording=await commits_per_recording(xacts, phase))
+                await settle(dsn)
 
         async def raw_phases(pool: asyncpg.Pool, when: str) -> dict[str, dict]:
             """Both raw phases; PostgreSQL's CPU is counted on the pool's connections' processes."""
@@ -355,6 +372,7 @@ async def main() -> None:
                 phase = await raw_inserts(pool, tmpl, clients=args.clients, seconds=args.seconds, per_tx=per_tx)
                 out[name] = summary(f"raw asyncpg insert, {per_tx} per transaction ({when})", phase,
                                     **cpu_ms_per_recording(cpu, phase))
+                await settle(dsn, vacuum=name == "batch")
             return out
 
         # The raw phases run before the service's and again after them: this machine's speed drifts
