@@ -176,13 +176,6 @@ def hashed(index: int, recording: RecordingIn, principal: Principal, key: str | 
     return Ready(index, principal, recording, data, key, service.request_hash(data))
 
 
-def prepare(index: int, recording: RecordingIn, principal: Principal, key: str | None, today: dt.date) -> Ready:
-    """The site and counter checks of one recording (DomainError if refused), and its hash."""
-    ready = hashed(index, recording, principal, key)
-    ready.warnings = service.counter_check(recording, today)
-    return ready
-
-
 def _refused(index: int, srid: str | None, exc: DomainError) -> ItemAnswer:
     return ItemAnswer(index, exc.status_code, srid, error=error_body(exc.code, exc.detail, exc.fields, **exc.extra),
                       exc=exc)
@@ -225,12 +218,12 @@ def _checked(r: Ready, today: dt.date) -> Ready | ItemAnswer:
 async def submit_one(session: AsyncSession, writer: "GroupCommit", principal: Principal, recording: RecordingIn, *,
                      key: str | None, today: dt.date) -> ItemAnswer:
     """`POST /v1/enrollments`: checks here, written by the group commit; DomainError if refused."""
+    ready = hashed(0, recording, principal, key)
     try:
-        ready = prepare(0, recording, principal, key, today)
+        ready.warnings = service.counter_check(recording, today)
     except InvalidInput:
         # A retry of a recording accepted under yesterday's rules (the age rule moves with the date).
-        data = service.as_json(recording)
-        replay = await service.find_replay(session, recording, key, service.request_hash(data))
+        replay = await service.find_replay(session, recording, key, ready.digest)
         if replay is None:
             raise
         return ItemAnswer(0, 200, key, replay)
