@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,33 +311,28 @@ async def main() -> None:
         async def commits_per_recording(before: int, phase: Phase) -> float:
             return round((await commits(dsn) - before) / max(sum(n for _, n in phase.done), 1), 2)
 
-        async def service_phases(rows: dict[str, dict]) -> None:
+        rows: dict[str, dict] = {}
+
+        async def service_phase(name: str, label: str, body: Callable[[], bytes], path: str, per_request: int,
+                                headers: dict[str, str]) -> None:
+            cpu, xacts = cpu_seconds(pid), await commits(dsn)
+            phase = await drive(url, token, clients=args.clients, seconds=args.seconds, body=body, path=path,
+                                per_request=per_request, headers=headers)
+            rows[name] = summary(label, phase, outbox_unsent_at_end=await outbox_unsent(dsn),
+                                 **cpu_ms_per_recording(cpu, phase),
+                                 db_commits_per_recording=await commits_per_recording(xacts, phase))
+            await settle(dsn)
+
+        def batch_body() -> bytes:
+            return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
+
+        async def service_phases() -> None:
             if "single" in phases:
-                cpu, xacts = cpu_seconds(pid), await commits(dsn)
-                phase = await drive(
-                    url, token, clients=args.clients, seconds=args.seconds, body=lambda: with_key(random.choice(tmpl)),
-                    path="/v1/enrollments", per_request=1, headers={"Content-Type": "application/json"})
-                rows["single"] = summary("single POST /v1/enrollments", phase,
-                                         outbox_unsent_at_end=await outbox_unsent(dsn),
-                                         **cpu_ms_per_recording(cpu, phase),
-                                         db_commits_per_recording=await commits_per_recording(xacts, phase))
-                await settle(dsn)
-
-            def batch_body() -> bytes:
-                return b"\n".join(with_key(random.choice(tmpl)) for _ in range(args.batch))
-
+                await service_phase("single", "single POST /v1/enrollments", lambda: with_key(random.choice(tmpl)),
+                                    "/v1/enrollments", 1, {"Content-Type": "application/json"})
             if "batch" in phases:
-                cpu, xacts = cpu_seconds(pid), await commits(dsn)
-                phase = await drive(
-                    url, token, clients=args.clients, seconds=args.seconds, body=batch_body,
-                    path="/v1/enrollments/batch", per_request=args.batch,
-                    headers={"Content-Type": "application/x-ndjson"})
-                rows["batch"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}", phase,
-                                        outbox_unsent_at_end=await outbox_unsent(dsn),
-                                        **cpu_ms_per_recording(cpu, phase),
-                                        db_commits_per_recording=await commits_per_recording(xacts, phase))
-                await settle(dsn)
-
+                await service_phase("batch", f"batch POST /v1/enrollments/batch x{args.batch}", batch_body,
+                                    "/v1/enrollments/batch", args.batch, {"Content-Type": "application/x-ndjson"})
             if "gzip" in phases:
                 # Bodies for up to 2,500 recordings a second, compressed as the station does (level 6)
                 # now, on every core (zlib lets go of the GIL); more, if needed, while the phase runs.
@@ -346,23 +342,16 @@ async def main() -> None:
                     ready = list(compressors.map(lambda body: gzip.compress(body, compresslevel=6),
                                                  [batch_body() + b"\n" for _ in range(count)]))
 
-                def gzipped_bodies():
+                def gzipped_bodies() -> Iterator[bytes]:
                     yield from ready
                     print("# out of compressed bodies: compressing during the phase", flush=True)
                     while True:
                         yield gzip.compress(batch_body() + b"\n", compresslevel=6)
 
                 bodies = gzipped_bodies()
-                cpu, xacts = cpu_seconds(pid), await commits(dsn)
-                phase = await drive(
-                    url, token, clients=args.clients, seconds=args.seconds, body=lambda: next(bodies),
-                    path="/v1/enrollments/batch", per_request=args.batch,
-                    headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
-                rows["gzip"] = summary(f"batch POST /v1/enrollments/batch x{args.batch}, gzip", phase,
-                                       outbox_unsent_at_end=await outbox_unsent(dsn),
-                                       **cpu_ms_per_recording(cpu, phase),
-                                       db_commits_per_recording=await commits_per_recording(xacts, phase))
-                await settle(dsn)
+                await service_phase("gzip", f"batch POST /v1/enrollments/batch x{args.batch}, gzip",
+                                    lambda: next(bodies), "/v1/enrollments/batch", args.batch,
+                                    {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
 
         async def raw_phases(pool: asyncpg.Pool, when: str) -> dict[str, dict]:
             """Both raw phases; PostgreSQL's CPU is counted on the pool's connections' processes."""
@@ -383,9 +372,8 @@ async def main() -> None:
         if "raw" in phases:
             pool = await asyncpg.create_pool(dsn, min_size=min(args.clients, 40), max_size=min(args.clients, 40))
             raws.append(await raw_phases(pool, "before"))
-        rows = {}
         try:
-            await service_phases(rows)
+            await service_phases()
             if pool is not None:
                 raws.append(await raw_phases(pool, "after"))
         finally:
