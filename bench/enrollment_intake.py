@@ -365,7 +365,7 @@ async def main() -> None:
             return out
 
         # The raw phases run before the service's and again after them: this machine's speed drifts
-        # by a quarter within minutes (other guests on its host), and a share of one raw figure
+        # by a quarter within minutes (other work on its host), and a share of one raw figure
         # measured minutes away from the service's moved with it. The share is of their mean.
         pool = None
         raws: list[dict[str, dict]] = []
