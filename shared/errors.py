@@ -131,6 +131,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "field.enum": ("Nilai harus salah satu dari: {expected}.", "The value must be one of: {expected}."),
     "field.too_long": ("Terlalu panjang: maksimal {max}.", "Too long: at most {max}."),
     "field.too_short": ("Terlalu pendek: minimal {min}.", "Too short: at least {min}."),
+    "field.blank": ("Tidak boleh kosong.", "Must not be blank."),
     "field.out_of_range": ("Nilai di luar batas ({limit}).", "The value is out of range ({limit})."),
     "field.type": ("Jenis data salah: seharusnya {expected}.", "Wrong type: expected {expected}."),
     "field.date_format": (
@@ -140,22 +141,23 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "field.invalid": ("Nilai tidak sah ({detail}).", "Invalid value ({detail})."),
 }
 
+# A name in each language: ``{expected}`` of field.type is Indonesian in message_id, English in message_en.
 _TYPE_NAMES = {
-    "string_type": "teks / text",
-    "int_type": "bilangan bulat / integer",
-    "int_parsing": "bilangan bulat / integer",
-    "int_from_float": "bilangan bulat / integer",
-    "float_type": "angka / number",
-    "float_parsing": "angka / number",
-    "bool_type": "true/false",
-    "bool_parsing": "true/false",
-    "list_type": "daftar / list",
-    "dict_type": "objek / object",
-    "model_type": "objek / object",
-    "model_attributes_type": "objek / object",
-    "uuid_type": "UUID",
-    "uuid_parsing": "UUID",
-    "none_required": "null",
+    "string_type": ("teks", "text"),
+    "int_type": ("bilangan bulat", "integer"),
+    "int_parsing": ("bilangan bulat", "integer"),
+    "int_from_float": ("bilangan bulat", "integer"),
+    "float_type": ("angka", "number"),
+    "float_parsing": ("angka", "number"),
+    "bool_type": ("true/false", "true/false"),
+    "bool_parsing": ("true/false", "true/false"),
+    "list_type": ("daftar", "list"),
+    "dict_type": ("objek", "object"),
+    "model_type": ("objek", "object"),
+    "model_attributes_type": ("objek", "object"),
+    "uuid_type": ("UUID", "UUID"),
+    "uuid_parsing": ("UUID", "UUID"),
+    "none_required": ("null", "null"),
 }
 _BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
@@ -180,7 +182,11 @@ def field_path(loc: Sequence[Any], strip: Sequence[str] = ("body",)) -> str:
 
 
 def field_problem(field: str, code: str, **params: Any) -> FieldProblem:
-    message_id, message_en = (t.format(**params) for t in FIELD_MESSAGES[code])
+    """A structural problem; a parameter given as an (Indonesian, English) pair goes into each
+    message in its own language."""
+    message_id, message_en = (
+        template.format(**{k: v[lang] if isinstance(v, tuple) else v for k, v in params.items()})
+        for lang, template in enumerate(FIELD_MESSAGES[code]))
     return FieldProblem(field=field, code=code, message_id=message_id, message_en=message_en)
 
 
@@ -192,9 +198,12 @@ def _one(path: str, err: Mapping[str, Any]) -> FieldProblem:
     if kind == "extra_forbidden":
         return field_problem(path, "field.unknown")
     if kind in ("enum", "literal_error"):
-        return field_problem(path, "field.enum", expected=str(ctx.get("expected", "")).replace("'", ""))
+        expected = str(ctx.get("expected", "")).replace("'", "")  # pydantic's "'A', 'B' or 'C'"
+        return field_problem(path, "field.enum", expected=(expected.replace(" or ", " atau "), expected))
     if kind in ("string_too_long", "too_long"):
         return field_problem(path, "field.too_long", max=ctx.get("max_length", "?"))
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return field_problem(path, "field.blank")
     if kind in ("string_too_short", "too_short"):
         return field_problem(path, "field.too_short", min=ctx.get("min_length", "?"))
     if kind in _BOUNDS:

@@ -17,6 +17,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Str = Annotated[str, StringConstraints(strip_whitespace=True)]
+# An identifier: blank is refused (field.blank), not taken as a value (an idempotency key "" was).
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class Sex(StrEnum):
@@ -90,8 +92,8 @@ class RecordingContext(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: Str = Field(description="Recording site code", examples=["53.71.04"])
-    station: Str = Field(max_length=40, description="Recording station id at the site", examples=["ST01"])
-    operator: Str = Field(max_length=60, description="Operator id", examples=["op-012"])
+    station: Id = Field(max_length=40, description="Recording station id at the site", examples=["ST01"])
+    operator: Id = Field(max_length=60, description="Operator id", examples=["op-012"])
     recorded_at: dt.datetime = Field(description="Capture time, with time zone")
 
 
@@ -99,7 +101,7 @@ class FingerprintTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     position: FingerPosition
-    format: Str = Field(examples=["ektp-fp-emb"])
+    format: Id = Field(examples=["ektp-fp-emb"])
     version: int = Field(ge=1)
     quality: int = Field(ge=0, le=100, description="NFIQ-like 0..100, higher is better")
     template: str = Field(description="base64 of the template bytes")
@@ -109,7 +111,7 @@ class IrisTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     eye: Eye
-    format: Str = Field(examples=["ektp-iris-code"])
+    format: Id = Field(examples=["ektp-iris-code"])
     version: int = Field(ge=1)
     quality: int = Field(ge=0, le=100)
     code: str = Field(description="base64 of the 2048-bit iris code")
@@ -119,7 +121,7 @@ class IrisTemplate(BaseModel):
 class FaceTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Str = Field(examples=["ektp-face-emb"])
+    format: Id = Field(examples=["ektp-face-emb"])
     version: int = Field(ge=1)
     quality: int = Field(ge=0, le=100)
     template: str = Field(description="base64 of the template bytes")
@@ -149,7 +151,7 @@ class RecordingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    station_recording_id: Str | None = Field(
+    station_recording_id: Id | None = Field(
         default=None,
         max_length=80,
         description="The station's own id for this recording; used as the idempotency key "

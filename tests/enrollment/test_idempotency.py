@@ -62,6 +62,24 @@ async def test_the_station_recording_id_is_the_key_when_no_header_is_sent(enroll
     assert again.json()["receipt_number"] == first.json()["receipt_number"]
 
 
+async def test_a_blank_station_recording_id_is_refused_not_taken_as_a_key(enrollment_api):
+    """It was stored as the key "": every later blank one, a retry included, then hit the unique
+    index (500)."""
+    answers = []
+    for n in (3005, 3006, 3005):
+        rec = recording(n, pickup_site=SITE)
+        rec["station_recording_id"] = ""
+        answers.append(await enrollment_api.post("/v1/enrollments", json=rec))
+
+    assert [a.status_code for a in answers] == [422] * 3, [a.text for a in answers]
+    assert [f["field"] for f in answers[0].json()["fields"]] == ["station_recording_id"]
+    assert await total_at(enrollment_api) == 0
+    rec = recording(3005, pickup_site=SITE)
+    rec["station_recording_id"] = ""
+    keyed = await enrollment_api.post("/v1/enrollments", json=rec, headers={"Idempotency-Key": "k-3005"})
+    assert keyed.status_code == 422  # a header does not make a blank id acceptable
+
+
 async def test_concurrent_retries_create_one_enrollment(enrollment_api):
     rec = recording(3004, pickup_site=SITE)
     answers = await asyncio.gather(*(

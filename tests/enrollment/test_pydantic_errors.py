@@ -57,6 +57,24 @@ def test_messages_in_both_languages():
     (p,) = problems_for_list(data)
     assert p.message_id.startswith("Nilai harus salah satu dari") and "LAKI-LAKI" in p.message_id
     assert p.message_en.startswith("The value must be one of")
+    assert " atau " in p.message_id and " or " not in p.message_id and " or " in p.message_en
+
+
+def test_a_type_is_named_in_each_messages_own_language():
+    data = recording_dict()
+    data["name"] = 42
+    (p,) = problems_for_list(data)
+    assert (p.code, p.message_id, p.message_en) == (
+        "field.type", "Jenis data salah: seharusnya teks.", "Wrong type: expected text.")
+
+
+@pytest.mark.parametrize("path", ["station_recording_id", "recording.station", "recording.operator",
+                                  "biometrics.fingerprints[0].format"])
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_identifier_is_refused(path, blank):
+    data = recording_dict()
+    set_path(data, path, blank)
+    assert problems_for(data) == {path: "field.blank"}
 
 
 def problems_for_list(data):
