@@ -1,6 +1,7 @@
 """Request hygiene before any route runs: a bound on body size (413) and no NUL characters in
 the path, the query or a JSON body (422) — PostgreSQL text cannot hold them, and no field of
-this system needs one.
+this system needs one. Other bodies (the console's upload of a certificate's photo or PDF, a
+compressed body that the route refuses with 415) are binary: NUL bytes are their content.
 
 Routes that stream and bound their own bodies (the enrollment batch, up to 48 MiB, gzip) are
 exempt by path suffix; they check their items themselves.
@@ -52,7 +53,7 @@ class RequestGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if b"\x00" in body or _JSON_NUL.search(body):
+        if _json_text(scope) and (b"\x00" in body or _JSON_NUL.search(body)):
             await _refuse(send, 422, "invalid_input", "NUL character in the body / karakter NUL tidak diizinkan")
             return
         sent = False
@@ -65,6 +66,14 @@ class RequestGuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _json_text(scope: Scope) -> bool:
+    """Whether the body is JSON as sent: a JSON media type (or none given), not compressed."""
+    headers = dict(scope.get("headers") or [])
+    media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+    return (not media or media == b"application/json" or media.endswith(b"+json")) and encoding == b"identity"
 
 
 async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
