@@ -81,6 +81,13 @@ CASES = {
     "kk 15 digits": ({"kk_number": "537104120315000"}, ("kk_number", "kk.format", "error")),
     "kk unknown regency": ({"kk_number": "5399041203150007"}, ("kk_number", "kk.unknown_region", "error")),
     "kk of another regency": ({"kk_number": "5301051203150007"}, None),
+    "kk month 13": ({"kk_number": "5371041213150007"}, ("kk_number", "kk.date_invalid", "error")),
+    "kk day 00": ({"kk_number": "5371040003150007"}, ("kk_number", "kk.date_invalid", "error")),
+    "kk 31 April": ({"kk_number": "5371043104150007"}, ("kk_number", "kk.date_invalid", "error")),
+    "kk issued 29 February 2016": ({"kk_number": "5371042902160007"}, None),
+    "kk issued 29 February 2000": ({"kk_number": "5371042902000007"}, None),
+    "kk 29 February of a common year": ({"kk_number": "5371042902150007"}, ("kk_number", "kk.date_invalid", "error")),
+    "kk serial 0000": ({"kk_number": "5371041203150000"}, ("kk_number", "kk.serial_zero", "error")),
     # name
     "name with apostrophe": ({"name": "YOHANES D'COSTA"}, None),
     "name with hyphen": ({"name": "MARIA NOGO-LAMA"}, None),
@@ -461,3 +468,11 @@ def test_a_new_extractor_format_is_one_registry_row():
         assert ("biometrics.fingerprints[0].template", "template.size", "error") in bio_found({}, data)
     finally:
         TEMPLATE_FORMATS.pop(key, None)
+
+
+@pytest.mark.parametrize("nik", ["5371044006900001", "5371047206900001"])
+def test_a_nik_date_that_is_no_date_does_not_also_claim_the_wrong_sex(nik):
+    """Day 40 (or 72) is no one's birth day: the NIK does not tell the sex either."""
+    found_ = found(changed({"nik": nik, "sex": "PEREMPUAN"}))
+    assert ("nik", "nik.date_invalid", "error") in found_
+    assert not any(code == "nik.sex_mismatch" for _, code, _ in found_), found_

@@ -44,6 +44,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Sex {sex} does not match the NIK (women's NIK day is the birth day plus 40).",
     ),
     "kk.format": ("Nomor KK harus 16 angka.", "The family card (KK) number must be 16 digits."),
+    "kk.date_invalid": (
+        "Bagian tanggal penerbitan nomor KK ({date_part}) bukan tanggal yang sah.",
+        "The date-of-issue part of the KK number ({date_part}) is not a valid date.",
+    ),
+    "kk.serial_zero": ("Nomor urut KK tidak boleh 0000.", "The KK serial must not be 0000."),
     "kk.unknown_region": (
         "Kode wilayah {code} pada nomor KK tidak dikenal.",
         "Region code {code} in the KK number is not known.",

@@ -50,7 +50,7 @@ def check_nik(nik: str, birth_date: dt.date, sex: str, today: dt.date) -> list[P
         out.append(problem("nik", "nik.unknown_regency", code=parts.regency))
     elif regions.district(parts.district) is None:
         out.append(problem("nik", "nik.unknown_district", code=parts.district))
-    if parts.sex != sex:
+    if candidates and parts.sex != sex:  # the sex is in the date part: only a real date tells it
         out.append(problem("sex", "nik.sex_mismatch", sex=str(sex)))
     if candidates and (parts.birth_day, parts.month, parts.year2) != (
         birth_date.day, birth_date.month, birth_date.year % 100
@@ -62,12 +62,29 @@ def check_nik(nik: str, birth_date: dt.date, sex: str, today: dt.date) -> list[P
 
 
 def check_kk(kk: str) -> list[Problem]:
+    """Kecamatan of issue (6 digits; its regency must exist), date of issue ``DDMMYY``, serial."""
     if not _DIGITS16.fullmatch(kk):
         return [problem("kk_number", "kk.format")]
+    out = []
     code = f"{kk[0:2]}.{kk[2:4]}"
     if regions.nik_regency(code) is None:
-        return [problem("kk_number", "kk.unknown_region", code=code)]
-    return []
+        out.append(problem("kk_number", "kk.unknown_region", code=code))
+    if not _is_ddmmyy(kk[6:12]):
+        out.append(problem("kk_number", "kk.date_invalid", date_part=kk[6:12]))
+    if kk[12:] == "0000":
+        out.append(problem("kk_number", "kk.serial_zero"))
+    return out
+
+
+def _is_ddmmyy(part: str) -> bool:
+    day, month, year = int(part[0:2]), int(part[2:4]), int(part[4:6])
+    for century in (2000, 1900):  # 29 February: a leap year in either century
+        try:
+            dt.date(century + year, month, day)
+            return True
+        except ValueError:
+            pass
+    return False
 
 
 def check_name(name: str) -> list[Problem]:
