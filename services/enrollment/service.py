@@ -19,6 +19,7 @@ from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
 from services.enrollment.timeline import EVENT_STEPS, moves_forward
 from services.enrollment.validation import check_recording, regions
+from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
@@ -26,6 +27,7 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, problem_d
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_events
 
+LINK = "previous_enrollment_id"  # the field a refused correction names
 REFUSED = "Rekaman ditolak: perbaiki kolom berikut / recording refused: fix these fields"
 
 # Status of the previous record → what a new recording linked to it is.
@@ -82,19 +84,24 @@ async def correction_of(session: AsyncSession, recording: RecordingIn) -> str | 
         return None
     previous = await repository.get(session, previous_id, for_update=True)
     if previous is None:
-        raise NotFound(f"previous enrollment {previous_id} not found", code="previous_enrollment_not_found")
+        raise NotFound(f"previous enrollment {previous_id} not found", code="previous_enrollment_not_found",
+                       fields=[problem(LINK, "previous_enrollment.not_found", previous_id=str(previous_id))])
     kind = CORRECTIONS.get(Status(previous.status))
     if kind is None:
         raise Conflict(
             f"previous enrollment is {previous.status}: only ENROLL_FAILURE (re-capture) or PRINTED/ISSUED "
             "(replacement) records can be corrected", code="previous_enrollment_not_correctable",
+            fields=[problem(LINK, "previous_enrollment.not_correctable", status=previous.status)],
             extra={"previous_status": previous.status})
     if previous.nik != recording.nik:
-        raise Conflict("a correction keeps the NIK of the previous enrollment", code="previous_enrollment_other_nik")
+        raise Conflict("a correction keeps the NIK of the previous enrollment", code="previous_enrollment_other_nik",
+                       fields=[problem(LINK, "previous_enrollment.other_nik")])
     successors = await repository.successors(session, previous_id)
     if successors:
         raise Conflict("the previous enrollment was already corrected; link to the newest record",
-                       code="previous_enrollment_superseded", extra={"next_enrollment_id": str(successors[0].id)})
+                       code="previous_enrollment_superseded",
+                       fields=[problem(LINK, "previous_enrollment.superseded", next_id=str(successors[0].id))],
+                       extra={"next_enrollment_id": str(successors[0].id)})
     return kind
 
 

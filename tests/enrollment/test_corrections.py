@@ -51,6 +51,9 @@ async def test_only_failed_or_printed_records_can_be_corrected(enrollment_api, s
     assert response.status_code == 409, response.text
     assert response.json()["error"] == "previous_enrollment_not_correctable"
     assert response.json()["previous_status"] == status
+    (field,) = response.json()["fields"]
+    assert (field["field"], field["code"]) == ("previous_enrollment_id", "previous_enrollment.not_correctable")
+    assert status in field["message_id"] and status in field["message_en"]
 
 
 async def test_recapture_after_enroll_failure_is_linked_both_ways(enrollment_api):
@@ -71,6 +74,7 @@ async def test_recapture_after_enroll_failure_is_linked_both_ways(enrollment_api
     third = await enrollment_api.post("/v1/enrollments", json=again(rec, 3012, first["id"]))
     assert third.status_code == 409 and third.json()["error"] == "previous_enrollment_superseded"
     assert third.json()["next_enrollment_id"] == second["id"]
+    assert second["id"] in third.json()["fields"][0]["message_en"]
 
 
 @pytest.mark.parametrize("status", ["PRINTED", "ISSUED"])
@@ -97,6 +101,10 @@ async def test_a_correction_keeps_the_nik_and_needs_a_known_record(enrollment_ap
 
     other_nik = await enrollment_api.post("/v1/enrollments", json={**stranger, "previous_enrollment_id": first["id"]})
     assert other_nik.status_code == 409 and other_nik.json()["error"] == "previous_enrollment_other_nik"
+    assert [(f["field"], f["code"]) for f in other_nik.json()["fields"]] == [
+        ("previous_enrollment_id", "previous_enrollment.other_nik")]
 
     unknown = await enrollment_api.post("/v1/enrollments", json=again(rec, 3032, "00000000-0000-4000-8000-000000000000"))
     assert unknown.status_code == 404 and unknown.json()["error"] == "previous_enrollment_not_found"
+    (field,) = unknown.json()["fields"]
+    assert field["field"] == "previous_enrollment_id" and "00000000-0000-4000-8000-000000000000" in field["message_id"]

@@ -200,6 +200,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Hanya {count} biometrik sidik jari/iris yang dapat direkam karena pengecualian; penunggalan akan bergantung pada wajah.",
         "Only {count} fingerprint/iris biometrics can be captured because of exceptions; de-duplication will rely on the face.",
     ),
+    # --- corrections (previous_enrollment_id): refused with 404/409, not 422 ---
+    "previous_enrollment.not_found": (
+        "Rekaman sebelumnya {previous_id} tidak ditemukan.",
+        "Previous enrollment {previous_id} was not found.",
+    ),
+    "previous_enrollment.not_correctable": (
+        "Rekaman sebelumnya berstatus {status}: hanya ENROLL_FAILURE (rekam ulang) atau PRINTED/ISSUED "
+        "(kartu pengganti) yang dapat dikoreksi.",
+        "The previous enrollment is {status}: only ENROLL_FAILURE (re-capture) or PRINTED/ISSUED "
+        "(replacement) records can be corrected.",
+    ),
+    "previous_enrollment.other_nik": (
+        "Koreksi harus memakai NIK yang sama dengan rekaman sebelumnya.",
+        "A correction keeps the NIK of the previous enrollment.",
+    ),
+    "previous_enrollment.superseded": (
+        "Rekaman sebelumnya sudah dikoreksi oleh {next_id}: rujuk rekaman terbaru.",
+        "The previous enrollment was already corrected by {next_id}: link to the newest record.",
+    ),
     # structural codes (field.*) come from shared.errors.FIELD_MESSAGES, below
 }
 CATALOGUE.update(FIELD_MESSAGES)
