@@ -107,4 +107,5 @@ async def test_a_correction_keeps_the_nik_and_needs_a_known_record(enrollment_ap
     unknown = await enrollment_api.post("/v1/enrollments", json=again(rec, 3032, "00000000-0000-4000-8000-000000000000"))
     assert unknown.status_code == 404 and unknown.json()["error"] == "previous_enrollment_not_found"
     (field,) = unknown.json()["fields"]
-    assert field["field"] == "previous_enrollment_id" and "00000000-0000-4000-8000-000000000000" in field["message_id"]
+    assert field["field"] == "previous_enrollment_id"
+    assert "00000000-0000-4000-8000-000000000000" in field["message_id"]
