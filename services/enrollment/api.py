@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.enrollment import batch, repository, service
+from services.enrollment.models import Status
 from services.enrollment.schemas import (
     BatchAnswer, EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, EnrollmentStats, PublicStatus, RecordingIn,
 )
@@ -18,7 +19,7 @@ from services.enrollment.views import (
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.ratelimit import rate_limit
-from shared.params import Offset, SiteQuery, StatusQuery
+from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute
 
@@ -101,7 +102,7 @@ async def search_enrollments(
     principal: Reader,
     nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
     receipt: str | None = None,
-    status: StatusQuery = None,
+    status: Status | None = None,  # an unknown status is a 422 naming the known ones
     site: SiteQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,

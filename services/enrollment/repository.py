@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry
@@ -69,8 +69,8 @@ async def search(session: AsyncSession, *, nik: str | None = None, receipt: str 
         stmt = stmt.where(Enrollment.receipt_number == receipt)
     if status:
         stmt = stmt.where(Enrollment.status == status)
-    if site:
-        stmt = stmt.where(Enrollment.pickup_site == site)
+    if site:  # recorded there or to be picked up there: the records a kecamatan deals with
+        stmt = stmt.where(or_(Enrollment.recording_site == site, Enrollment.pickup_site == site))
     return await paginate(session, stmt, Enrollment.created_at.desc(), limit=limit, offset=offset)
 
 

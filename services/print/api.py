@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from services.print import repository, service
 from services.print.card.payload import job_payload
-from services.print.models import NodeStatus
+from services.print.models import JobStatus, NodeStatus
 from services.print.schemas import (
     ClaimedJob, ClaimIn, ClaimOut, JobPage, JobView, NodeIn, NodePage, NodeRegistered, NodeView, QueueView, RedirectIn,
     RedirectOut, ReprintIn, ReprintOut, ResultIn, ResultOut, RouteView, StockIn, StockView, ThresholdIn, TransferIn,
@@ -20,7 +20,7 @@ from services.print.schemas import (
 )
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
-from shared.params import Offset, SiteQuery, SitePath, StatusQuery
+from shared.params import Offset, SiteQuery, SitePath
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute
 
@@ -114,7 +114,7 @@ async def deregister(node_id: uuid.UUID, session: SessionDep, ctx: Context, prin
 
 @router.get("/nodes", response_model=NodePage, summary="Print nodes: live, draining, lost")
 async def list_nodes(
-    session: SessionDep, principal: Operator, site: SiteQuery = None, status: StatusQuery = None,
+    session: SessionDep, principal: Operator, site: SiteQuery = None, status: NodeStatus | None = None,
     role: Annotated[str | None, Query(pattern="^(primary|backup)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Offset = 0,
 ) -> NodePage:
@@ -127,7 +127,7 @@ async def list_nodes(
 
 @router.get("/jobs", response_model=JobPage, summary="Print jobs by site and status")
 async def list_jobs(
-    session: SessionDep, principal: Operator, site: SiteQuery = None, status: StatusQuery = None,
+    session: SessionDep, principal: Operator, site: SiteQuery = None, status: JobStatus | None = None,
     enrollment_id: uuid.UUID | None = None, node_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> JobPage:

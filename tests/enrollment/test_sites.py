@@ -58,3 +58,24 @@ async def test_a_kecamatan_operator_sees_only_its_site(enrollment_api, credentia
     stats = (await enrollment_api.get("/v1/enrollments/stats")).json()
     assert stats["total"] == 3 and stats["by_status"] == {"RECEIVED": 3}
     assert stats["by_site"] == {OEBOBO: {"RECEIVED": 2}, KOTA_RAJA: {"RECEIVED": 1}}
+
+
+async def test_a_kecamatan_finds_what_it_recorded_and_what_is_picked_up_there(enrollment_api, credentials):
+    """A resident recorded at Oebobo who collects the card at Kota Raja: both kecamatan find the record
+    (the search filtered on the pickup site only: Oebobo's station's work was not in Oebobo's list)."""
+    rec = recording(2040, pickup_site=KOTA_RAJA)
+    rec["recording"]["site"] = OEBOBO
+    created = (await enrollment_api.post("/v1/enrollments", json=rec)).json()
+    for site in (OEBOBO, KOTA_RAJA):
+        _, token = await credentials.create("kecamatan_operator", site)
+        async with as_(enrollment_api, token) as operator:
+            page = (await operator.get("/v1/enrollments")).json()
+            assert [e["id"] for e in page["items"]] == [created["id"]], site
+            assert (await operator.get(f"/v1/enrollments/{created['id']}")).status_code == 200
+
+
+async def test_an_unknown_status_filter_is_refused_naming_the_known_ones(enrollment_api):
+    response = await enrollment_api.get("/v1/enrollments", params={"status": "BOGUS"})
+    assert response.status_code == 422
+    (field,) = response.json()["fields"]
+    assert field["field"] == "query.status" and field["code"] == "field.enum" and "PRINTED" in field["message_en"]
