@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 MAX_ITEMS = 1000
 # A realistic recording is ~15-20 KB; 1,000 of them fit with room to spare. Bigger: split the batch.
 MAX_BODY_BYTES = 48 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
 CONTENT_TYPES = {"application/json": "json", "application/x-ndjson": "ndjson", "application/ndjson": "ndjson"}
 
 
@@ -100,12 +101,15 @@ async def read_body(chunks: AsyncIterator[bytes], *, gzipped: bool, content_leng
     if inflater is not None:
         out += inflater.flush()
         if not inflater.eof:
-            raise InvalidInput("gzip body is truncated", code="invalid_gzip")
+            raise InvalidInput("gzip body is truncated, or ends in bytes that are not gzip", code="invalid_gzip")
     return out
 
 
 def split_items(body: bytes | bytearray, kind: str) -> list[Any]:
-    """The raw items: parsed JSON values, or, for an NDJSON line that is not JSON, the line (a 422 item)."""
+    """The raw items: parsed JSON values, or, for an NDJSON line that is not JSON, the line (a 422 item).
+    A UTF-8 byte-order mark at the start (a file saved "UTF-8 with BOM") is not part of the JSON."""
+    if body.startswith(BOM):
+        body = body[len(BOM):]
     if kind == "json":
         try:
             items = orjson.loads(body)

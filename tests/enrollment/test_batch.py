@@ -159,6 +159,14 @@ def test_ndjson_lines():
     assert batch.split_items(bytearray(b"{}\n"), "ndjson") == [{}]
 
 
+def test_a_byte_order_mark_at_the_start_is_not_json():
+    # A file saved "UTF-8 with BOM" and posted as it is (`ektp station` strips it when it queues).
+    bom = "\ufeff".encode()
+    assert batch.split_items(bom + b'{"a": 1}\n{"b": 2}', "ndjson") == [{"a": 1}, {"b": 2}]
+    assert batch.split_items(bytearray(bom + b'[{"a": 1}]'), "json") == [{"a": 1}]
+    assert isinstance(batch.split_items(b'{"a": 1}\n' + bom + b'{"b": 2}', "ndjson")[1], batch._BadLine)
+
+
 async def test_limits_and_content_types(enrollment_api):
     too_many = await enrollment_api.post("/v1/enrollments/batch", json=[{}] * 1001)
     assert too_many.status_code == 413
