@@ -44,6 +44,14 @@ STATUS_TEXT: dict[Status, tuple[str, str]] = {
     Status.ISSUED: ("Sudah diserahkan", "Handed over"),
 }
 
+# The public status of a record whose card is being replaced (a REPLACED step): the card
+# it names is no longer the one to collect; the new receipt (in the step's detail) tells where the
+# new one is.
+REPLACED_TEXT = (
+    "Diganti kartu pengganti: ikuti nomor tanda terima {receipt}",
+    "Replaced by a replacement card: follow receipt {receipt}",
+)
+
 # event type → (step, status it moves to, or None to only add a timeline entry)
 EVENT_STEPS: dict[str, tuple[str, Status | None]] = {
     "dedup.unique": ("DEDUP_UNIQUE", Status.PRINT_READY),

@@ -14,7 +14,7 @@ from services.enrollment.schemas import (
     PublicStatus, TimelineStep,
 )
 from services.enrollment.service import PublicStatusData
-from services.enrollment.timeline import PAUSED_TEXT, STATUS_TEXT, STEP_TEXT
+from services.enrollment.timeline import PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT
 
 
 def mask_name(name: str) -> str:
@@ -78,8 +78,13 @@ def public_status_view(data: PublicStatusData) -> PublicStatus:
     for entry in entries:
         view = step_view(entry)
         # The public sees where and when, never who recorded it or serial numbers.
-        view.detail = {k: v for k, v in view.detail.items() if k in ("site", "reason", "valid_until")}
+        view.detail = {k: v for k, v in view.detail.items()
+                       if k in ("site", "reason", "valid_until", "replacement_receipt")}
         public_steps.append(view)
+    replaced = next((step for step in reversed(public_steps) if step.step == "REPLACED"), None)
+    if replaced is not None:
+        receipt = replaced.detail.get("replacement_receipt", "")
+        status_id, status_en = (text.format(receipt=receipt) for text in REPLACED_TEXT)
     if position is not None:
         # While it waits: where it stands in the backlog, and why nothing moves if dedup is paused.
         text_id, text_en = STEP_TEXT["WAITING_FOR_DEDUP"]

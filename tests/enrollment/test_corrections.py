@@ -7,7 +7,9 @@ import json
 import pytest
 from sqlalchemy import select, update
 
+from services.enrollment import service
 from services.enrollment.models import Enrollment, messaging
+from shared.messaging import new_event
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
@@ -91,6 +93,19 @@ async def test_a_data_change_after_printing_is_a_replacement(enrollment_api, sta
     new = (await enrollment_api.get(f"/v1/enrollments/{new_id}")).json()
     assert new["correction"] == "replacement" and new["record"]["occupation"] == "GURU"
     assert (await enrollment_api.get(f"/v1/enrollments/{first['id']}")).json()["next_enrollment_ids"] == [new_id]
+
+    # Dedup finds the new recording unique and names the card it replaces: the old receipt's public
+    # status sends the resident to the new receipt (it said "printed, ready for pickup").
+    async with enrollment_api.app.state.platform.sessions() as session:
+        await service.apply_event(session, new_event("dedup.unique", {"enrollment_id": new_id,
+                                                                      "replacement_of": first["id"]}, key=new_id))
+        await session.commit()
+    old = (await enrollment_api.get(f"/v1/status/{first['receipt_number']}")).json()
+    new_receipt = answer["items"][0]["enrollment"]["receipt_number"]
+    assert old["timeline"][-1]["step"] == "REPLACED"
+    assert old["timeline"][-1]["detail"] == {"replacement_receipt": new_receipt}
+    assert old["status_en"] == f"Replaced by a replacement card: follow receipt {new_receipt}"
+    assert new_receipt in old["status_id"]
 
 
 async def test_a_correction_keeps_the_nik_and_needs_a_known_record(enrollment_api):
