@@ -60,7 +60,7 @@ MESSAGES: dict[str, str] = {
     "timeline": "Timeline",
     "status.lead": "Enter the receipt number of your recording to see where your KTP-el is now.",
     "status.receipt": "Receipt number",
-    "status.receipt.placeholder": "e.g. KPG-7K3M-Q9XT",
+    "status.receipt.placeholder": "e.g. QM62-TDE7-VB",
     "status.check": "Check status",
     "status.name": "Name",
     "status.current": "Current status",

@@ -60,7 +60,7 @@ MESSAGES: dict[str, str] = {
     "timeline": "Riwayat",
     "status.lead": "Masukkan nomor tanda terima perekaman untuk melihat di mana KTP-el Anda sekarang.",
     "status.receipt": "Nomor tanda terima",
-    "status.receipt.placeholder": "mis. KPG-7K3M-Q9XT",
+    "status.receipt.placeholder": "mis. QM62-TDE7-VB",
     "status.check": "Cek status",
     "status.name": "Nama",
     "status.current": "Status sekarang",

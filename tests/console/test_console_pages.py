@@ -132,3 +132,11 @@ def test_the_watcher_catches_console_errors_and_failed_requests():
             assert "expected-data" not in text
         finally:
             browser.close()
+
+
+def test_the_example_receipt_has_the_form_of_a_receipt():
+    from services.enrollment.receipts import normalise
+
+    for lang in ("id", "en"):
+        example = i18n.MESSAGES[lang]["status.receipt.placeholder"].split()[-1]
+        assert normalise(example) == example, example
