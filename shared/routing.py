@@ -8,6 +8,10 @@ it as it answers any malformed body: 422 `json_invalid`.
 A route with a JSON body refuses a body of another media type or none named, or a compressed
 body, with 415 (as the batch endpoint does), instead of a 422 about a body it did not read as
 sent.
+
+A route marked with `refine_invalid_body` hands its body's structural errors to a function of
+its own, which may add what else it finds in the parts that parsed (the enrollment's counter
+rules), instead of straight to the app's 422 handler.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 
@@ -44,14 +49,33 @@ def require_json(headers: Headers) -> None:
                           code="unsupported_media_type", status_code=415)
 
 
+Refine = Callable[[RequestValidationError], Exception]
+
+
+def refine_invalid_body(refine: Refine) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Marks a route function (put it below ``@router.post``): a refused request's errors go
+    through ``refine``, and the exception it returns is raised instead."""
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint.refine_invalid_body = refine  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
 class ApiRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
         json_body = self.body_field is not None
+        refine: Refine | None = getattr(self.endpoint, "refine_invalid_body", None)
 
         async def orjson_handler(request: Request) -> Response:
             if json_body:
                 require_json(request.headers)
-            return await handler(OrjsonRequest(request.scope, request.receive))
+            try:
+                return await handler(OrjsonRequest(request.scope, request.receive))
+            except RequestValidationError as exc:
+                if refine is None:
+                    raise
+                raise refine(exc) from None
 
         return orjson_handler

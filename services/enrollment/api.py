@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from services.enrollment import batch, repository, service
 from services.enrollment.models import Status
@@ -21,7 +22,7 @@ from shared.deps import SessionDep, require, service_context
 from shared.ratelimit import rate_limit
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
-from shared.routing import ApiRoute
+from shared.routing import ApiRoute, refine_invalid_body
 
 router = APIRouter(prefix="/v1", tags=["enrollment"], route_class=ApiRoute)
 
@@ -31,8 +32,14 @@ Reader = Annotated[Principal, Depends(require(Role.KECAMATAN_OPERATOR, Role.DINA
                                               Role.PRINT_OPERATOR))]
 
 
+def _every_problem(exc: RequestValidationError) -> Exception:
+    """A refused recording's structural errors, and what the counter's rules find in the rest."""
+    return service.refused_structure(exc.errors(), exc.body, dt.datetime.now(dt.UTC).date(), strip=("body",))
+
+
 @router.post("/enrollments", status_code=201, response_model=EnrollmentAccepted,
              summary="Submit one recording (idempotent with Idempotency-Key)")
+@refine_invalid_body(_every_problem)
 async def submit_enrollment(
     recording: RecordingIn,
     session: SessionDep,

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from isal import isal_zlib
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import repository, service
 from services.enrollment.models import Enrollment
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.validation import from_pydantic_errors
 from services.enrollment.validation.messages import problem
 from shared.auth.principal import Principal
 from shared.errors import Conflict, DomainError, InvalidInput, error_body
@@ -192,16 +190,16 @@ def _replay(r: Ready, earlier: Enrollment) -> ItemAnswer:
     return _refused(r.index, r.key, service.key_conflict(r.key, earlier))
 
 
-def _parse(index: int, raw: Any, principal: Principal) -> Ready | ItemAnswer:
+def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> Ready | ItemAnswer:
     """One item, validated, site-checked and hashed (its counter checks still to come), or its refusal."""
     srid = raw.get("station_recording_id") if isinstance(raw, dict) else None
     srid = srid if isinstance(srid, str) else None
     if isinstance(raw, _BadLine):
         return _refused(index, None, InvalidInput(f"line is not JSON: {raw.start!r}", code="invalid_json"))
     try:
-        recording = RecordingIn.model_validate(raw)
-    except ValidationError as exc:
-        return _refused(index, srid, InvalidInput(service.REFUSED, fields=from_pydantic_errors(exc.errors(), strip=())))
+        recording = service.parse_recording(raw, today)
+    except InvalidInput as exc:
+        return _refused(index, srid, exc)
     if not recording.station_recording_id:
         return _refused(index, None, InvalidInput(service.REFUSED, fields=[
             problem("station_recording_id", "field.missing")]))
@@ -251,7 +249,7 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
     answers: dict[int, ItemAnswer] = {}
     parsed: list[Ready] = []
     for index, raw in enumerate(items):
-        item = _parse(index, raw, principal)
+        item = _parse(index, raw, principal, today)
         if isinstance(item, ItemAnswer):
             answers[index] = item
         else:

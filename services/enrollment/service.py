@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
+from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,12 +18,14 @@ from services.enrollment.models import DedupEngineState, Enrollment, Status, Tim
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
 from services.enrollment.timeline import EVENT_STEPS, moves_forward
-from services.enrollment.validation import check_recording, regions
+from services.enrollment.validation import (
+    check_recording, check_what_parsed, from_pydantic_errors, parsed_fields, regions,
+)
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, problem_dict
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ProblemLike, problem_dict
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_events
 
@@ -66,6 +68,24 @@ async def find_replay(session: AsyncSession, recording: RecordingIn, key: str | 
     if existing.request_hash != digest:
         raise key_conflict(key, existing)
     return existing
+
+
+def parse_recording(raw: Any, today: dt.date) -> RecordingIn:
+    """The recording's structure, or InvalidInput naming every problem: the structural ones and
+    what the counter's rules find in the fields that parsed."""
+    try:
+        return RecordingIn.model_validate(raw)
+    except ValidationError as exc:
+        raise refused_structure(exc.errors(), raw, today, strip=()) from None
+
+
+def refused_structure(errors: list[Any], raw: Any, today: dt.date, *, strip: tuple[str, ...]) -> InvalidInput:
+    """The refusal of a recording whose structure failed (pydantic's `errors`, located under `strip`)."""
+    problems: list[ProblemLike] = list(from_pydantic_errors(errors, strip=strip))
+    partial = parsed_fields(RecordingIn, raw)
+    if partial is not None:
+        problems += check_what_parsed(partial, today=today)
+    return InvalidInput(REFUSED, fields=problems)
 
 
 def counter_check(recording: RecordingIn, today: dt.date) -> list[Problem]:

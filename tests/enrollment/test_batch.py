@@ -193,3 +193,18 @@ async def test_limits_and_content_types(enrollment_api):
     not_array = await enrollment_api.post("/v1/enrollments/batch", json={"nik": "1"})
     assert not_array.status_code == 422 and not_array.json()["error"] == "invalid_json"
     assert await total_at(enrollment_api) == 0
+
+
+async def test_every_problem_of_a_recording_at_once_on_both_endpoints(enrollment_api):
+    """A field of the wrong type or value no longer hides what the counter's rules find in the others."""
+    rec = recording(60)
+    rec.update(religion="islam", name="MARIA 2", blood_type="C")
+    expected = {("religion", "field.enum"), ("name", "name.digits"), ("blood_type", "blood_type.invalid")}
+
+    single = await enrollment_api.post("/v1/enrollments", json=rec)
+    assert single.status_code == 422, single.text
+    assert {(f["field"], f["code"]) for f in single.json()["fields"]} == expected
+    assert single.json()["detail"] == service.REFUSED
+    answer = (await enrollment_api.post("/v1/enrollments/batch", json=[rec])).json()
+    assert {(f["field"], f["code"]) for f in answer["items"][0]["error"]["fields"]} == expected
+    assert await total_at(enrollment_api) == 0

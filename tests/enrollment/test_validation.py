@@ -9,12 +9,16 @@ import struct
 
 import pytest
 
+from services.enrollment.service import parse_recording
 from services.enrollment.validation import Problem, check_recording, has_errors
 from services.enrollment.validation.messages import CATALOGUE
 from services.enrollment.validation.nik import build_nik
 from services.enrollment.validation.templates import TEMPLATE_FORMATS, TemplateFormat, register
+from shared.errors import InvalidInput
 
-from .factories import NOW, TODAY, b64, changed, embedding, fingerprint, iris, jpeg, recording, recording_dict
+from .factories import (
+    NOW, TODAY, b64, changed, embedding, fingerprint, iris, jpeg, recording, recording_dict, set_path,
+)
 
 
 def found(rec, today=TODAY, now=NOW) -> set[tuple[str, str, str]]:
@@ -49,6 +53,42 @@ def test_every_problem_at_once():
     codes = {p.code for p in check_recording(rec, today=TODAY, now=NOW)}
     assert {"nik.serial_zero", "name.digits", "address.rt_rw_format", "blood_type.invalid", "site.unknown",
             "template.low_quality"} <= codes
+
+
+def _refused(data: dict) -> set[tuple[str, str]]:
+    with pytest.raises(InvalidInput) as exc:
+        parse_recording(data, TODAY)
+    return {(p.field, p.code) for p in exc.value.fields}
+
+
+def test_a_structural_error_does_not_hide_the_rules_problems():
+    # An enum value pydantic does not know used to be the only problem named.
+    data = recording_dict()
+    for path, value in {"religion": "islam", "nik": "5371044506900000", "kk_number": "5371041213150007",
+                        "name": "MARIA 2", "blood_type": "C", "address.rt": "0003"}.items():
+        set_path(data, path, value)
+    assert _refused(data) == {("religion", "field.enum"), ("nik", "nik.serial_zero"),
+                              ("kk_number", "kk.date_invalid"), ("name", "name.digits"),
+                              ("blood_type", "blood_type.invalid"), ("address.rt", "address.rt_rw_format")}
+
+
+def test_rules_run_on_what_parsed_in_an_object_that_did_not():
+    data = recording_dict()
+    set_path(data, "biometrics.fingerprints[3].quality", 101)  # the fingerprint list does not parse
+    set_path(data, "biometrics.photo_jpeg", b64(b"GIF89a not a jpeg"))  # the photo does
+    set_path(data, "address.postcode", "85111")  # nor does the address
+    set_path(data, "address.village_code", "53.71.04.9999")  # but its village code does
+    assert _refused(data) == {("biometrics.fingerprints[3].quality", "field.out_of_range"),
+                              ("biometrics.photo_jpeg", "photo.not_jpeg"), ("address.postcode", "field.unknown"),
+                              ("address.village_code", "address.village_unknown")}
+
+
+def test_a_rule_whose_field_did_not_parse_is_not_run():
+    data = recording_dict()
+    set_path(data, "birth_date", "1990-13-01")  # the NIK is checked alone; against the date, not
+    set_path(data, "sex", "L")
+    assert _refused(data) == {("birth_date", "field.date_format"), ("sex", "field.enum")}
+    assert _refused([data]) == {("body", "field.type")}  # not an object: nothing else to check
 
 
 # (changes, expected (field, code, severity)); None = no problem at all.

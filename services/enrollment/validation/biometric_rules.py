@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 from services.enrollment.schemas import Biometrics, Eye, FingerPosition
 
-from .images import check_photo, check_signature
 from .messages import problem
 from .problems import Problem
 from .templates import IRIS_MASK_MIN_FRACTION, QUALITY_MIN, Kind, decode_base64, known_labels, lookup, usable_fraction
@@ -63,10 +62,10 @@ def _quality(path: str, quality: int) -> tuple[bool, list[Problem]]:
     return True, []
 
 
-def check_biometrics(bio: Biometrics, base: str = "biometrics") -> list[Problem]:
+def check_templates(bio: Biometrics, base: str = "biometrics") -> list[Problem]:
+    """Exceptions, fingerprints, irises and face, and whether enough of them are usable (the photo
+    and the signature: `images.py`)."""
     out: list[Problem] = []
-    out += check_photo(bio.photo_jpeg, f"{base}.photo_jpeg")
-    out += check_signature(bio.signature_png, f"{base}.signature_png")
 
     # Exceptions: one per position.
     excepted: set[str] = set()

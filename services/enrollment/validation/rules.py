@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from services.enrollment.schemas import MaritalStatus, RecordingIn
 
 from . import regions
-from .biometric_rules import check_biometrics
+from .biometric_rules import check_templates
 from .card import BY_PATH, NAME_CHARS, PRINTABLE, PrintedField
+from .images import check_photo, check_signature
 from .messages import problem
 from .nik import NikFormatError, parse_nik
 from .problems import Problem
@@ -33,14 +35,14 @@ def age_on(birth_date: dt.date, today: dt.date) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
-def check_nik(nik: str, birth_date: dt.date, sex: str, today: dt.date) -> list[Problem]:
+def check_nik(nik: str) -> list[Problem]:
+    """The NIK alone: 16 digits, a birth-date part that is a date, a serial, a known region."""
     try:
         parts = parse_nik(nik)
     except NikFormatError:
         return [problem("nik", "nik.format")]
     out = []
-    candidates = parts.birth_date_candidates()
-    if not candidates:
+    if not parts.birth_date_candidates():
         out.append(problem("nik", "nik.date_invalid", date_part=nik[6:12]))
     if parts.serial == 0:
         out.append(problem("nik", "nik.serial_zero"))
@@ -50,11 +52,23 @@ def check_nik(nik: str, birth_date: dt.date, sex: str, today: dt.date) -> list[P
         out.append(problem("nik", "nik.unknown_regency", code=parts.regency))
     elif regions.district(parts.district) is None:
         out.append(problem("nik", "nik.unknown_district", code=parts.district))
-    if candidates and parts.sex != sex:  # the sex is in the date part: only a real date tells it
+    return out
+
+
+def check_nik_agrees(nik: str, birth_date: dt.date, sex: str, today: dt.date) -> list[Problem]:
+    """The NIK against the sex and birth date (nothing when the NIK or its date part is no good:
+    `check_nik` says so, and the sex is in the date part: only a real date tells it)."""
+    try:
+        parts = parse_nik(nik)
+    except NikFormatError:
+        return []
+    candidates = parts.birth_date_candidates()
+    if not candidates:
+        return []
+    out = []
+    if parts.sex != sex:
         out.append(problem("sex", "nik.sex_mismatch", sex=str(sex)))
-    if candidates and (parts.birth_day, parts.month, parts.year2) != (
-        birth_date.day, birth_date.month, birth_date.year % 100
-    ):
+    if (parts.birth_day, parts.month, parts.year2) != (birth_date.day, birth_date.month, birth_date.year % 100):
         nik_date = parts.birth_date(today) or candidates[0]
         out.append(problem("birth_date", "nik.birth_date_mismatch", birth_date=birth_date.strftime("%d-%m-%Y"),
                            nik_date=nik_date.strftime("%d-%m-%Y")))
@@ -152,6 +166,43 @@ def check_dates(rec: RecordingIn, today: dt.date, now: dt.datetime) -> list[Prob
     return out
 
 
+def _rt_rw(part: str) -> Rule:
+    def rule(rec: RecordingIn, today: dt.date, now: dt.datetime) -> list[Problem]:
+        if _RT_RW.fullmatch(getattr(rec.address, part)):
+            return []
+        return [problem(f"address.{part}", "address.rt_rw_format", label=part.upper())]
+
+    return rule
+
+
+def _blood_type(rec: RecordingIn, today: dt.date, now: dt.datetime) -> list[Problem]:
+    return [] if _BLOOD.fullmatch(rec.blood_type.upper()) else [problem("blood_type", "blood_type.invalid")]
+
+
+Rule = Callable[[RecordingIn, dt.date, dt.datetime], list[Problem]]
+
+# Each rule reads the fields it names; `check_what_parsed` runs those whose fields parsed.
+RULES: tuple[Rule, ...] = (
+    lambda rec, today, now: check_nik(rec.nik),
+    lambda rec, today, now: check_nik_agrees(rec.nik, rec.birth_date, rec.sex, today),
+    lambda rec, today, now: check_kk(rec.kk_number),
+    lambda rec, today, now: check_name(rec.name),
+    lambda rec, today, now: check_text(rec.birth_place, BY_PATH["birth_place"]),
+    lambda rec, today, now: check_text(rec.address.street, BY_PATH["address.street"]),
+    lambda rec, today, now: check_text(rec.occupation, BY_PATH["occupation"]),
+    _rt_rw("rt"),
+    _rt_rw("rw"),
+    lambda rec, today, now: check_village(rec.address.village_code),
+    _blood_type,
+    lambda rec, today, now: check_dates(rec, today, now),
+    lambda rec, today, now: check_site(rec.pickup_site, "pickup_site"),
+    lambda rec, today, now: check_site(rec.recording.site, "recording.site"),
+    lambda rec, today, now: check_photo(rec.biometrics.photo_jpeg, "biometrics.photo_jpeg"),
+    lambda rec, today, now: check_signature(rec.biometrics.signature_png, "biometrics.signature_png"),
+    lambda rec, today, now: check_templates(rec.biometrics),
+)
+
+
 def check_recording(rec: RecordingIn, *, today: dt.date, now: dt.datetime | None = None) -> list[Problem]:
     """Every problem of the recording, errors and warnings (an empty list: accept it).
 
@@ -160,20 +211,20 @@ def check_recording(rec: RecordingIn, *, today: dt.date, now: dt.datetime | None
     """
     now = now or dt.datetime.now(dt.UTC)
     out: list[Problem] = []
-    out += check_nik(rec.nik, rec.birth_date, rec.sex, today)
-    out += check_kk(rec.kk_number)
-    out += check_name(rec.name)
-    out += check_text(rec.birth_place, BY_PATH["birth_place"])
-    out += check_text(rec.address.street, BY_PATH["address.street"])
-    out += check_text(rec.occupation, BY_PATH["occupation"])
-    for part in ("rt", "rw"):
-        if not _RT_RW.fullmatch(getattr(rec.address, part)):
-            out.append(problem(f"address.{part}", "address.rt_rw_format", label=part.upper()))
-    out += check_village(rec.address.village_code)
-    if not _BLOOD.fullmatch(rec.blood_type.upper()):
-        out.append(problem("blood_type", "blood_type.invalid"))
-    out += check_dates(rec, today, now)
-    out += check_site(rec.pickup_site, "pickup_site")
-    out += check_site(rec.recording.site, "recording.site")
-    out += check_biometrics(rec.biometrics)
+    for rule in RULES:
+        out += rule(rec, today, now)
+    return out
+
+
+def check_what_parsed(rec: RecordingIn, *, today: dt.date, now: dt.datetime | None = None) -> list[Problem]:
+    """The rules of `check_recording` on a recording whose structure was refused, built from the
+    fields that parsed (`partial.parsed_fields`): each rule whose fields are all there runs, so the
+    answer lists the domain problems beside the structural ones."""
+    now = now or dt.datetime.now(dt.UTC)
+    out: list[Problem] = []
+    for rule in RULES:
+        try:
+            out += rule(rec, today, now)
+        except AttributeError:  # a field it reads did not parse: its problem is already reported
+            continue
     return out
