@@ -278,6 +278,11 @@ async def apply_event(session: AsyncSession, event: Event) -> None:
         # The old card's record learns that a replacement is on its way.
         session.add(TimelineEntry(enrollment_id=uuid.UUID(replaced), at=event.occurred_at, step="REPLACED",
                                   status=None, detail={"replacement_receipt": enrollment.receipt_number}))
+        if enrollment.previous_enrollment_id is None:
+            # Recorded again without the link (a new station id, no previous_enrollment_id): dedup
+            # found the same person; the two records are linked as a linked correction would be.
+            enrollment.previous_enrollment_id = uuid.UUID(replaced)
+            enrollment.correction = "replacement"
     await session.flush()
 
 

@@ -124,3 +124,20 @@ async def test_a_correction_keeps_the_nik_and_needs_a_known_record(enrollment_ap
     (field,) = unknown.json()["fields"]
     assert field["field"] == "previous_enrollment_id"
     assert "00000000-0000-4000-8000-000000000000" in field["message_id"]
+
+
+async def test_a_same_person_recorded_again_without_the_link_is_linked_when_dedup_finds_it(enrollment_api):
+    rec = recording(3040, pickup_site=SITE)
+    first = await post(enrollment_api, rec)
+    fresh = recording(3041, pickup_site=SITE)
+    second = await post(enrollment_api, {**rec, "station_recording_id": fresh["station_recording_id"],
+                                         "biometrics": fresh["biometrics"], "recording": fresh["recording"]})
+
+    async with enrollment_api.app.state.platform.sessions() as session:
+        await service.apply_event(session, new_event("dedup.unique", {"enrollment_id": second["id"],
+                                                                      "replacement_of": first["id"]}, key=second["id"]))
+        await session.commit()
+    new = (await enrollment_api.get(f"/v1/enrollments/{second['id']}")).json()
+    old = (await enrollment_api.get(f"/v1/enrollments/{first['id']}")).json()
+    assert new["previous_enrollment_id"] == first["id"] and new["correction"] == "replacement"
+    assert old["next_enrollment_ids"] == [second["id"]]
