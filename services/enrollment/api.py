@@ -37,7 +37,11 @@ def _every_problem(exc: RequestValidationError) -> Exception:
     return service.refused_structure(exc.errors(), exc.body, dt.datetime.now(dt.UTC).date(), strip=("body",))
 
 
-@router.post("/enrollments", status_code=201, response_model=EnrollmentAccepted,
+_REPLAYED = {200: {"model": EnrollmentAccepted, "description": "A retry: the first answer again (same receipt)",
+                   "headers": {"Idempotent-Replayed": {"description": "true", "schema": {"type": "string"}}}}}
+
+
+@router.post("/enrollments", status_code=201, response_model=EnrollmentAccepted, responses=_REPLAYED,
              summary="Submit one recording (idempotent with Idempotency-Key)")
 @refine_invalid_body(_every_problem)
 async def submit_enrollment(
