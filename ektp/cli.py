@@ -373,17 +373,27 @@ StationQueue = Annotated[Path, typer.Option("--queue", help="The station's local
 
 @station_app.command("enqueue")
 def station_enqueue(
-    file: Annotated[Path, typer.Argument(help="Recordings, one JSON object a line (NDJSON); - for stdin")],
+    file: Annotated[Path, typer.Argument(help="Recordings, one JSON object a line (NDJSON, UTF-8); - for stdin")],
     queue: StationQueue = Path("./var/station.db"),
 ) -> None:
     """Check each recording at the counter (the server's own rules) and queue the good ones."""
     import datetime as dt
+    import io
 
-    from ektp.station import enqueue, open_queue
+    from ektp.station import NotUtf8, check_utf8, enqueue, open_queue, read_lines
 
-    db = open_queue(queue)
-    lines = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
-    queued, already, refused = enqueue(db, lines, today=dt.date.today())
+    try:
+        source = io.BytesIO(sys.stdin.buffer.read()) if str(file) == "-" else file.open("rb")
+    except OSError as exc:
+        typer.echo(f"cannot read {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    with source:
+        try:
+            check_utf8(source)  # a file that is not UTF-8 is refused before anything is queued
+        except NotUtf8 as exc:
+            typer.echo(f"{file}: {exc}; nothing queued", err=True)
+            raise typer.Exit(2) from None
+        queued, already, refused = enqueue(open_queue(queue), read_lines(source), today=dt.date.today())
     for r in refused:
         typer.echo(f"line {r.line} ({r.station_recording_id or 'no station_recording_id'}) refused:", err=True)
         for p in r.problems:
@@ -395,47 +405,65 @@ def station_enqueue(
 
 @station_app.command("push")
 def station_push(
-    url: Annotated[str, typer.Option(help="The enrollment service or gateway")],
+    url: Annotated[str, typer.Option(help="The enrollment service or gateway, e.g. https://dinas.example")],
     token: Annotated[Optional[str], typer.Option(help="The station's credential; default EKTP_STATION_TOKEN")] = None,
     queue: StationQueue = Path("./var/station.db"),
     batch_size: Annotated[int, typer.Option(help="Recordings per request (at most 1000)", min=1, max=1000)] = 100,
     max_backoff: Annotated[float, typer.Option(help="Longest wait between retries, seconds")] = 30.0,
     give_up_after: Annotated[Optional[float], typer.Option(help="Stop with an error after this many seconds")] = None,
 ) -> None:
-    """Push pending recordings (gzip'd batches, exponential backoff); resumable, never records twice."""
+    """Push pending recordings (gzip'd batches, exponential backoff); resumable, never records twice.
+
+    Progress and retries go to stderr, the JSON summary to stdout. Exit codes: 0 all pushed, 2 usage
+    (no credential, a --url that is not http(s)), 3 the credential refused (the recordings stay
+    pending), 4 --give-up-after reached, 5 no ektp API at --url (a 404/405 or a redirect).
+    """
     import time
 
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ektp.station import Backoff, PushRefused, counts, open_queue, push
+    from ektp.station import Backoff, NotTheApi, PushRefused, check_url, counts, open_queue, push
 
     credential = token or os.environ.get("EKTP_STATION_TOKEN")
     if not credential:
         typer.echo("no credential: pass --token or set EKTP_STATION_TOKEN", err=True)
         raise typer.Exit(2)
+    try:
+        check_url(url)
+    except ValueError as exc:
+        typer.echo(f"--url: {exc}", err=True)
+        raise typer.Exit(2) from None
     db = open_queue(queue)
     before = counts(db)
     deadline = time.monotonic() + give_up_after if give_up_after else None
-    with Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[detail]}")) as bar:
+    with Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+                  console=Console(stderr=True)) as bar:
         task = bar.add_task("push", total=before["pending"], detail="")
 
-        def progress(result, pending) -> None:  # type: ignore[no-untyped-def]
+        def progress(result, pending, note) -> None:  # type: ignore[no-untyped-def]
             bar.update(task, completed=before["pending"] - pending,
                        detail=f"created {result.sent}, replayed {result.replayed}, refused {result.refused}, "
                               f"retries {result.retries}")
+            if note:  # a retry or a change of batch size: a line of its own, kept in a log
+                bar.console.print(note, markup=False, highlight=False, soft_wrap=True)
 
         try:
             result = push(db, url=url, token=credential, batch_size=batch_size,
                           backoff=Backoff(cap=max_backoff), deadline=deadline, progress=progress)
         except PushRefused as exc:
-            typer.echo(f"the server refused this station's credential: {exc}", err=True)
+            typer.echo(f"the server refused this station's credential: {exc}. The recordings stay pending: "
+                       "push again with the right credential (--token).", err=True)
             raise typer.Exit(3) from None
         except TimeoutError as exc:
-            typer.echo(str(exc), err=True)
+            typer.echo(f"gave up after {give_up_after} s: {exc}", err=True)
             raise typer.Exit(4) from None
-    typer.echo(json.dumps({"created": result.sent, "replayed": result.replayed, "refused": result.refused,
-                           "retries": result.retries, **counts(db)}))
+        except NotTheApi as exc:
+            typer.echo(f"wrong --url: {exc}", err=True)
+            raise typer.Exit(5) from None
+    # "refused_now": refused by this push; "queue": the whole queue's state after it.
+    typer.echo(json.dumps({"created": result.sent, "replayed": result.replayed, "refused_now": result.refused,
+                           "retries": result.retries, "queue": counts(db)}))
 
 
 @station_app.command("status")
@@ -444,6 +472,37 @@ def station_status(queue: StationQueue = Path("./var/station.db")) -> None:
     from ektp.station import counts, open_queue
 
     typer.echo(json.dumps(counts(open_queue(queue))))
+
+
+@station_app.command("refused")
+def station_refused(queue: StationQueue = Path("./var/station.db")) -> None:
+    """List the recordings the server refused: one line each, with the status, error and field problems."""
+    from ektp.station import open_queue, refused_recordings
+
+    refused = refused_recordings(open_queue(queue))
+    for r in refused:
+        typer.echo(r.describe())
+    typer.echo(f"{len(refused)} refused recording(s)")
+
+
+@station_app.command("requeue")
+def station_requeue(
+    ids: Annotated[Optional[list[str]], typer.Argument(help="station_recording_id of each recording")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every refused recording")] = False,
+    queue: StationQueue = Path("./var/station.db"),
+) -> None:
+    """Put refused recordings back to pending (after fixing the cause); the next push sends them again."""
+    from ektp.station import open_queue, requeue
+
+    if bool(ids) == all_:
+        typer.echo("name the recordings to requeue (station_recording_id ...) or pass --all, not both", err=True)
+        raise typer.Exit(2)
+    done, skipped = requeue(open_queue(queue), None if all_ else ids)
+    for srid, why in skipped.items():
+        typer.echo(f"{srid}: {why}, not requeued", err=True)
+    typer.echo(f"requeued {len(done)} recording(s)")
+    if skipped:
+        raise typer.Exit(1)
 
 
 def main() -> None:

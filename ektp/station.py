@@ -10,6 +10,8 @@ twice.
     ektp station enqueue recordings.ndjson --queue var/station.db
     ektp station push --url https://dinas.example --token ektp_... --queue var/station.db
     ektp station status --queue var/station.db
+    ektp station refused --queue var/station.db          # which the server refused, and why
+    ektp station requeue --all --queue var/station.db    # send them again once the cause is fixed
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import httpx
 from pydantic import ValidationError
@@ -76,6 +79,33 @@ class Refusal:
     problems: list[Problem]
 
 
+class NotUtf8(ValueError):
+    """The input is not UTF-8 text (a UTF-16 or Latin-1 export): refused as a whole, naming the line."""
+
+    def __init__(self, line: int, raw: bytes, exc: UnicodeDecodeError) -> None:
+        utf16 = line == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+        super().__init__(f"line {line} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} "
+                         f"of the line){'; the file is UTF-16' if utf16 else ''}: save the file as UTF-8")
+        self.line = line
+
+
+def read_lines(stream: BinaryIO) -> Iterator[str]:
+    """Each line of `stream` decoded as UTF-8; NotUtf8 at the first line that is not."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotUtf8(number, raw, exc) from None
+
+
+def check_utf8(stream: BinaryIO) -> None:
+    """Reads the whole input once, so that a file that is not UTF-8 is refused before anything is
+    queued rather than half-way through (and then rewinds it)."""
+    for _ in read_lines(stream):
+        pass
+    stream.seek(0)
+
+
 def check_line(raw: str, today: dt.date) -> tuple[RecordingIn | None, list[Problem]]:
     """The recording and its problems, checked exactly as the server will check it."""
     try:
@@ -93,6 +123,8 @@ def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> 
     queued = already = 0
     refused: list[Refusal] = []
     for number, raw in enumerate(lines, start=1):
+        # Parsed without its line ending, so that a JSON error's position is on this line, not the next.
+        raw = raw.rstrip("\r\n")
         if number == 1:  # a file saved as "UTF-8 with BOM" (Windows Notepad, spreadsheet exports)
             raw = raw.removeprefix("\ufeff")
         if not raw.strip():
@@ -124,6 +156,71 @@ def counts(db: sqlite3.Connection) -> dict[str, int]:
     return out
 
 
+# ---- refused recordings ----------------------------------------------------------------------
+
+def describe_error(status: int | None, error: Any) -> str:
+    """`403 wrong_site: credential of site … may not act for site …`, from the one error shape."""
+    if not isinstance(error, dict):
+        return f"{status}" + (f": {error}" if error else "")
+    text = f"{status} {error.get('error') or 'error'}"
+    return text + (f": {error['detail']}" if error.get("detail") else "")
+
+
+@dataclass
+class RefusedRecording:
+    station_recording_id: str
+    http_status: int | None
+    error: Any  # the server's error body for this recording
+
+    def describe(self) -> str:
+        """One line: the recording, the server's status, error code and detail, then each field problem."""
+        parts = [f"{self.station_recording_id}  {describe_error(self.http_status, self.error)}"]
+        fields = self.error.get("fields") if isinstance(self.error, dict) else None
+        for p in fields or []:
+            if isinstance(p, dict):
+                parts.append(f"{p.get('field')}: {p.get('code')} — {p.get('message_en')} / {p.get('message_id')}")
+        return "; ".join(parts)
+
+
+def refused_recordings(db: sqlite3.Connection) -> list[RefusedRecording]:
+    """The recordings the server refused, in queue order, with the error it gave for each."""
+    rows = db.execute("SELECT station_recording_id, http_status, error FROM recordings WHERE state = 'refused' "
+                      "ORDER BY seq").fetchall()
+    return [RefusedRecording(srid, status, _json_or_text(error)) for srid, status, error in rows]
+
+
+def _json_or_text(stored: str | None) -> Any:
+    try:
+        return json.loads(stored) if stored else None
+    except ValueError:
+        return stored
+
+
+def requeue(db: sqlite3.Connection, ids: Iterable[str] | None) -> tuple[list[str], dict[str, str]]:
+    """Puts refused recordings (`ids`, or all of them if None) back to pending, for the operator who fixed
+    the cause (a wrong credential, a missing previous enrollment). Returns (requeued, {id: why not})."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if ids is None:
+            ids = [srid for (srid,) in db.execute("SELECT station_recording_id FROM recordings "
+                                                  "WHERE state = 'refused' ORDER BY seq")]
+        done: list[str] = []
+        skipped: dict[str, str] = {}
+        for srid in ids:
+            row = db.execute("SELECT state FROM recordings WHERE station_recording_id = ?", (srid,)).fetchone()
+            if row is None or row[0] != REFUSED:
+                skipped[srid] = "not in this queue" if row is None else f"not refused ({row[0]})"
+                continue
+            db.execute("UPDATE recordings SET state = 'pending', http_status = NULL, error = NULL, answered_at = NULL "
+                       "WHERE station_recording_id = ?", (srid,))
+            done.append(srid)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return done, skipped
+
+
 # ---- push ------------------------------------------------------------------------------------
 
 class Backoff:
@@ -133,9 +230,14 @@ class Backoff:
         self.base, self.cap, self.sleep = base, cap, sleep
         self.failures = 0
 
-    def wait(self) -> float:
+    def next_delay(self) -> float:
+        """The next wait, counted as a failure; the caller sleeps (and may shorten it to a deadline)."""
         delay = min(self.cap, self.base * 2 ** self.failures) * random.uniform(0.5, 1.0)
         self.failures += 1
+        return delay
+
+    def wait(self) -> float:
+        delay = self.next_delay()
         self.sleep(delay)
         return delay
 
@@ -143,8 +245,58 @@ class Backoff:
         self.failures = 0
 
 
+class BatchSize:
+    """Recordings per request. A link that cuts every long request (a proxy's byte limit) never carries a
+    whole batch, so after 2 failures of the POST itself in a row the batch is halved (down to 1); after
+    4 successful batches in a row it is doubled again, up to the configured size. A refused connect is
+    not counted: that link is down, a smaller batch would not help."""
+
+    HALVE_AFTER, GROW_AFTER = 2, 4
+
+    def __init__(self, configured: int) -> None:
+        self.ceiling = self.size = max(1, configured)
+        self.cut = self.good = 0
+
+    def post_failed(self) -> bool:
+        """Counts a POST cut short or timed out; True if the batch was halved."""
+        self.cut, self.good = self.cut + 1, 0
+        if self.cut < self.HALVE_AFTER or self.size == 1:
+            return False
+        self.size, self.cut = max(1, self.size // 2), 0
+        return True
+
+    def answered(self) -> None:
+        """The link carried a request and its answer."""
+        self.cut = 0
+
+    def succeeded(self) -> bool:
+        """Counts a batch recorded; True if the batch was doubled."""
+        self.good += 1
+        if self.good < self.GROW_AFTER or self.size >= self.ceiling:
+            return False
+        self.size, self.good = min(self.ceiling, self.size * 2), 0
+        return True
+
+    def too_large(self) -> bool:
+        """The server's own limit (413): never grow past half of this size again. False if already 1."""
+        if self.size == 1:
+            return False
+        self.ceiling = self.size = max(1, self.size // 2)
+        return True
+
+
 class PushRefused(Exception):
-    """The server refused the whole request for a reason a retry cannot fix (credential, role)."""
+    """The server refused this station's credential (401/403, for the request or for its recordings): a
+    retry cannot fix it, and the recordings are not at fault, so they stay pending."""
+
+
+class NotTheApi(Exception):
+    """What answers at the URL is not the ektp enrollment API (404/405, a redirect): a wrong --url, not a
+    link that is down, so retrying forever would only hide it."""
+
+
+class BadAnswer(ValueError):
+    """A 200 that is not a batch answer for this batch (no items, too few, ...): retried like a cut link."""
 
 
 @dataclass
@@ -155,85 +307,210 @@ class PushResult:
     retries: int = 0
 
 
+# progress(result, pending, note): note is "" after a batch was recorded, else what happened (a retry).
+ProgressFn = Callable[[PushResult, int, str], None]
+
+# The POST failed on the way (cut mid-request or mid-answer, no answer in time), as opposed to a connect
+# that was refused or timed out: only these say that the batch may be too big for the link.
+_CUT_SHORT = (httpx.ReadError, httpx.WriteError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError)
+_CAUSES = {httpx.ConnectError: "cannot connect", httpx.ConnectTimeout: "cannot connect",
+           httpx.ReadTimeout: "no answer", httpx.WriteTimeout: "could not send", httpx.ReadError: "connection cut",
+           httpx.WriteError: "connection cut", httpx.RemoteProtocolError: "connection cut"}
+
+
+def check_url(url: str) -> str:
+    """The base URL without a trailing slash; ValueError for one without http(s):// or a host, which
+    would otherwise fail every request and be retried like a link that is down."""
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{url!r} is not a URL ({exc})") from None
+    if parsed.scheme not in ("http", "https"):
+        raise ValueError(f"{url!r} must start with http:// or https:// (e.g. https://dinas.example)")
+    if not parsed.host:
+        raise ValueError(f"{url!r} names no host")
+    return str(parsed).rstrip("/")
+
+
+def _cause(exc: httpx.HTTPError) -> str:
+    """A short cause for the operator: `cannot connect ([Errno 111] Connection refused)`."""
+    kind = next((text for cls, text in _CAUSES.items() if isinstance(exc, cls)), type(exc).__name__)
+    return f"{kind} ({exc})" if str(exc) else kind
+
+
+def _error_of(response: httpx.Response) -> str:
+    try:
+        return describe_error(response.status_code, response.json())
+    except ValueError:
+        return describe_error(response.status_code, response.text[:200].strip() or response.reason_phrase)
+
+
+def _stop_if_final(response: httpx.Response) -> None:
+    """Raises for answers a retry cannot change: the credential refused, or no ektp API at this URL."""
+    status = response.status_code
+    if status in (401, 403):
+        raise PushRefused(_error_of(response))
+    if status in (404, 405):
+        raise NotTheApi(f"POST {response.request.url} answered {status} {response.reason_phrase}: the URL does "
+                        "not lead to the ektp enrollment API (give the service's or the gateway's root URL)")
+    if 300 <= status < 400:
+        raise NotTheApi(f"POST {response.request.url} answered {status} {response.reason_phrase}, redirected to "
+                        f"{response.headers.get('location', '?')}: give that URL")
+
+
 def _pending(db: sqlite3.Connection, limit: int) -> list[tuple[int, str, str]]:
     return db.execute("SELECT seq, station_recording_id, body FROM recordings WHERE state = 'pending' "
                       "ORDER BY seq LIMIT ?", (limit,)).fetchall()
 
 
-def _record_answers(db: sqlite3.Connection, batch: list[tuple[int, str, str]], answer: dict, result: PushResult) -> None:
-    """Marks each recording by the server's answer for it, in one local transaction."""
-    items = answer["items"]
-    if len(items) != len(batch):
-        raise ValueError(f"server answered {len(items)} items for {len(batch)}")
+def _items(answer: Any, count: int) -> list[dict]:
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise BadAnswer("the answer has no list of items")
+    if len(items) != count:
+        raise BadAnswer(f"server answered {len(items)} items for {count}")
+    return items
+
+
+def _record_answers(db: sqlite3.Connection, batch: list[tuple[int, str, str]], answer: Any,
+                    result: PushResult) -> list[tuple[str, int, Any]]:
+    """Marks each recording by the server's answer for it, in one local transaction. Returns the items
+    refused for the credential (401/403: (station_recording_id, status, error)), left pending."""
+    items = _items(answer, len(batch))
     now = _now()
+    tally = PushResult()
+    denied: list[tuple[str, int, Any]] = []
     db.execute("BEGIN IMMEDIATE")
     try:
         for (seq, srid, _), item in zip(batch, items, strict=True):
             if item.get("station_recording_id") not in (None, srid):
-                raise ValueError(f"answer {item['index']} is for {item.get('station_recording_id')}, not {srid}")
-            status = item["status"]
+                raise BadAnswer(f"answer {item.get('index')} is for {item.get('station_recording_id')}, not {srid}")
+            status = item.get("status")
             if status in (200, 201):
-                enrollment = item["enrollment"]
+                enrollment = item.get("enrollment")
+                if not isinstance(enrollment, dict) or not {"receipt_number", "id"} <= enrollment.keys():
+                    raise BadAnswer(f"answer {item.get('index')} ({status}) has no enrollment")
                 db.execute("UPDATE recordings SET state = 'sent', http_status = ?, receipt_number = ?, "
                            "enrollment_id = ?, error = NULL, answered_at = ?, attempts = attempts + 1 WHERE seq = ?",
                            (status, enrollment["receipt_number"], enrollment["id"], now, seq))
-                result.sent += status == 201
-                result.replayed += status == 200
-            elif status in (403, 404, 409, 422):
+                tally.sent += status == 201
+                tally.replayed += status == 200
+            elif status in (401, 403):  # about the credential, not the recording: stays pending
+                denied.append((srid, status, item.get("error")))
+            elif status in (404, 409, 422):
                 db.execute("UPDATE recordings SET state = 'refused', http_status = ?, error = ?, answered_at = ?, "
                            "attempts = attempts + 1 WHERE seq = ?", (status, json.dumps(item.get("error")), now, seq))
-                result.refused += 1
+                tally.refused += 1
             # anything else (a 5xx for one item): stays pending, sent again in the next batch
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    result.sent, result.replayed = result.sent + tally.sent, result.replayed + tally.replayed
+    result.refused += tally.refused
+    return denied
+
+
+def _denied(denied: list[tuple[str, int, Any]]) -> PushRefused:
+    srid, status, error = denied[0]
+    more = f" (and {len(denied) - 1} other recording(s))" if len(denied) > 1 else ""
+    return PushRefused(f"{describe_error(status, error)} — for recording {srid}{more}")
+
+
+class _Pusher:
+    """One push: the batches, the retries (each reported through `progress`), and the deadline."""
+
+    def __init__(self, db: sqlite3.Connection, http: httpx.Client, *, batch_size: int, timeout: float,
+                 backoff: Backoff, deadline: float | None, progress: ProgressFn) -> None:
+        self.db, self.http, self.timeout, self.backoff = db, http, timeout, backoff
+        self.deadline, self.progress = deadline, progress
+        self.size = BatchSize(batch_size)
+        self.result = PushResult()
+        self.last_failure = ""
+
+    def run(self) -> PushResult:
+        while batch := _pending(self.db, self.size.size):
+            self._check_deadline()
+            self._send(batch)
+        return self.result
+
+    def _send(self, batch: list[tuple[int, str, str]]) -> None:
+        response = self._post(batch)
+        if response is None:
+            return
+        _stop_if_final(response)
+        if response.status_code == 413 and self.size.too_large():
+            self.progress(self.result, self._pending_count(),
+                          f"the server found {len(batch)} recordings too large: batches of {self.size.size}")
+        elif response.status_code != 200:
+            self._retry(_error_of(response))
+        else:
+            self._record(batch, response)
+
+    def _post(self, batch: list[tuple[int, str, str]]) -> httpx.Response | None:
+        """The server's answer, or None after a failed POST (reported, waited for)."""
+        body = gzip.compress("\n".join(b for _, _, b in batch).encode() + b"\n", compresslevel=6)
+        try:
+            response = self.http.post("/v1/enrollments/batch", content=body, timeout=self._request_timeout(),
+                                      headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+        except httpx.HTTPError as exc:
+            cause = _cause(exc)
+            if isinstance(exc, _CUT_SHORT) and self.size.post_failed():
+                cause += f"; batches of {self.size.size} from now on"
+            self._retry(cause)
+            return None
+        self.size.answered()
+        return response
+
+    def _record(self, batch: list[tuple[int, str, str]], response: httpx.Response) -> None:
+        try:
+            denied = _record_answers(self.db, batch, response.json(), self.result)
+        except ValueError as exc:  # not JSON, or not a batch answer
+            self._retry(f"bad answer: {exc}")
+            return
+        if denied:
+            raise _denied(denied)
+        self.backoff.reset()
+        grown = self.size.succeeded()
+        self.progress(self.result, self._pending_count(), f"batches of {self.size.size} from now on" if grown else "")
+
+    def _retry(self, cause: str) -> None:
+        """Reports the failure and waits before the next try, never past the deadline."""
+        self.result.retries += 1
+        self.last_failure = cause
+        delay = self.backoff.next_delay()
+        if self.deadline is not None:
+            delay = max(0.0, min(delay, self.deadline - time.monotonic()))
+        self.progress(self.result, self._pending_count(), f"retry {self.backoff.failures} in {delay:.1f} s: {cause}")
+        self.backoff.sleep(delay)
+
+    def _request_timeout(self) -> Any:
+        """The client's timeout, shortened so that a request that hangs does not outlast the deadline."""
+        if self.deadline is None:
+            return httpx.USE_CLIENT_DEFAULT
+        return max(0.1, min(self.timeout, self.deadline - time.monotonic()))
+
+    def _check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            last = f"; last failure: {self.last_failure}" if self.last_failure else ""
+            raise TimeoutError(f"{self._pending_count()} recording(s) still pending at the deadline{last}")
+
+    def _pending_count(self) -> int:
+        return counts(self.db)[PENDING]
 
 
 def push(db: sqlite3.Connection, *, url: str, token: str, batch_size: int = 100, timeout: float = 60.0,
          backoff: Backoff | None = None, deadline: float | None = None,
-         progress: Callable[[PushResult, int], None] = lambda result, pending: None,
+         progress: ProgressFn = lambda result, pending, note: None,
          client: httpx.Client | None = None) -> PushResult:
-    """Pushes every pending recording; returns when none is left (or at `deadline`, a monotonic time)."""
-    backoff = backoff or Backoff()
-    result = PushResult()
-    own = client is None
-    http = client or httpx.Client(base_url=url.rstrip("/"), timeout=timeout,
+    """Pushes every pending recording; returns when none is left, raises TimeoutError at `deadline` (a
+    monotonic time), PushRefused if the credential is refused, NotTheApi if the URL is wrong, ValueError
+    for a URL that is not http(s)."""
+    http = client or httpx.Client(base_url=check_url(url), timeout=timeout,
                                   headers={"Authorization": f"Bearer {token}"})
-    size = batch_size
     try:
-        while True:
-            batch = _pending(db, size)
-            if not batch:
-                return result
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{counts(db)[PENDING]} recording(s) still pending at the deadline")
-            body = gzip.compress("\n".join(b for _, _, b in batch).encode() + b"\n", compresslevel=6)
-            try:
-                response = http.post("/v1/enrollments/batch", content=body, headers={
-                    "Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
-            except httpx.HTTPError:
-                result.retries += 1
-                backoff.wait()
-                continue
-            if response.status_code in (401, 403):
-                raise PushRefused(f"{response.status_code}: {response.text[:300]}")
-            if response.status_code == 413 and size > 1:
-                size = max(1, size // 2)  # too big for the server: smaller batches
-                continue
-            if response.status_code != 200:
-                result.retries += 1
-                backoff.wait()
-                continue
-            try:
-                answer = response.json()
-                _record_answers(db, batch, answer, result)
-            except ValueError:
-                result.retries += 1
-                backoff.wait()
-                continue
-            backoff.reset()
-            progress(result, counts(db)[PENDING])
+        return _Pusher(db, http, batch_size=batch_size, timeout=timeout, backoff=backoff or Backoff(),
+                       deadline=deadline, progress=progress).run()
     finally:
-        if own:
+        if client is None:
             http.close()

@@ -117,3 +117,48 @@ def test_enqueue_reads_a_file_saved_with_a_byte_order_mark(tmp_path):
     assert enqueued.returncode == 0, enqueued.stderr
     assert "queued 2, already queued 0, refused 0" in enqueued.stdout
     assert queue_counts(queue) == {"pending": 2}
+
+
+def enqueue_file(tmp_path: Path, data: bytes | None) -> tuple[subprocess.CompletedProcess, Path]:
+    """`ektp station enqueue` of a file holding `data` (None: no file at all)."""
+    source, queue = tmp_path / "recordings.ndjson", tmp_path / "station.db"
+    if data is not None:
+        source.write_bytes(data)
+    return run({**os.environ, "EKTP_DATA_DIR": str(tmp_path)}, "station", "enqueue", str(source),
+               "--queue", str(queue)), queue
+
+
+@pytest.mark.parametrize(("encoding", "line", "byte"), [("utf-16", 1, "0xff"), ("latin-1", 2, "0xc9")])
+def test_enqueue_refuses_a_file_that_is_not_utf8_before_queuing_anything(tmp_path, encoding, line, byte):
+    # A spreadsheet export in UTF-16, or a Latin-1 file with an accented name on line 2: one clear
+    # line naming the line and the encoding the file must have; no traceback, and the first
+    # recording is not queued half-way through the file.
+    text = json.dumps(recording(7100, pickup_site=SITE)) + "\n" + json.dumps(
+        {**recording(7101, pickup_site=SITE), "name": "JOSÉ DA COSTA"}, ensure_ascii=False) + "\n"
+
+    enqueued, queue = enqueue_file(tmp_path, text.encode(encoding))
+
+    assert enqueued.returncode == 2, enqueued.stderr
+    assert "Traceback" not in enqueued.stderr and len(enqueued.stderr.strip().splitlines()) == 1, enqueued.stderr
+    assert f"line {line} is not UTF-8 text (byte {byte}" in enqueued.stderr
+    assert "save the file as UTF-8" in enqueued.stderr and "nothing queued" in enqueued.stderr
+    assert not queue.exists() or queue_counts(queue) == {}
+
+
+def test_enqueue_of_a_missing_file_says_so_in_one_line(tmp_path):
+    enqueued, queue = enqueue_file(tmp_path, None)
+
+    assert enqueued.returncode == 2
+    assert enqueued.stderr.strip() == f"cannot read {tmp_path / 'recordings.ndjson'}: No such file or directory"
+    assert not queue.exists()
+
+
+def test_a_json_error_is_reported_on_its_own_line(tmp_path):
+    # Line 1 cut short (a copy that stopped half-way): the error's position is on line 1 of the
+    # recording, not "line 2 column 0" (the line used to be parsed with its line ending).
+    whole = json.dumps(recording(7200, pickup_site=SITE))
+    enqueued, queue = enqueue_file(tmp_path, (whole[:200] + "\r\n" + whole.replace("7200", "7201") + "\n").encode())
+
+    assert enqueued.returncode == 1
+    assert "line 1 (no station_recording_id) refused" in enqueued.stderr
+    assert "line 1 column 200" in enqueued.stderr and "line 2 column" not in enqueued.stderr, enqueued.stderr

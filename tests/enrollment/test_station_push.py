@@ -1,0 +1,295 @@
+"""`ektp station push` when something is wrong other than a dropping link: a credential of another
+kecamatan, a wrong --url, a server answering nonsense, a link that cannot carry a whole batch; and
+what the operator sees (retries, refused recordings, the summary) and can do (requeue).
+
+The enrollment service runs as its own process on PostgreSQL + RabbitMQ, as in
+tests/enrollment/test_station.py. Where a test needs something that is *not* the ektp API at the
+URL (a web server answering 405, a redirect, a 200 without items), a small HTTP server on loopback
+plays it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ektp.station import Backoff, open_queue, push
+from tests.enrollment.test_station import SITE, enrollment_service, queue_counts, run  # noqa: F401 (fixture)
+from tests.support.api import recording
+from tests.support.flaky_proxy import FlakyProxy
+from tests.support.processes import free_port
+
+KOTA_RAJA = "53.71.05"  # another kecamatan of Kota Kupang
+
+
+def station_token(env: dict[str, str], site: str = SITE) -> str:
+    created = run(env, "credentials", "create", "--name", f"station of {site}", "--role", "station", "--site", site)
+    assert created.returncode == 0, created.stderr
+    return json.loads(created.stdout)["token"]
+
+
+def enqueue(env: dict[str, str], queue: Path, *recordings: dict) -> None:
+    source = queue.with_name(f"recordings-{uuid.uuid4().hex[:8]}.ndjson")
+    source.write_text("".join(json.dumps(r) + "\n" for r in recordings))
+    enqueued = run(env, "station", "enqueue", str(source), "--queue", str(queue))
+    assert enqueued.returncode == 0, enqueued.stderr
+
+
+def push_cli(env: dict[str, str], queue: Path, url: str, token: str, *args: str):  # type: ignore[no-untyped-def]
+    return run(env, "station", "push", "--queue", str(queue), "--url", url, "--token", token, "--max-backoff", "0.5",
+               *args)
+
+
+def station_ids(queue: Path) -> list[str]:
+    with sqlite3.connect(queue) as db:
+        return [srid for (srid,) in db.execute("SELECT station_recording_id FROM recordings ORDER BY seq")]
+
+
+@pytest.fixture
+def env(enrollment_service) -> dict[str, str]:  # noqa: F811 (the fixture imported above)
+    return {**enrollment_service.env, "EKTP_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture
+def url(enrollment_service) -> str:  # noqa: F811
+    return enrollment_service.url("enrollment")
+
+
+@contextmanager
+def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Iterator[str]:
+    """A web server on loopback that is not the ektp API: every POST gets the same answer. Yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def offline(tmp_path: Path) -> dict[str, str]:
+    """The environment of a station with no server at hand."""
+    return {**os.environ, "EKTP_DATA_DIR": str(tmp_path)}
+
+
+def offline_queue(tmp_path: Path, count: int = 1) -> Path:
+    """A queue of `count` good recordings, made without any server (the counter works offline)."""
+    queue = tmp_path / "station.db"
+    enqueue(offline(tmp_path), queue, *[recording(8000 + i, pickup_site=SITE) for i in range(count)])
+    return queue
+
+
+# ---- the credential --------------------------------------------------------------------------
+
+def test_a_credential_of_another_kecamatan_stops_the_push_and_leaves_the_recordings_pending(env, url, tmp_path):
+    # The server answers the request 200 and each recording 403 wrong_site: that is about the
+    # credential, not the recordings. They must stay pending, so that the right credential sends them.
+    queue = tmp_path / "station.db"
+    enqueue(env, queue, *[recording(6000 + i, pickup_site=SITE) for i in range(3)])
+    first = station_ids(queue)[0]
+
+    wrong = push_cli(env, queue, url, station_token(env, KOTA_RAJA), "--give-up-after", "30")
+
+    assert wrong.returncode == 3, wrong.stderr
+    assert f"403 wrong_site: credential of site {KOTA_RAJA} may not act for site {SITE}" in wrong.stderr
+    assert f"for recording {first} (and 2 other recording(s))" in wrong.stderr
+    assert "stay pending" in wrong.stderr
+    assert queue_counts(queue) == {"pending": 3}
+
+    right = push_cli(env, queue, url, station_token(env), "--give-up-after", "30")
+    assert right.returncode == 0, right.stderr
+    assert queue_counts(queue) == {"sent": 3}
+
+
+# ---- refused recordings: list, requeue -------------------------------------------------------
+
+def test_refused_recordings_are_listed_with_their_reason_and_can_be_requeued(env, url, tmp_path):
+    queue = tmp_path / "station.db"
+    missing = uuid.uuid4()
+    # A correction of an enrollment the server does not have: refused 404 with a field problem.
+    correction = {**recording(6100, pickup_site=SITE), "previous_enrollment_id": str(missing)}
+    enqueue(env, queue, correction, recording(6101, pickup_site=SITE), recording(6102, pickup_site=SITE))
+    bad, wrong_1, wrong_2 = station_ids(queue)
+    # A queue as an earlier version left it: it marked recordings refused for good when a credential
+    # of another kecamatan was used (the same columns it wrote, with the server's wrong_site error).
+    wrong_site = {"error": "wrong_site", "detail": f"credential of site {KOTA_RAJA} may not act for site {SITE}",
+                  "fields": []}
+    with sqlite3.connect(queue) as db:
+        db.execute("UPDATE recordings SET state = 'refused', http_status = 403, error = ?, attempts = 1 "
+                   "WHERE station_recording_id IN (?, ?)", (json.dumps(wrong_site), wrong_1, wrong_2))
+    token = station_token(env)
+    assert push_cli(env, queue, url, token).returncode == 0
+    assert queue_counts(queue) == {"refused": 3}
+
+    listed = run(env, "station", "refused", "--queue", str(queue))
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith(f"{bad}  404 previous_enrollment_not_found: previous enrollment {missing} not found; "
+                               "previous_enrollment_id: previous_enrollment.not_found — "), lines[0]
+    assert lines[1:] == [f"{wrong_1}  403 wrong_site: {wrong_site['detail']}",
+                         f"{wrong_2}  403 wrong_site: {wrong_site['detail']}",
+                         "3 refused recording(s)"]
+
+    # The operator fixed the credential: the two go back to pending and are sent; the correction
+    # stays refused. Naming nothing, or something not refused, is said.
+    assert run(env, "station", "requeue", "--queue", str(queue)).returncode == 2
+    requeued = run(env, "station", "requeue", wrong_1, wrong_2, "no-such-recording", "--queue", str(queue))
+    assert requeued.returncode == 1
+    assert "requeued 2 recording(s)" in requeued.stdout
+    assert "no-such-recording: not in this queue, not requeued" in requeued.stderr
+    assert queue_counts(queue) == {"pending": 2, "refused": 1}
+
+    again = push_cli(env, queue, url, token)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["created"] == 2
+    assert queue_counts(queue) == {"sent": 2, "refused": 1}
+    last = run(env, "station", "refused", "--queue", str(queue))
+    assert last.stdout.splitlines()[-1:] == ["1 refused recording(s)"], last.stderr
+
+
+# ---- what push prints ------------------------------------------------------------------------
+
+def test_the_summary_tells_refused_now_from_the_queue_and_is_alone_on_stdout(env, url, tmp_path):
+    queue = tmp_path / "station.db"
+    token = station_token(env)
+    correction = {**recording(6200, pickup_site=SITE), "previous_enrollment_id": str(uuid.uuid4())}
+    enqueue(env, queue, correction, recording(6201, pickup_site=SITE))
+
+    first = push_cli(env, queue, url, token)
+    enqueue(env, queue, recording(6202, pickup_site=SITE))
+    second = push_cli(env, queue, url, token)
+
+    # stdout is the JSON summary only (progress goes to stderr): a script can parse it.
+    assert json.loads(first.stdout) == {"created": 1, "replayed": 0, "refused_now": 1, "retries": 0,
+                                        "queue": {"pending": 0, "sent": 1, "refused": 1}}
+    # The second push refused nothing; the queue still holds the one refused before.
+    assert json.loads(second.stdout) == {"created": 1, "replayed": 0, "refused_now": 0, "retries": 0,
+                                         "queue": {"pending": 0, "sent": 2, "refused": 1}}
+    assert "pushing" in second.stderr
+
+
+def test_each_retry_is_reported_on_stderr(tmp_path):
+    # The link is down (nothing listens): each retry says when and why, instead of "pushing 0/1".
+    queue = offline_queue(tmp_path)
+
+    pushed = push_cli(offline(tmp_path), queue, f"http://127.0.0.1:{free_port()}", "t",
+                      "--give-up-after", "2")
+
+    assert pushed.returncode == 4
+    assert "retry 1 in " in pushed.stderr and "retry 2 in " in pushed.stderr
+    assert "s: cannot connect (" in pushed.stderr
+    assert "1 recording(s) still pending at the deadline; last failure: cannot connect" in pushed.stderr
+    assert pushed.stdout == ""  # no summary, and no progress bar mixed into stdout
+
+
+def test_push_does_not_wait_past_its_deadline(tmp_path):
+    # --give-up-after 8 once ended at 11.8 s: the backoff slept past the deadline.
+    queue = offline_queue(tmp_path)
+    started = time.monotonic()
+
+    with pytest.raises(TimeoutError):
+        push(open_queue(queue), url=f"http://127.0.0.1:{free_port()}", token="t", backoff=Backoff(base=5, cap=5),
+             deadline=started + 1.0)
+
+    assert time.monotonic() - started < 2.2  # it used to sleep 2.5 to 5 s first
+
+
+# ---- a wrong --url ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", ["127.0.0.1:8000", "localhost:8000/api", "ftp://127.0.0.1:8000", "http://"])
+def test_a_url_that_is_not_http_is_a_usage_error(tmp_path, wrong):
+    queue = offline_queue(tmp_path)
+
+    pushed = push_cli(offline(tmp_path), queue, wrong, "t", "--give-up-after", "3")
+
+    assert pushed.returncode == 2
+    assert pushed.stderr.startswith(f"--url: {wrong!r} ")
+    assert queue_counts(queue) == {"pending": 1}
+
+
+def test_a_path_where_the_api_is_not_stops_the_push(env, url, tmp_path):
+    # http://host/api: the server answers 404 to the batch POST. Not a link that is down: stop.
+    queue = tmp_path / "station.db"
+    enqueue(env, queue, recording(6300, pickup_site=SITE))
+
+    pushed = push_cli(env, queue, f"{url}/api", station_token(env), "--give-up-after", "5")
+
+    assert pushed.returncode == 5, pushed.stderr
+    assert f"wrong --url: POST {url}/api/v1/enrollments/batch answered 404 Not Found" in pushed.stderr
+    assert "does not lead to the ektp enrollment API" in pushed.stderr
+    assert "retry" not in pushed.stderr
+    assert queue_counts(queue) == {"pending": 1}
+
+
+@pytest.mark.parametrize(("status", "headers", "says"), [
+    (405, {}, "answered 405 Method Not Allowed: the URL does not lead to the ektp enrollment API"),
+    (301, {"Location": "https://dinas.example/v1/enrollments/batch"},
+     "answered 301 Moved Permanently, redirected to https://dinas.example/v1/enrollments/batch"),
+])
+def test_a_web_server_that_is_not_the_api_stops_the_push(tmp_path, status, headers, says):
+    queue = offline_queue(tmp_path)
+
+    with answering(status, b"", headers) as other:
+        pushed = push_cli(offline(tmp_path), queue, other, "t", "--give-up-after", "3")
+
+    assert pushed.returncode == 5, pushed.stderr
+    assert says in pushed.stderr
+    assert queue_counts(queue) == {"pending": 1}
+
+
+# ---- a server answering nonsense -------------------------------------------------------------
+
+def test_a_200_without_items_is_retried_not_a_crash(tmp_path):
+    queue = offline_queue(tmp_path)
+
+    with answering(200, b'{"detail": "maintenance"}') as odd:
+        pushed = push_cli(offline(tmp_path), queue, odd, "t", "--give-up-after", "2")
+
+    assert pushed.returncode == 4, pushed.stderr
+    assert "Traceback" not in pushed.stderr and "KeyError" not in pushed.stderr
+    assert "bad answer: the answer has no list of items" in pushed.stderr
+    assert queue_counts(queue) == {"pending": 1}
+
+
+# ---- a link that cannot carry a whole batch --------------------------------------------------
+
+def test_a_link_that_cuts_every_long_request_gets_smaller_batches_through(env, enrollment_service, tmp_path):  # noqa: F811
+    # A proxy cuts each connection after 300 KB; a default batch of 100 is about 1 MB gzip'd, so
+    # it never gets through whole: the station halves the batch until one does.
+    queue = tmp_path / "station.db"
+    enqueue(env, queue, *[recording(6400 + i, pickup_site=SITE) for i in range(60)])
+
+    with FlakyProxy(enrollment_service.ports["enrollment"], cut_probability=1.0, min_bytes=300_000,
+                    max_bytes=300_000) as proxy:
+        pushed = push_cli(env, queue, f"http://127.0.0.1:{proxy.port}", station_token(env), "--give-up-after", "60")
+
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    assert "batches of 50 from now on" in pushed.stderr
+    assert queue_counts(queue) == {"sent": 60}
+    assert json.loads(pushed.stdout)["created"] + json.loads(pushed.stdout)["replayed"] == 60
