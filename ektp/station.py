@@ -31,7 +31,7 @@ import httpx
 from pydantic import ValidationError
 
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.validation import check_recording, from_pydantic_errors
+from services.enrollment.validation import check_recording, every_problem, from_pydantic_errors
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
 
@@ -111,7 +111,10 @@ def check_line(raw: str, today: dt.date) -> tuple[RecordingIn | None, list[Probl
     try:
         recording = RecordingIn.model_validate_json(raw)
     except ValidationError as exc:
-        return None, from_pydantic_errors(exc.errors(), strip=())
+        errors = exc.errors()
+        if any(e["type"] == "json_invalid" for e in errors):
+            return None, from_pydantic_errors(errors, strip=())
+        return None, every_problem(errors, json.loads(raw), today)  # a wrong field hides no other problem
     problems = check_recording(recording, today=today)
     if not recording.station_recording_id:
         problems.append(problem("station_recording_id", "field.missing"))

@@ -18,14 +18,12 @@ from services.enrollment.models import DedupEngineState, Enrollment, Status, Tim
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
 from services.enrollment.timeline import EVENT_STEPS, moves_forward
-from services.enrollment.validation import (
-    check_recording, check_what_parsed, from_pydantic_errors, parsed_fields, regions,
-)
+from services.enrollment.validation import check_recording, every_problem, regions
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ProblemLike, problem_dict
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, problem_dict
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_events
 
@@ -81,11 +79,7 @@ def parse_recording(raw: Any, today: dt.date) -> RecordingIn:
 
 def refused_structure(errors: list[Any], raw: Any, today: dt.date, *, strip: tuple[str, ...]) -> InvalidInput:
     """The refusal of a recording whose structure failed (pydantic's `errors`, located under `strip`)."""
-    problems: list[ProblemLike] = list(from_pydantic_errors(errors, strip=strip))
-    partial = parsed_fields(RecordingIn, raw)
-    if partial is not None:
-        problems += check_what_parsed(partial, today=today)
-    return InvalidInput(REFUSED, fields=problems)
+    return InvalidInput(REFUSED, fields=every_problem(errors, raw, today, strip=strip))
 
 
 def counter_check(recording: RecordingIn, today: dt.date) -> list[Problem]:

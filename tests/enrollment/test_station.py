@@ -162,3 +162,16 @@ def test_a_json_error_is_reported_on_its_own_line(tmp_path):
     assert enqueued.returncode == 1
     assert "line 1 (no station_recording_id) refused" in enqueued.stderr
     assert "line 1 column 200" in enqueued.stderr and "line 2 column" not in enqueued.stderr, enqueued.stderr
+
+
+def test_the_counter_check_at_the_station_lists_every_problem_at_once():
+    """As the server does: an unknown religion does not hide the name with a digit."""
+    import datetime as dt
+
+    from ektp.station import check_line
+
+    rec = recording(3)
+    rec.update(religion="islam", name="MARIA 2")
+    parsed, problems = check_line(json.dumps(rec), dt.date(2026, 11, 28))
+    assert parsed is None
+    assert {(p.field, p.code) for p in problems} == {("religion", "field.enum"), ("name", "name.digits")}

@@ -5,8 +5,8 @@
 
 Structural errors from pydantic go through ``from_pydantic_errors`` (``shared.errors``, the
 one translator every service's 422 uses) to the same field/code/message shape; beside them,
-``check_what_parsed(parsed_fields(RecordingIn, raw), ...)`` runs the rules on the fields that
-parsed (``partial``), so a refusal lists every problem at once. Region lookups are in
+``every_problem`` adds what the rules find in the fields that parsed (``partial``), so a
+refusal lists every problem at once. Region lookups are in
 ``regions``, NIK parsing/building in ``nik``, card-space limits in ``card``, template formats in
 ``templates``, messages in ``messages``.
 """
@@ -15,7 +15,7 @@ from shared.errors import field_path as dotted_path
 from shared.errors import problems_from_pydantic as from_pydantic_errors
 
 from .normalise import normalise_recording
-from .partial import parsed_fields
+from .partial import every_problem, parsed_fields
 from .problems import Problem, Severity, has_errors
 from .rules import check_recording, check_what_parsed
 
@@ -25,6 +25,7 @@ __all__ = [
     "check_recording",
     "check_what_parsed",
     "dotted_path",
+    "every_problem",
     "from_pydantic_errors",
     "has_errors",
     "normalise_recording",

@@ -10,12 +10,28 @@ did: the answer lists every problem at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import types
 import typing
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from services.enrollment.schemas import RecordingIn
+from shared.errors import ProblemLike, problems_from_pydantic
+
+from .rules import check_what_parsed
+
+
+def every_problem(errors: list[Any], raw: Any, today: dt.date, *, strip: tuple[str, ...] = ()) -> list[ProblemLike]:
+    """The problems of a recording whose structure failed: pydantic's `errors` (located under
+    `strip`), then what the rules find in the fields of `raw` that parsed."""
+    problems: list[ProblemLike] = list(problems_from_pydantic(errors, strip=strip))
+    partial = parsed_fields(RecordingIn, raw)
+    if partial is not None:
+        problems += check_what_parsed(partial, today=today)
+    return problems
 
 
 def parsed_fields(model: type[BaseModel], raw: Any) -> BaseModel | None:
