@@ -267,6 +267,19 @@ def credentials_list() -> None:
     asyncio.run(main())
 
 
+def _require_database(url: str) -> None:
+    """An admin command on an embedded database that is not there (run from another directory than
+    `ektp up`, or it used --data-dir) says so, instead of creating an empty file and failing on it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
+        typer.echo(f"no database at {Path(parsed.database).resolve()}: run this where `ektp up` runs (its "
+                   "--data-dir, default ./var), or set EKTP_DATABASE_URL, e.g. "
+                   "sqlite+aiosqlite:///<data-dir>/ektp.db", err=True)
+        raise typer.Exit(2)
+
+
 def _session():  # type: ignore[no-untyped-def]
     from contextlib import asynccontextmanager
 
@@ -275,6 +288,7 @@ def _session():  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def session_scope():  # type: ignore[no-untyped-def]
         settings = _settings()
+        _require_database(settings.database_url)
         engine = create_engine(settings.database_url, application_name="ektp-cli", pool_size=1)
         try:
             async with make_sessionmaker(engine)() as session:
