@@ -214,6 +214,10 @@ def _one(path: str, err: Mapping[str, Any]) -> FieldProblem:
         return field_problem(path, "field.date_format")
     if kind in _TYPE_NAMES:
         return field_problem(path, "field.type", expected=_TYPE_NAMES[kind])
+    if kind == "json_invalid":  # what and where: the location of this error is a character offset
+        offset = next((part for part in err.get("loc", ()) if isinstance(part, int)), None)
+        where = f" at character {offset}" if offset is not None else ""
+        return field_problem(path, "field.invalid", detail=f"{err.get('msg', kind)}{where}: {ctx.get('error', '')}")
     return field_problem(path, "field.invalid", detail=str(err.get("msg", kind)))
 
 
@@ -221,7 +225,9 @@ def problems_from_pydantic(errors: Iterable[Mapping[str, Any]], strip: Sequence[
     """One problem per field and kind; a union's per-member enum errors are merged into one."""
     merged: dict[tuple[str, str], Mapping[str, Any]] = {}
     for err in errors:
-        path = field_path(err.get("loc", ()), strip) or "body"
+        # A body that is not JSON: its location is a character offset, not a field.
+        loc = () if err.get("type") == "json_invalid" else err.get("loc", ())
+        path = field_path(loc, strip) or "body"
         key = (path, str(err.get("type", "")))
         if key in merged and key[1] == "enum":
             a = (merged[key].get("ctx") or {}).get("expected", "")

@@ -93,6 +93,10 @@ async def test_a_lone_surrogate_is_refused_as_malformed_json(client, valid):
     response = await client.post("/v1/enrollments", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert "JSON decode error" in _error(response)["fields"][0]["message_en"]
+    # Not the offset as if it were a field: the offset is in the message.
+    assert _error(response)["fields"][0]["field"] == "body"
+    message = _error(response)["fields"][0]["message_en"]
+    assert f"at character {body.index(chr(92) + 'udb7d')}: no low surrogate" in message, message
     await _nothing_recorded(client)
 
 
