@@ -74,6 +74,7 @@ Console.page(() => {
   }
 
   Console.onSubmit("#decision-form", async (data) => {
+    if (!confirm(t("adj.decide.confirm", { decision: t(`adj.${data.get("decision")}`) }))) return;
     const decided = await api(`/v1/dedup/cases/${current.id}/decision`, { method: "POST",
       body: { decision: data.get("decision"), note: String(data.get("note")).trim() } });
     Console.flash(t("adj.decided", { decision: t(`adj.${decided.decision}`) }));

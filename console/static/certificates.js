@@ -46,6 +46,7 @@ Console.page(() => {
   Console.onSubmit("#find-form", async (data) => show(await api(path(String(data.get("number")).trim()))));
 
   Console.onSubmit("#revoke-form", async (data, form) => {
+    if (!confirm(t("cert.revoke.confirm", { number: current.number }))) return;
     show(await api(`${path(current.number)}/revoke`, { method: "POST", body: { reason: String(data.get("reason")).trim() } }));
     form.reset();
     Console.flash(t("cert.revoked", { number: current.number }));

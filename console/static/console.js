@@ -41,7 +41,8 @@ const Console = (() => {
     if (!response.ok) {
       let payload = null;
       try { payload = await response.json(); } catch (_) { /* not JSON */ }
-      if (response.status === 401 && auth) logout(false);
+      // the credential was revoked (or the session ended): back to the login page, not a stale page
+      if (response.status === 401 && auth) logout(true);
       throw new ApiError(response.status, payload);
     }
     if (blob) return response.blob();
@@ -173,6 +174,8 @@ const Console = (() => {
       event.preventDefault();
       const buttons = $$("button", node);
       buttons.forEach((b) => { b.disabled = true; });
+      // an error left from an earlier try does not stand over this one's result
+      if ($("#flash").classList.contains("bad")) $("#flash").hidden = true;
       try { await handler(new FormData(node), node); } catch (error) { fail(error); } finally {
         buttons.forEach((b) => { b.disabled = false; });
       }

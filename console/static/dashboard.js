@@ -131,6 +131,7 @@ Console.page(() => {
       Console.flash(t("dash.paused"));
     });
     $("#resume").addEventListener("click", async () => {
+      if (!confirm(t("dash.resume.confirm"))) return;
       try {
         showEngine(await api("/v1/dedup/engine/resume", { method: "POST" }));
         Console.flash(t("dash.resumed"));

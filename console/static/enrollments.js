@@ -38,6 +38,7 @@ Console.page(() => {
       event.preventDefault();
       try {
         const reason = String(new FormData(event.target).get("reason")).trim();
+        if (!confirm(t("print.reprint.confirm", { serial: job.serial }))) return;
         await api(`/v1/print/jobs/${job.id}/reprint`, { method: "POST", body: { reason } });
         Console.flash(t("print.reprinted", { serial: job.serial }));
         await jobs(enrollmentId);
@@ -45,6 +46,7 @@ Console.page(() => {
     } }, el("input", { name: "reason", required: true, minlength: 3, maxlength: 200, placeholder: t("print.reprint.reason") }),
     el("button", { type: "submit", class: "small ghost", text: t("print.reprint") }));
     const handOver = (job) => el("button", { type: "button", class: "small", text: t("print.hand_over"), onclick: async () => {
+      if (!confirm(t("print.hand_over.confirm", { serial: job.serial }))) return;
       try {
         await api(`/v1/print/jobs/${job.id}/issue`, { method: "POST" });
         Console.flash(t("print.handed_over"));

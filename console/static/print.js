@@ -76,6 +76,7 @@ Console.page(() => {
       el("td", { text: r.print_site }), el("td", { class: "small", text: r.reason }),
       el("td", { class: "small", text: `${r.set_by} · ${Console.fmtTime(r.set_at)}` }),
       el("td", {}, el("button", { type: "button", class: "small ghost", text: t("print.routes.clear"), onclick: async () => {
+        if (!confirm(t("print.routes.clear.confirm", { site: r.site }))) return;
         try {
           const out = await api(`/v1/print/sites/${r.site}/redirect`, { method: "DELETE" });
           Console.flash(t("print.routes.cleared", { site: r.site, n: out.moved_jobs }));
