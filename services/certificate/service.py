@@ -319,7 +319,7 @@ def document(settings: Settings, cert: Certificate, resident: Resident, public_k
         dinas=dinas, number=cert.number, resident=data, photo_jpeg=base64.b64decode(resident.photo_jpeg),
         issued_on=cert.issued_on, valid_until=cert.valid_until, token=cert.token,
         key_fingerprint=fingerprint(public_keys[cert.kid]),
-        verify_url=f"{settings.public_base_url.rstrip('/')}/v1/verify"))
+        verify_url=f"{settings.public_base_url.rstrip('/')}/console/verify"))  # the page, not the JSON API
 
 
 # ---- verification ----------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def make_document(key: SigningKey, resident: ResidentData | None = None, sequenc
         valid_until=VALID_UNTIL,
         token=sign_token(make_claims(resident, number=number), key),
         key_fingerprint=fingerprint(key.public_key),
-        verify_url="https://dukcapil.kupangkota.go.id/v1/verify",
+        verify_url="https://dukcapil.kupangkota.go.id/console/verify",
     )
 
 
