@@ -68,21 +68,7 @@ async def on_dedup_unique(session: AsyncSession, event: Event) -> None:
     rec.outcome = "unique"
     rec.pickup_site = rec.pickup_site or event.data.get("site")
     await session.flush()
-    if event.data.get("replacement_of"):
-        await _cancel_replaced(session, uuid.UUID(event.data["replacement_of"]), by=rec.enrollment_id)
     await _maybe_queue(session, rec)
-
-
-async def _cancel_replaced(session: AsyncSession, enrollment_id: uuid.UUID, *, by: uuid.UUID) -> None:
-    """A newer recording of the same person replaces this record (dedup: same NIK, same person):
-    its card, not yet started, is not printed, so the resident gets one card, the new one (a
-    resident recorded twice while the first card waited got two). A card being printed or printed
-    already is left to the operators (reprint and hand-over rules)."""
-    job = await repository.job_for_enrollment(session, enrollment_id)
-    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.HELD):
-        job.status = JobStatus.CANCELLED
-        job.wait_reason = f"replaced by enrollment {by}"
-        await session.flush()
 
 
 async def on_dedup_duplicate(session: AsyncSession, event: Event) -> None:

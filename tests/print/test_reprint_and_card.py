@@ -21,7 +21,7 @@ from shared.db import create_engine, make_sessionmaker
 from shared.keys import keys_from_jwks
 from tests.conftest import in_thread
 from tests.print.pool import (  # noqa: F401 (print_cluster is a fixture)
-    add_stock, check_accounting, client, event_parts, jobs_total, print_cluster, publish_jobs, query,
+    add_stock, check_accounting, event_parts, client, print_cluster, publish_jobs, query,
 )
 from tests.support.api import auth, eventually, recording, wait_status
 
@@ -81,31 +81,6 @@ async def test_reprint_voids_the_card_and_queues_a_new_job(print_cluster):
     audited = await query(c.pg_url, "SELECT role, detail FROM auth.audit_log WHERE action = 'print.card.reprint'")
     assert len(audited) == 1 and audited[0]["role"] == "print_operator"
     assert json.loads(audited[0]["detail"])["void_serial"] == first["serial"]
-
-
-async def test_a_replacement_cancels_the_card_of_the_record_it_replaces_if_not_started(print_cluster):
-    """The same person recorded again while the first card waited: dedup names the record replaced,
-    and only the new card is printed."""
-    c = print_cluster
-    site = "53.71.04"
-    async with client(c) as api:
-        [old] = await publish_jobs(c.amqp_url, site, 1)  # no agent and no stock: it waits, QUEUED
-        [new] = await publish_jobs(c.amqp_url, site, 1, replacement_of=old)
-
-        async def jobs() -> dict | None:
-            items = (await api.get("/v1/print/jobs", params={"site": site, "limit": 10})).json()["items"]
-            by_enrollment = {j["enrollment_id"]: j for j in items}
-            return by_enrollment if len(by_enrollment) == 2 else None
-
-        found = await eventually(jobs, timeout=60, what="both jobs")
-        assert found[new]["status"] == "QUEUED"
-
-        async def cancelled() -> dict | None:
-            job = (await jobs() or {}).get(old)
-            return job if job and job["status"] == "CANCELLED" else None
-
-        await eventually(cancelled, timeout=30, what="the replaced record's job cancelled")
-        assert await jobs_total(api, site=site, status="QUEUED") == 1
 
 
 async def test_a_card_printed_by_a_render_agent_carries_a_chip_record_the_published_keys_verify(cluster, token):
