@@ -104,6 +104,18 @@ def _candidates_json(candidates: list[Candidate], known: dict[str, DedupRequest]
     return out
 
 
+def _holder_first(candidates: list[dict[str, Any]], holder: DedupRequest) -> list[dict[str, Any]]:
+    """A case about a NIK already in the gallery shows the record that holds it first, whether or
+    not the matcher ranked it (biometrics that disagree give it no score): it is the conflict the
+    adjudicator decides, and the match a 'same person' decision names (it named the matcher's first
+    candidate, an unrelated person)."""
+    ref = str(holder.enrollment_id)
+    ranked = next((c for c in candidates if c["enrollment_id"] == ref), None)
+    first = ranked or {"enrollment_id": ref, "nik": holder.nik,
+                       "scores": {"finger": None, "iris": None, "face": None, "fused": None}}
+    return [first, *(c for c in candidates if c["enrollment_id"] != ref)]
+
+
 async def apply_decision(session: AsyncSession, request: DedupRequest, decision: Decision, *,
                          auto_threshold: float) -> None:
     """Turn the matcher's decision into the record's outcome, its events and gallery changes."""
@@ -128,6 +140,7 @@ async def apply_decision(session: AsyncSession, request: DedupRequest, decision:
         else:
             outcome = Outcome.ADJUDICATION
             request.reasons = ["same_nik_different_biometrics" if not agrees else "same_nik_and_other_match"]
+            request.candidates = _holder_first(request.candidates, holder)
     elif outcome is Outcome.DUPLICATE:
         top = known.get(decision.candidates[0].ref_id)
         request.matched_nik = top.nik if top else None

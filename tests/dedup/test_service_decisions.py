@@ -20,6 +20,15 @@ from tests.support.api import auth
 pytestmark = pytest.mark.slow
 
 
+async def query_matched_nik(pg_url: str, enrollment_id: str) -> str | None:
+    conn = await asyncpg.connect(asyncpg_dsn(pg_url))
+    try:
+        return await conn.fetchval("SELECT matched_nik FROM dedup.dedup_requests WHERE enrollment_id = $1::uuid",
+                                   enrollment_id)
+    finally:
+        await conn.close()
+
+
 async def test_decisions_follow_ground_truth_and_adjudication_decides(cluster, token, pg_url, amqp_url):
     h = auth(token)
     enrollment = httpx.AsyncClient(base_url=cluster.url("enrollment"), headers=h, timeout=30)
@@ -62,6 +71,22 @@ async def test_decisions_follow_ground_truth_and_adjudication_decides(cluster, t
         seen = await dedup_position(dedup, again["id"])
         assert seen["outcome"] == "unique" and seen["reasons"] == ["same_nik_same_person_replacement"]
 
+        # The same NIK recorded with another person's biometrics: a case that shows the record
+        # holding the NIK first, and a 'same person' decision names that NIK.
+        taken_rec, _ = r.record(resident=resident_of(rec_b))
+        assert taken_rec["nik"] == rec_b["nik"]
+        taken = await post(enrollment, taken_rec)
+        await wait_status_in(enrollment, taken["receipt_number"], "ADJUDICATION", timeout=90)
+        [taken_case] = (await dedup.get("/v1/dedup/cases", params={"reason": "same_nik"})).json()["items"]
+        assert taken_case["candidates"][0]["enrollment_id"] == b["id"]
+        assert taken_case["candidates"][0]["nik"] == rec_b["nik"]
+        decided = await dedup.post(f"/v1/dedup/cases/{taken_case['id']}/decision",
+                                   json={"decision": "same_person", "note": "NIK ini milik orang yang sama"})
+        assert decided.status_code == 200
+        await wait_status_in(enrollment, taken["receipt_number"], "DUPLICATE", timeout=90)
+        matched = await query_matched_nik(pg_url, taken["id"])
+        assert matched == rec_b["nik"]
+
         # Cases: filter by reason and site, paginate.
         page = (await dedup.get("/v1/dedup/cases", params={"reason": "grey_zone", "limit": 1})).json()
         assert page["total"] == 2 and len(page["items"]) == 1
@@ -100,7 +125,7 @@ async def test_decisions_follow_ground_truth_and_adjudication_decides(cluster, t
         # Nothing waits; every outcome is counted.
         backlog = (await dedup.get("/v1/dedup/backlog")).json()
         assert backlog["waiting"] == 0
-        assert backlog["outcomes"] == {"unique": 4, "duplicate": 2, "enroll_failure": 1}
+        assert backlog["outcomes"] == {"unique": 4, "duplicate": 3, "enroll_failure": 1}
 
         conn = await asyncpg.connect(asyncpg_dsn(pg_url))
         try:
@@ -109,9 +134,27 @@ async def test_decisions_follow_ground_truth_and_adjudication_decides(cluster, t
         finally:
             await conn.close()
         actions = [row["action"] for row in reads]
-        assert "dedup.case.read" in actions and actions.count("dedup.case.decide") == 2
+        assert "dedup.case.read" in actions and actions.count("dedup.case.decide") == 3
     except BaseException:
         print(cluster.logs())
         raise
     finally:
         await asyncio.gather(enrollment.aclose(), dedup.aclose())
+
+
+def test_a_case_about_a_nik_in_the_gallery_shows_its_holder_first():
+    """Biometrics that disagree give the holder no score, so the matcher's candidates were three
+    unrelated people and a 'same person' decision named the first one's NIK."""
+    import uuid
+
+    from services.dedup.models import DedupRequest
+    from services.dedup.service import _holder_first
+
+    holder = DedupRequest(enrollment_id=uuid.uuid4(), nik="5371044506900001")
+    others = [{"enrollment_id": str(uuid.uuid4()), "nik": f"53710401019000{i:02d}", "scores": {"fused": 1.2 - i / 10}}
+              for i in range(3)]
+    shown = _holder_first(others, holder)
+    assert [c["enrollment_id"] for c in shown] == [str(holder.enrollment_id), *(c["enrollment_id"] for c in others)]
+    assert shown[0]["nik"] == holder.nik and set(shown[0]["scores"].values()) == {None}
+    ranked = {"enrollment_id": str(holder.enrollment_id), "nik": holder.nik, "scores": {"fused": 0.4}}
+    assert _holder_first([*others, ranked], holder) == [ranked, *others]
