@@ -29,6 +29,13 @@ async def valid_for(session: AsyncSession, enrollment_id: uuid.UUID) -> Sequence
     )).scalars().all()
 
 
+async def valid_for_nik(session: AsyncSession, nik: str) -> Sequence[Certificate]:
+    """The valid certificates of a person, whichever of their recordings each was issued for."""
+    return (await session.execute(
+        select(Certificate).where(Certificate.nik == nik, Certificate.status == CertStatus.VALID).with_for_update()
+    )).scalars().all()
+
+
 async def has_certificate(session: AsyncSession, enrollment_id: uuid.UUID) -> bool:
     """Whether the resident ever had a certificate (valid, revoked or superseded)."""
     return (await session.execute(select(exists().where(Certificate.enrollment_id == enrollment_id)))).scalar_one()

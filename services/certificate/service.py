@@ -110,7 +110,12 @@ async def on_status_event(session: AsyncSession, event: Event) -> None:
         resident.status = STATUS_BY_EVENT[event.type]
     if event.type in REVOKE_ON:
         code = REVOKE_ON[event.type]
-        for cert in await repository.valid_for(session, resident.enrollment_id):
+        # A card handed over ends the person's wait, whichever of their recordings a certificate
+        # was issued for (one recorded again: dedup's replacement); a duplicate or a failed
+        # recording ends only its own.
+        certs = (await repository.valid_for_nik(session, resident.nik) if code is RevokeCode.CARD_ISSUED
+                 else await repository.valid_for(session, resident.enrollment_id))
+        for cert in certs:
             await _revoke(session, cert, code, PUBLIC_REASON[code], now=dt.datetime.now(dt.UTC))
             await audit(session, _event_principal(event), "certificate.revoke", "certificate", cert.number,
                         {"code": code.value, "event_id": str(event.event_id)})
@@ -140,7 +145,8 @@ async def on_engine_event(session: AsyncSession, event: Event) -> None:
 async def issue(session: AsyncSession, principal: Principal | None, settings: Settings, key: SigningKey,
                 enrollment_id: uuid.UUID, *, now: dt.datetime, actor: str | None = None,
                 action: str = "certificate.issue") -> Certificate:
-    """A new certificate for a waiting resident; one still valid is superseded (lost paper, renewal).
+    """A new certificate for a waiting resident; one still valid for the same NIK is superseded (lost
+    paper, renewal, a second recording of the person).
     `principal` None: the service acts by itself (a policy named by `actor`)."""
     resident = await repository.resident(session, enrollment_id, for_update=True)
     if resident is None:
@@ -153,7 +159,9 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
     today = local_date(now)
     number, seq = await repository.next_number(session, settings.cert_number_pattern, today.year)
     superseded = []
-    for old in await repository.valid_for(session, enrollment_id):
+    # One valid certificate per person: also one issued for another recording of the same NIK
+    # (recorded again) is superseded.
+    for old in await repository.valid_for_nik(session, resident.nik):
         old.status = CertStatus.SUPERSEDED.value
         old.superseded_by = number
         old.revoked_at = now

@@ -88,3 +88,38 @@ async def test_paused_policy_issues_once_per_resident_with_processes_side_by_sid
         assert await apply() == 0
     finally:
         await engine.dispose()
+
+
+async def test_one_valid_certificate_per_person_across_their_recordings(database_url):
+    """A person recorded twice (dedup: a replacement): a certificate for each recording left two
+    valid, and handing over the new card left the old recording's certificate valid."""
+    settings = Settings(database_url=database_url)
+    key = SigningKey.generate()
+    engine = create_engine(database_url, application_name="test-one-per-person")
+    sessions = make_sessionmaker(engine)
+    first, again = submitted(720), submitted(720)  # the same person, two recordings
+    old_id, new_id = first.data["enrollment_id"], again.data["enrollment_id"]
+    now = dt.datetime.now(dt.UTC)
+
+    async def statuses() -> dict[str, str]:
+        async with sessions() as session:
+            return dict((await session.execute(select(Certificate.number, Certificate.status))).all())
+
+    try:
+        async with sessions() as session:
+            await service.on_enrollment_submitted(session, first)
+            await service.on_enrollment_submitted(session, again)
+            old = await service.issue(session, None, settings, key, uuid.UUID(old_id), now=now, actor="test")
+            new = await service.issue(session, None, settings, key, uuid.UUID(new_id), now=now, actor="test")
+            await session.commit()
+        assert await statuses() == {old.number: "SUPERSEDED", new.number: "VALID"}
+
+        async with sessions() as session:  # the old recording's paper issued again, then the new card handed over
+            again_old = await service.issue(session, None, settings, key, uuid.UUID(old_id), now=now, actor="test")
+            await service.on_status_event(session, new_event("print.card_issued", {"enrollment_id": new_id}))
+            await session.commit()
+        found = await statuses()
+        assert found[new.number] == "SUPERSEDED" and found[again_old.number] == "REVOKED"
+        assert "VALID" not in found.values()
+    finally:
+        await engine.dispose()
