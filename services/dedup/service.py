@@ -55,9 +55,11 @@ async def set_paused(session: AsyncSession, *, paused: bool, reason: str | None,
     """An operator's pause or resume (or, with `automatic`, the engine's own pause).
 
     An operator pausing an automatically paused engine makes the pause theirs (it then outlasts the
-    ABIS coming back)."""
+    ABIS coming back); pausing a paused engine with another reason tells residents the new one."""
     state = await repository.engine_state(session, for_update=True)
-    if state.paused == paused and not (paused and state.automatic and not automatic):
+    takes_over = paused and state.automatic and not automatic
+    new_reason = paused and not automatic and reason != state.reason
+    if state.paused == paused and not (takes_over or new_reason):
         return state
     state.paused = paused
     state.reason = reason if paused else None

@@ -17,6 +17,7 @@ from services.enrollment.schemas import (
 from services.enrollment.views import (
     accepted_view, batch_view, detail_view, paused_view, public_status_view, summary_view,
 )
+from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.ratelimit import rate_limit
@@ -124,6 +125,10 @@ async def search_enrollments(
         principal.require_site(site)
     rows, total = await repository.search(session, nik=nik, receipt=receipt, status=status, site=site,
                                           limit=limit, offset=offset)
+    # Names and NIKs of residents: who looked for whom is kept, as for a record opened.
+    await audit(session, principal, "enrollment.search", "enrollments", nik or receipt or site or "all",
+                {"count": len(rows), "ids": [str(r.id) for r in rows]})
+    await session.commit()
     return EnrollmentPage(items=[summary_view(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

@@ -132,6 +132,7 @@ async def drain_node(session: AsyncSession, principal: Principal, node_id: uuid.
     node = await _own_node(session, principal, node_id)
     if node.status == NodeStatus.LIVE:
         node.status = NodeStatus.DRAINING
+    await audit(session, principal, "print.node.drain", "print_node", str(node.id), {"name": node.name})
     await session.flush()
     return node
 

@@ -19,6 +19,8 @@ async def test_reads_of_personal_data_are_audited_with_who_what_and_when(app_and
         assert accepted.status_code == 201, accepted.text
         enrollment_id = accepted.json()["id"]
         assert (await client.get(f"/v1/enrollments/{enrollment_id}")).status_code == 200
+        found = await client.get("/v1/enrollments", params={"nik": rec["nik"]})
+        assert found.json()["total"] == 1
 
         async def issued() -> dict | None:
             response = await client.post("/v1/certificates", json={"enrollment_id": enrollment_id})
@@ -32,9 +34,30 @@ async def test_reads_of_personal_data_are_audited_with_who_what_and_when(app_and
         entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars().all()
     seen = {(e.action, e.subject_id) for e in entries}
     assert ("enrollment.read", enrollment_id) in seen
+    assert ("enrollment.search", rec["nik"]) in seen  # names and NIKs listed: who looked for whom
+    search = next(e for e in entries if e.action == "enrollment.search")
+    assert search.detail == {"count": 1, "ids": [enrollment_id]}
     assert ("certificate.issue", number) in seen
     assert ("certificate.read", number) in seen
     assert ("certificate.pdf", number) in seen
     operator = f"test dinas_operator ({ids['dinas_operator']})"
     for entry in entries:
         assert entry.actor == operator and entry.role == "dinas_operator" and entry.at is not None
+
+
+async def test_pausing_and_resuming_dedup_are_audited_and_a_new_reason_reaches_residents(app_and_tokens):
+    app, tokens, ids = app_and_tokens
+    headers = {"Authorization": f"Bearer {tokens['adjudicator']}"}  # the ministry's side pauses
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers) as client:
+        first = await client.post("/v1/dedup/engine/pause", json={"reason": "lisensi habis"})
+        again = await client.post("/v1/dedup/engine/pause", json={"reason": "pemeliharaan server"})
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert again.json()["reason"] == "pemeliharaan server"  # the first reason stayed
+        assert (await client.post("/v1/dedup/engine/resume")).status_code == 200
+
+    async with app.state.platform.sessions() as session:
+        entries = (await session.execute(select(AuditEntry).where(AuditEntry.action.like("dedup.engine.%"))
+                                         .order_by(AuditEntry.id))).scalars().all()
+    assert [(e.action, (e.detail or {}).get("reason")) for e in entries] == [
+        ("dedup.engine.pause", "lisensi habis"), ("dedup.engine.pause", "pemeliharaan server"),
+        ("dedup.engine.resume", None)]
