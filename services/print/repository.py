@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.print.models import (
@@ -105,8 +105,9 @@ async def jobs(session: AsyncSession, *, site: str | None, status: str | None, e
     stmt = select(PrintJob)
     if node_id:
         stmt = stmt.where(PrintJob.node_id == node_id)
-    if site:
-        stmt = stmt.where(PrintJob.site == site)
+    if site:  # printed there, or to be collected there (a kecamatan's cards printed at the dinas)
+        collected = select(PrintRecord.enrollment_id).where(PrintRecord.pickup_site == site)
+        stmt = stmt.where(or_(PrintJob.site == site, PrintJob.enrollment_id.in_(collected)))
     if status:
         stmt = stmt.where(PrintJob.status == status)
     if enrollment_id:

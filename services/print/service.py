@@ -285,10 +285,14 @@ async def report(session: AsyncSession, principal: Principal, job_id: uuid.UUID,
 
 
 async def hand_over(session: AsyncSession, principal: Principal, job_id: uuid.UUID) -> PrintJob:
+    """The resident collected the card: at the site that printed it, or at their pickup site (a
+    kecamatan whose cards the dinas printed while its queue was redirected)."""
     job = await repository.job(session, job_id, for_update=True)
     if job is None:
         raise NotFound(f"print job {job_id} not found")
-    principal.require_site(job.site)
+    record = await repository.record(session, job.enrollment_id)
+    if not (record is not None and record.pickup_site and principal.may_act_for(record.pickup_site)):
+        principal.require_site(job.site)
     if job.status == JobStatus.ISSUED:
         return job
     if job.status != JobStatus.PRINTED:

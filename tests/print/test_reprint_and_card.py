@@ -83,6 +83,36 @@ async def test_reprint_voids_the_card_and_queues_a_new_job(print_cluster):
     assert json.loads(audited[0]["detail"])["void_serial"] == first["serial"]
 
 
+async def test_a_card_printed_at_the_dinas_for_a_redirected_kecamatan_is_handed_over_there(print_cluster):
+    """Oebobo's queue redirected to the dinas (its print server down): the card is printed at the
+    dinas, and Oebobo's operators still find it and hand it over (the job list was empty for them
+    and the hand-over a 403, the job being the dinas's)."""
+    c = print_cluster
+    kecamatan, dinas = "53.71.04", "53.71"
+    operator = make_credential(c.pg_url, Role.KECAMATAN_OPERATOR, kecamatan)
+    async with client(c) as api:
+        moved = await api.post(f"/v1/print/sites/{kecamatan}/redirect",
+                               json={"to_site": dinas, "reason": "server mati"})
+        assert moved.status_code == 200, moved.text
+        await add_stock(api, dinas, "4500000001", 3)
+        c.start_agent(dinas, extra=("--sim-seconds", "0.05"))
+        [enrollment_id] = await publish_jobs(c.amqp_url, kecamatan, 1)
+
+        async def printed() -> dict | None:
+            items = (await api.get("/v1/print/jobs", params={"enrollment_id": enrollment_id})).json()["items"]
+            return items[0] if items and items[0]["status"] == "PRINTED" else None
+
+        job = await eventually(printed, timeout=90, what="card printed at the dinas")
+        assert job["site"] == dinas
+
+    async with httpx.AsyncClient(base_url=c.url("print"), headers=auth(operator), timeout=30) as oebobo:
+        found = (await oebobo.get("/v1/print/jobs", params={"enrollment_id": enrollment_id})).json()
+        assert [j["id"] for j in found["items"]] == [job["id"]]
+        assert (await oebobo.get("/v1/print/jobs", params={"site": dinas})).status_code == 403
+        handed = await oebobo.post(f"/v1/print/jobs/{job['id']}/issue")
+        assert handed.status_code == 200 and handed.json()["status"] == "ISSUED", handed.text
+
+
 async def test_a_card_printed_by_a_render_agent_carries_a_chip_record_the_published_keys_verify(cluster, token):
     site = "53.71.04"
     cluster.start_agent(site, driver="render")
