@@ -1,4 +1,4 @@
-"""HTTP routes of the enrollment service: thin, they call `service`."""
+"""HTTP routes of the dedup service."""
 
 from __future__ import annotations
 
@@ -6,136 +6,141 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query
 
-from services.enrollment import batch, repository, service
-from services.enrollment.models import Status
-from services.enrollment.schemas import (
-    BatchAnswer, EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, EnrollmentStats, PublicStatus, RecordingIn,
-)
-from services.enrollment.views import (
-    accepted_view, batch_view, detail_view, paused_view, public_status_view, summary_view,
+from services.dedup import repository, service
+from services.dedup.abis import urls
+from services.dedup.schemas import (
+    BacklogView, CaseDetail, CasePage, CaseView, DecisionIn, EngineView, PauseIn, PositionView, SiteBacklog,
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
-from shared.deps import SessionDep, require, service_context
-from shared.ratelimit import rate_limit
+from shared.deps import SessionDep, SettingsDep, require, service_context
+from shared.errors import Forbidden, NotFound
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
-from shared.routing import ApiRoute, refine_invalid_body
+from shared.routing import ApiRoute
 
-router = APIRouter(prefix="/v1", tags=["enrollment"], route_class=ApiRoute)
+router = APIRouter(prefix="/v1/dedup", tags=["dedup"], route_class=ApiRoute)
 
-Context = Annotated[ServiceContext, Depends(service_context("enrollment"))]
-Submitter = Annotated[Principal, Depends(require(Role.STATION, Role.KECAMATAN_OPERATOR, Role.DINAS_OPERATOR))]
-Reader = Annotated[Principal, Depends(require(Role.KECAMATAN_OPERATOR, Role.DINAS_OPERATOR, Role.ADJUDICATOR,
-                                              Role.PRINT_OPERATOR))]
-
-
-def _every_problem(exc: RequestValidationError) -> Exception:
-    """A refused recording's structural errors, and what the counter's rules find in the rest."""
-    return service.refused_structure(exc.errors(), exc.body, dt.datetime.now(dt.UTC).date(), strip=("body",))
+Context = Annotated[ServiceContext, Depends(service_context("dedup"))]
+Viewer = Annotated[Principal, Depends(require(Role.DINAS_OPERATOR, Role.ADJUDICATOR, Role.KECAMATAN_OPERATOR))]
+Controller = Annotated[Principal, Depends(require(Role.ADJUDICATOR))]
+Adjudicator = Annotated[Principal, Depends(require(Role.ADJUDICATOR))]
 
 
-_REPLAYED = {200: {"model": EnrollmentAccepted, "description": "A retry: the first answer again (same receipt)",
-                   "headers": {"Idempotent-Replayed": {"description": "true", "schema": {"type": "string"}}}}}
+def _engine_view(state, ctx: ServiceContext) -> EngineView:  # type: ignore[no-untyped-def]
+    matcher = ctx.state["matcher"]
+    return EngineView(paused=state.paused, reason=state.reason, automatic=state.automatic,
+                      changed_by=state.changed_by, changed_at=state.changed_at, matcher=matcher.name,
+                      gallery_size=matcher.gallery_size if ctx.state.get("engine_leader") else None,
+                      target_fpir=matcher.config.target_fpir)
 
 
-@router.post("/enrollments", status_code=201, response_model=EnrollmentAccepted, responses=_REPLAYED,
-             summary="Submit one recording (idempotent with Idempotency-Key)")
-@refine_invalid_body(_every_problem)
-async def submit_enrollment(
-    recording: RecordingIn,
+@router.get("/engine", response_model=EngineView, summary="The engine's state")
+async def get_engine(session: SessionDep, ctx: Context, _: Viewer) -> EngineView:
+    state = await repository.engine_state(session)
+    await session.commit()
+    return _engine_view(state, ctx)
+
+
+@router.post("/engine/pause", response_model=EngineView, summary="Pause de-duplication (nothing is lost)")
+async def pause(body: PauseIn, session: SessionDep, ctx: Context, principal: Controller) -> EngineView:
+    state = await service.set_paused(session, paused=True, reason=body.reason, actor=principal.actor)
+    await audit(session, principal, "dedup.engine.pause", "engine", "1", {"reason": body.reason})
+    await session.commit()
+    ctx.events_written()
+    return _engine_view(state, ctx)
+
+
+@router.post("/engine/resume", response_model=EngineView, summary="Resume; the backlog drains oldest first")
+async def resume(session: SessionDep, ctx: Context, principal: Controller) -> EngineView:
+    state = await service.set_paused(session, paused=False, reason=None, actor=principal.actor)
+    await audit(session, principal, "dedup.engine.resume", "engine", "1")
+    await session.commit()
+    ctx.events_written()
+    return _engine_view(state, ctx)
+
+
+@router.get("/backlog", response_model=BacklogView, summary="Recordings waiting for de-duplication")
+async def backlog(session: SessionDep, _: Viewer) -> BacklogView:
+    waiting, oldest, per_site = await repository.backlog(session)
+    sites = await repository.backlog_sites(session)
+    outcomes = await repository.outcome_counts(session)
+    state = await repository.engine_state(session)
+    await session.commit()
+    now = dt.datetime.now(dt.UTC)
+    wait = (now - oldest).total_seconds() if oldest else None
+    return BacklogView(
+        waiting=waiting, oldest_received_at=oldest, oldest_wait_seconds=wait, per_site=per_site,
+        sites=[SiteBacklog(site=site, waiting=n, oldest_received_at=first,
+                           oldest_wait_seconds=(now - first).total_seconds()) for site, n, first in sites],
+        outcomes=outcomes, paused=state.paused, reason=state.reason, automatic=state.automatic,
+    )
+
+
+@router.get("/backlog/position/{enrollment_id}", response_model=PositionView,
+            summary="Where one recording waits in the backlog (or how it was decided)")
+async def backlog_position(enrollment_id: uuid.UUID, session: SessionDep, _: Viewer) -> PositionView:
+    view = await service.position(session, enrollment_id)
+    await session.commit()
+    return PositionView(**view)
+
+
+@router.get("/biometrics/{reference_id}", summary="Templates for an external ABIS (signed, short-lived URL)",
+            description="No bearer credential: the URL's HMAC signature and expiry are the authorisation. "
+                        "Only the templates are served, never the photo or signature.")
+async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: SessionDep,
+                          settings: SettingsDep) -> dict:
+    why = urls.verify(settings, str(reference_id), exp, sig)
+    if why == "expired":
+        raise Forbidden("this biometrics URL has expired", code="url_expired")
+    if why:
+        raise Forbidden("bad signature", code="bad_signature")
+    request = await repository.request_by_enrollment(session, reference_id)
+    if request is None:
+        raise NotFound(f"reference {reference_id} not found")
+    await session.commit()
+    return urls.templates_only(request.biometrics)
+
+
+
+@router.get("/cases", response_model=CasePage, summary="Adjudication cases")
+async def list_cases(
     session: SessionDep,
-    ctx: Context,
-    principal: Submitter,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
-) -> EnrollmentAccepted:
-    today = dt.datetime.now(dt.UTC).date()
-    answer = await batch.submit_one(session, ctx.state["group_commit"], principal, recording,
-                                    key=idempotency_key or recording.station_recording_id, today=today)
-    if answer.status == 200:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
-    return accepted_view(answer.enrollment)
-
-
-_BATCH_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": {"type": "array", "maxItems": batch.MAX_ITEMS,
-                                        "items": {"$ref": "#/components/schemas/RecordingIn"}}},
-        "application/x-ndjson": {"schema": {"type": "string", "description": "one RecordingIn a line"}},
-    },
-}
-
-
-@router.post("/enrollments/batch", response_model=BatchAnswer, openapi_extra={"requestBody": _BATCH_BODY},
-             summary="Submit up to 1,000 recordings (JSON array or NDJSON, gzip accepted); one answer per item")
-async def submit_batch(
-    request: Request,
-    session: SessionDep,
-    ctx: Context,
-    principal: Submitter,
-    content_type: Annotated[str | None, Header()] = None,
-    content_encoding: Annotated[str | None, Header()] = None,
-    content_length: Annotated[int | None, Header()] = None,
-) -> BatchAnswer:
-    kind, gzipped = batch.body_format(content_type, content_encoding)
-    body = await batch.read_body(request.stream(), gzipped=gzipped, content_length=content_length)
-    await session.rollback()  # no connection held while waiting for a slot
-    async with ctx.state["batch_slots"]:
-        items = batch.split_items(body, kind)
-        answers = await batch.submit_batch(session, principal, items, today=dt.datetime.now(dt.UTC).date())
-        if any(a.status == 201 for a in answers):
-            ctx.events_written()
-        return batch_view(answers)
-
-
-@router.get("/enrollments/stats", response_model=EnrollmentStats, summary="Counts by status and by site (console)")
-async def enrollment_stats(session: SessionDep, principal: Reader, site: SiteQuery = None) -> EnrollmentStats:
-    counts = await service.stats(session, principal, site)
-    return EnrollmentStats(**{**counts, "dedup_paused": paused_view(counts["dedup_paused"])})
-
-
-@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail, summary="One enrollment (audited)")
-async def get_enrollment(enrollment_id: uuid.UUID, session: SessionDep, principal: Reader) -> EnrollmentDetail:
-    enrollment, next_ids = await service.read_enrollment(session, principal, enrollment_id)
-    entries = await repository.timeline(session, enrollment.id)
-    await session.commit()  # the audit entry
-    return detail_view(enrollment, entries, next_ids)
-
-
-@router.get("/enrollments", response_model=EnrollmentPage, summary="Search enrollments")
-async def search_enrollments(
-    session: SessionDep,
-    principal: Reader,
-    nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
-    receipt: str | None = None,
-    status: Status | None = None,  # an unknown status is a 422 naming the known ones
+    principal: Adjudicator,
+    status: Annotated[str | None, Query(pattern="^(OPEN|DECIDED)$")] = "OPEN",
     site: SiteQuery = None,
+    reason: Annotated[str | None, Query(max_length=80, description="Part of the reason, e.g. grey_zone")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
-) -> EnrollmentPage:
-    if site is None and not principal.city_wide:
-        site = principal.site
-    elif site is not None:
-        principal.require_site(site)
-    rows, total = await repository.search(session, nik=nik, receipt=receipt, status=status, site=site,
-                                          limit=limit, offset=offset)
-    # Names and NIKs of residents: who looked for whom is kept, as for a record opened.
-    await audit(session, principal, "enrollment.search", "enrollments", nik or receipt or site or "all",
-                {"count": len(rows), "ids": [str(r.id) for r in rows]})
+) -> CasePage:
+    rows, total = await repository.cases(session, status=status, site=site, reason=reason, limit=limit,
+                                         offset=offset)
+    await audit(session, principal, "dedup.cases.list", "cases", status or "all", {"count": len(rows)})
     await session.commit()
-    return EnrollmentPage(items=[summary_view(r) for r in rows], total=total, limit=limit, offset=offset)
+    return CasePage(items=[CaseView.model_validate(r, from_attributes=True) for r in rows], total=total,
+                    limit=limit, offset=offset)
 
 
-StatusLimit = Depends(rate_limit("status", lambda s: (s.status_rate_per_second, s.status_rate_burst)))
+@router.get("/cases/{case_id}", response_model=CaseDetail,
+            summary="One adjudication case: the recording and each candidate side by side (audited)")
+async def get_case(case_id: uuid.UUID, session: SessionDep, principal: Adjudicator) -> CaseDetail:
+    case = await repository.case(session, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    sides = await service.case_detail(session, case)
+    await audit(session, principal, "dedup.case.read", "case", str(case.id),
+                {"enrollment_ids": [str(case.enrollment_id), *(str(m["enrollment_id"]) for m in sides["matches"])]})
+    await session.commit()
+    return CaseDetail(**CaseView.model_validate(case, from_attributes=True).model_dump(), **sides)
 
 
-@router.get("/status/{receipt_number}", response_model=PublicStatus, dependencies=[StatusLimit],
-            summary="Public status of a receipt (masked; rate-limited per client)")
-async def public_status(receipt_number: Annotated[str, Path(max_length=20)], session: SessionDep) -> PublicStatus:
-    return public_status_view(await service.public_status(session, receipt_number))
+@router.post("/cases/{case_id}/decision", response_model=CaseView, summary="Decide a case (audited)")
+async def decide_case(case_id: uuid.UUID, body: DecisionIn, session: SessionDep, ctx: Context,
+                      principal: Adjudicator) -> CaseView:
+    case = await service.decide_case(session, principal, case_id, same_person=body.decision == "same_person",
+                                     note=body.note)
+    await session.commit()
+    ctx.events_written()
+    return CaseView.model_validate(case, from_attributes=True)
