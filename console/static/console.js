@@ -41,8 +41,9 @@ const Console = (() => {
     if (!response.ok) {
       let payload = null;
       try { payload = await response.json(); } catch (_) { /* not JSON */ }
-      // the credential was revoked (or the session ended): back to the login page, not a stale page
-      if (response.status === 401 && auth) logout(true);
+      // a credential sent and refused (revoked, or the session ended): back to the login page, not a
+      // stale page; a page asked without one (the login page itself) stays
+      if (response.status === 401 && auth) logout(Boolean(headers.Authorization));
       throw new ApiError(response.status, payload);
     }
     if (blob) return response.blob();
