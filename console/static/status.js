@@ -7,6 +7,8 @@ Console.page(() => {
   async function check(receipt) {
     $("#status-missing").hidden = true;
     $("#status-result").hidden = true;
+    // the address names what was asked last, found or not (a language switch reloads it)
+    history.replaceState(null, "", `?receipt=${encodeURIComponent(receipt)}`);
     let body;
     try {
       body = await api(`/v1/status/${encodeURIComponent(receipt)}`, { auth: false });
@@ -22,7 +24,6 @@ Console.page(() => {
     position.textContent = t("status.position", { n: body.waiting_position });
     Console.timeline("#status-timeline", body.timeline);
     $("#status-result").hidden = false;
-    history.replaceState(null, "", `?receipt=${encodeURIComponent(receipt)}`);
   }
 
   Console.onSubmit("#status-form", (data) => check(String(data.get("receipt")).trim().toUpperCase()));

@@ -212,6 +212,12 @@ def test_console_in_a_browser(allinone, token, tmp_path: Path):
             expect(public.locator("h1")).to_have_text("KTP-el status")
             expect(public.locator("#status-timeline")).to_contain_text("Recorded", timeout=WAIT)
             shot(public, "12-status-en")
+            # Asked next, an unknown receipt is what the address keeps (a language switch showed the
+            # resident asked for before).
+            public.fill("#receipt", "KPG-XXXX-0000")
+            public.click("#status-form button[type=submit]")
+            expect(public.locator("#status-missing")).to_be_visible(timeout=WAIT)
+            assert public.url.endswith("?receipt=KPG-XXXX-0000"), public.url
 
             # ---- a kecamatan print operator gets the pages of that role, and only those ---------
             created = subprocess.run(
