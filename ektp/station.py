@@ -239,11 +239,6 @@ class Backoff:
         self.failures += 1
         return delay
 
-    def wait(self) -> float:
-        delay = self.next_delay()
-        self.sleep(delay)
-        return delay
-
     def reset(self) -> None:
         self.failures = 0
 
