@@ -45,13 +45,7 @@ class NikParts:
         Empty when the date part is no date at all (32.01, 31.04, 29.02 of a common year).
         ``00`` is special: 29.02.00 exists only in 2000 (1900 was not a leap year).
         """
-        out = []
-        for century in (1900, 2000):
-            try:
-                out.append(dt.date(century + self.year2, self.month, self.birth_day))
-            except ValueError:
-                pass
-        return tuple(out)
+        return ddmmyy_dates(self.birth_day, self.month, self.year2)
 
     def birth_date(self, today: dt.date) -> dt.date | None:
         """The most recent candidate not after ``today``; None if the date part is invalid."""
@@ -65,6 +59,18 @@ class NikParts:
             and self.month == birth_date.month
             and self.year2 == birth_date.year % 100
         )
+
+
+def ddmmyy_dates(day: int, month: int, year2: int) -> tuple[dt.date, ...]:
+    """Every real date a ``DDMMYY`` part can stand for (1900s and 2000s), oldest first; empty when
+    it is no date at all. ``00`` is special: 29.02.00 exists only in 2000."""
+    out = []
+    for century in (1900, 2000):
+        try:
+            out.append(dt.date(century + year2, month, day))
+        except ValueError:
+            pass
+    return tuple(out)
 
 
 def parse_nik(nik: str) -> NikParts:

@@ -19,7 +19,7 @@ from .biometric_rules import check_templates
 from .card import BY_PATH, NAME_CHARS, PRINTABLE, PrintedField
 from .images import check_photo, check_signature
 from .messages import problem
-from .nik import NikFormatError, parse_nik
+from .nik import NikFormatError, ddmmyy_dates, parse_nik
 from .problems import Problem
 
 CARD_AGE = 17
@@ -83,22 +83,11 @@ def check_kk(kk: str) -> list[Problem]:
     code = f"{kk[0:2]}.{kk[2:4]}"
     if regions.nik_regency(code) is None:
         out.append(problem("kk_number", "kk.unknown_region", code=code))
-    if not _is_ddmmyy(kk[6:12]):
+    if not ddmmyy_dates(int(kk[6:8]), int(kk[8:10]), int(kk[10:12])):
         out.append(problem("kk_number", "kk.date_invalid", date_part=kk[6:12]))
     if kk[12:] == "0000":
         out.append(problem("kk_number", "kk.serial_zero"))
     return out
-
-
-def _is_ddmmyy(part: str) -> bool:
-    day, month, year = int(part[0:2]), int(part[2:4]), int(part[4:6])
-    for century in (2000, 1900):  # 29 February: a leap year in either century
-        try:
-            dt.date(century + year, month, day)
-            return True
-        except ValueError:
-            pass
-    return False
 
 
 def check_name(name: str) -> list[Problem]:
