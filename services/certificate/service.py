@@ -275,19 +275,10 @@ async def apply_policies(session: AsyncSession, settings: Settings, key: Signing
 
 # ---- the console -----------------------------------------------------------------------------
 
-def _scope(principal: Principal, site: str | None) -> str | None:
-    """City-wide roles see every site (or the one asked for); the others their own site only."""
-    if site is None and not principal.city_wide:
-        return principal.site
-    if site is not None:
-        principal.require_site(site)
-    return site
-
-
 async def search(session: AsyncSession, principal: Principal, *, now: dt.datetime, enrollment_id: uuid.UUID | None,
                  nik: str | None, status: CertStatus | None, site: str | None, limit: int,
                  offset: int) -> tuple[Sequence[Certificate], int]:
-    site = _scope(principal, site)
+    site = principal.scope(site)
     rows, total = await repository.search(session, today=local_date(now), limit=limit, offset=offset,
                                           enrollment_id=enrollment_id, nik=nik, status=status, site=site)
     await audit(session, principal, "certificate.list", "certificate", "*", {
@@ -297,7 +288,7 @@ async def search(session: AsyncSession, principal: Principal, *, now: dt.datetim
 
 
 async def stats(session: AsyncSession, principal: Principal, *, now: dt.datetime, site: str | None) -> dict[str, Any]:
-    site = _scope(principal, site)
+    site = principal.scope(site)
     by_status = await repository.stats(session, today=local_date(now), site=site)
     counts = {s.value.lower(): by_status.get(s.value, 0) for s in CertStatus}
     return {"site": site, "issued": sum(by_status.values()), **counts}

@@ -119,10 +119,7 @@ async def search_enrollments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> EnrollmentPage:
-    if site is None and not principal.city_wide:
-        site = principal.site
-    elif site is not None:
-        principal.require_site(site)
+    site = principal.scope(site)
     rows, total = await repository.search(session, nik=nik, receipt=receipt, status=status, site=site,
                                           limit=limit, offset=offset)
     # Names and NIKs of residents: who looked for whom is kept, as for a record opened.

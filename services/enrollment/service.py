@@ -229,10 +229,7 @@ async def public_status(session: AsyncSession, receipt: str) -> PublicStatusData
 
 async def stats(session: AsyncSession, principal: Principal, site: str | None) -> dict[str, Any]:
     """Counts for the console: by status, by pickup site and status; a kecamatan sees its own site."""
-    if site is None and not principal.city_wide:
-        site = principal.site
-    elif site is not None:
-        principal.require_site(site)
+    site = principal.scope(site)
     by_site = await repository.counts_by_site_and_status(session, site=site)
     by_status: dict[str, int] = {}
     for counts in by_site.values():

@@ -131,10 +131,7 @@ async def list_jobs(
     enrollment_id: uuid.UUID | None = None, node_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> JobPage:
-    if site is None and not principal.city_wide:
-        site = principal.site
-    elif site is not None:
-        principal.require_site(site)
+    site = principal.scope(site)
     rows, total = await repository.jobs(session, site=site, status=status, enrollment_id=enrollment_id,
                                         node_id=node_id, limit=limit, offset=offset)
     return JobPage(items=[JobView.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit,

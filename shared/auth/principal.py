@@ -53,6 +53,14 @@ class Principal:
         if not self.may_act_for(site):
             raise Forbidden(f"credential of site {self.site} may not act for site {site}", code="wrong_site")
 
+    def scope(self, site: str | None) -> str | None:
+        """The site a list or count is limited to: the one asked for (403 if not this credential's),
+        else every site for a city-wide role and its own site for the others."""
+        if site is None:
+            return None if self.city_wide else self.site
+        self.require_site(site)
+        return site
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
