@@ -68,12 +68,26 @@ class RequestGuardMiddleware:
         await self.app(scope, replay, send)
 
 
+def media_type(content_type: str | None) -> str:
+    """``Application/JSON; charset=utf-8`` → ``application/json``; "" when none is given."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def content_coding(content_encoding: str | None) -> str:
+    """The body's Content-Encoding, ``identity`` when none is given."""
+    return (content_encoding or "identity").strip().lower()
+
+
+def is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
 def _json_text(scope: Scope) -> bool:
     """Whether the body is JSON as sent: a JSON media type (or none given), not compressed."""
     headers = dict(scope.get("headers") or [])
-    media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-    encoding = headers.get(b"content-encoding", b"identity").strip().lower()
-    return (not media or media == b"application/json" or media.endswith(b"+json")) and encoding == b"identity"
+    media = media_type(headers.get(b"content-type", b"").decode("latin-1"))
+    encoding = content_coding(headers.get(b"content-encoding", b"").decode("latin-1"))
+    return (not media or is_json(media)) and encoding == "identity"
 
 
 async def _refuse(send: Send, status: int, code: str, detail: str) -> None:

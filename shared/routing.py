@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 
 from shared.errors import DomainError
+from shared.limits import content_coding, is_json, media_type
 
 
 class OrjsonRequest(Request):
@@ -39,11 +40,11 @@ def require_json(headers: Headers) -> None:
     """415 unless a body sent is JSON (``application/json`` or ``…+json``), uncompressed."""
     if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
         return  # no body: the route says whether it needs one
-    media = headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
+    media = media_type(headers.get("content-type"))
+    if not is_json(media):
         raise DomainError(f"Content-Type {media or '(none)'} not accepted: send application/json",
                           code="unsupported_media_type", status_code=415)
-    encoding = headers.get("content-encoding", "identity").strip().lower()
+    encoding = content_coding(headers.get("content-encoding"))
     if encoding != "identity":
         raise DomainError(f"Content-Encoding {encoding} not accepted here: send the body uncompressed",
                           code="unsupported_media_type", status_code=415)

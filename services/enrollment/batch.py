@@ -27,6 +27,7 @@ from services.enrollment.schemas import RecordingIn
 from services.enrollment.validation.messages import problem
 from shared.auth.principal import Principal
 from shared.errors import Conflict, DomainError, InvalidInput, error_body
+from shared.limits import content_coding, media_type
 
 if TYPE_CHECKING:
     from services.enrollment.group_commit import GroupCommit
@@ -44,12 +45,12 @@ def payload_too_large(detail: str, code: str = "too_large") -> DomainError:
 
 def body_format(content_type: str | None, content_encoding: str | None) -> tuple[str, bool]:
     """(json|ndjson, gzipped) from the headers, or 415."""
-    media = (content_type or "").split(";")[0].strip().lower()
+    media = media_type(content_type)
     if media not in CONTENT_TYPES:
         raise DomainError(
             f"Content-Type {media or '(none)'} not accepted: send application/json (an array) or "
             "application/x-ndjson (one recording a line)", code="unsupported_media_type", status_code=415)
-    encoding = (content_encoding or "identity").strip().lower()
+    encoding = content_coding(content_encoding)
     if encoding not in ("identity", "gzip"):
         raise DomainError(f"Content-Encoding {encoding} not accepted: send gzip or none",
                           code="unsupported_media_type", status_code=415)
