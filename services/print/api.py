@@ -18,6 +18,7 @@ from services.print.schemas import (
     RedirectOut, ReprintIn, ReprintOut, ResultIn, ResultOut, RouteView, StockIn, StockView, ThresholdIn, TransferIn,
     TransferOut,
 )
+from services.print.sites import dinas_sites
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.params import Offset, SiteQuery, SitePath
@@ -200,7 +201,8 @@ async def queue(site: SitePath, session: SessionDep, principal: QueueReader) -> 
 
 @router.post("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at another site")
 async def redirect(site: SitePath, body: RedirectIn, session: SessionDep, ctx: Context, principal: Dinas) -> RedirectOut:
-    moved = await service.redirect_site(session, principal, site, body.to_site, body.reason)
+    moved = await service.redirect_site(session, principal, site, body.to_site, body.reason,
+                                        sites=dinas_sites(ctx.settings.dinas_code))
     await session.commit()
     ctx.state["work_available"].set()
     return RedirectOut(site=site, print_site=body.to_site, moved_jobs=moved)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.print.models import (
@@ -227,3 +227,11 @@ async def live_nodes(session: AsyncSession, site: str, now: dt.datetime, *, role
     if role:
         stmt = stmt.where(PrintNode.role == role)
     return (await session.execute(stmt)).scalars().all()
+
+
+async def lock_routes(session: AsyncSession) -> None:
+    """Redirects are set one at a time (two at once, A to B and B to A, would each miss the other's
+    and make a loop); reading the routes goes on. SQLite's transactions already write one at a time."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        table = session.bind.dialect.identifier_preparer.format_table(SiteRoute.__table__)
+        await session.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +22,10 @@ from services.print.models import (
     messaging,
 )
 from services.print.schemas import NodeIn, StockIn, TransferIn
+from services.print.sites import require_known
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
 
@@ -453,10 +455,23 @@ async def reprint(session: AsyncSession, principal: Principal, job_id: uuid.UUID
 
 # ---- routing a site's cards elsewhere --------------------------------------------------------
 
-async def redirect_site(session: AsyncSession, principal: Principal, site: str, to_site: str, reason: str) -> int:
-    """Print `site`'s cards at `to_site` from now on, and move its waiting jobs there."""
+async def redirect_site(session: AsyncSession, principal: Principal, site: str, to_site: str, reason: str, *,
+                        sites: Sequence[str]) -> int:
+    """Print `site`'s cards at `to_site` from now on, and move its waiting jobs there. Both are
+    sites of the dinas (`sites`), and `to_site`'s printing may not lead back to `site`."""
     if site == to_site:
         raise InvalidInput("a site cannot be redirected to itself", code="redirect_to_self")
+    require_known(sites, ("path.site", site), ("to_site", to_site))
+    await repository.lock_routes(session)
+    loop = _loop_through(await repository.routes(session), site, to_site)
+    if loop:
+        chain = " → ".join(loop)
+        raise Conflict(f"pengalihan melingkar / redirect loop: {chain}", code="redirect_loop", fields=[FieldProblem(
+            field="to_site", code="redirect.loop",
+            message_id=f"Pengalihan melingkar ({chain}): pengalihan yang ada dari {to_site} kembali ke {site}. "
+                       f"Batalkan salah satunya lebih dulu.",
+            message_en=f"Redirect loop ({chain}): the redirects already set from {to_site} lead back to {site}. "
+                       f"Cancel one of them first.")])
     current = await repository.route(session, site, for_update=True)
     from_site = current.print_site if current else site
     if current is None:
@@ -468,6 +483,19 @@ async def redirect_site(session: AsyncSession, principal: Principal, site: str, 
     await session.flush()
     await audit(session, principal, "print.site.redirect", "site", site, {"to": to_site, "reason": reason, "moved": moved})
     return moved
+
+
+def _loop_through(routes: Sequence[SiteRoute], site: str, to_site: str) -> list[str] | None:
+    """The sites a redirect of `site` to `to_site` would lead round back to `site` (through the
+    redirects set), or None if it would not make a loop."""
+    print_site = {r.site: r.print_site for r in routes}
+    chain = [site, to_site]
+    while chain[-1] in print_site and chain[-1] != site:
+        following = print_site[chain[-1]]
+        if following in chain[1:]:
+            return None  # an older loop that does not pass through `site`
+        chain.append(following)
+    return chain if chain[-1] == site else None
 
 
 async def clear_redirect(session: AsyncSession, principal: Principal, site: str) -> int:
