@@ -407,13 +407,16 @@ def station_enqueue(
         except NotUtf8 as exc:
             typer.echo(f"{file}: {exc}; nothing queued", err=True)
             raise typer.Exit(2) from None
-        queued, already, refused = enqueue(open_queue(queue), read_lines(source), today=dt.date.today())
-    for r in refused:
+        done = enqueue(open_queue(queue), read_lines(source), today=dt.date.today())
+    for srid in done.replaced:
+        typer.echo(f"{srid}: replaces the recording the server refused, to be pushed again / "
+                   "menggantikan rekaman yang ditolak server, akan dikirim lagi", err=True)
+    for r in done.refused:
         typer.echo(f"line {r.line} ({r.station_recording_id or 'no station_recording_id'}) refused:", err=True)
         for p in r.problems:
             typer.echo(f"  {p.severity:<7} {p.field}: {p.code} — {p.message_en} / {p.message_id}", err=True)
-    typer.echo(f"queued {queued}, already queued {already}, refused {len(refused)}")
-    if refused:
+    typer.echo(f"queued {done.queued}, already queued {done.already}, refused {len(done.refused)}")
+    if done.refused:
         raise typer.Exit(1)
 
 

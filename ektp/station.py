@@ -23,7 +23,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -121,10 +121,21 @@ def check_line(raw: str, today: dt.date) -> tuple[RecordingIn | None, list[Probl
     return recording, problems
 
 
-def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> tuple[int, int, list[Refusal]]:
-    """(queued, already queued, refused). A recording with errors is refused with every field problem."""
-    queued = already = 0
-    refused: list[Refusal] = []
+@dataclass
+class Enqueued:
+    queued: int = 0  # new recordings, and corrections of refused ones (also in `replaced`)
+    already: int = 0  # the same recording already in the queue
+    replaced: list[str] = field(default_factory=list)  # ids the server had refused, now queued corrected
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> Enqueued:
+    """Queues the good recordings; a recording with errors is refused with every field problem.
+
+    A station_recording_id already queued with another recording: if the server refused it (it
+    stored nothing under the id), the new one is its correction and replaces it, pending again;
+    if it is pending or was accepted, the new one is refused (the server may hold the first)."""
+    out = Enqueued()
     for number, raw in enumerate(lines, start=1):
         # Parsed without its line ending, so that a JSON error's position is on this line, not the next.
         raw = raw.rstrip("\r\n")
@@ -134,22 +145,45 @@ def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> 
             continue
         recording, problems = check_line(raw, today)
         if recording is None or any(p.severity == "error" for p in problems):
-            refused.append(Refusal(number, recording.station_recording_id if recording else None, problems))
+            out.refused.append(Refusal(number, recording.station_recording_id if recording else None, problems))
             continue
         body = recording.model_dump_json(exclude_none=True)
         srid = recording.station_recording_id
-        row = db.execute("SELECT body FROM recordings WHERE station_recording_id = ?", (srid,)).fetchone()
-        if row is not None:
-            if row[0] == body:
-                already += 1
-            else:
-                refused.append(Refusal(number, srid, [problem("station_recording_id", "field.invalid",
-                                       detail="already queued with a different recording")]))
-            continue
-        db.execute("INSERT INTO recordings (station_recording_id, site, body, enqueued_at) VALUES (?, ?, ?, ?)",
-                   (srid, recording.recording.site, body, _now()))
-        queued += 1
-    return queued, already, refused
+        row = db.execute("SELECT body, state FROM recordings WHERE station_recording_id = ?", (srid,)).fetchone()
+        if row is None:
+            db.execute("INSERT INTO recordings (station_recording_id, site, body, enqueued_at) VALUES (?, ?, ?, ?)",
+                       (srid, recording.recording.site, body, _now()))
+            out.queued += 1
+        elif row[0] == body:
+            out.already += 1
+        elif row[1] == REFUSED and _replace_refused(db, srid, recording.recording.site, body, row[0]):
+            out.replaced.append(srid)
+            out.queued += 1
+        else:
+            out.refused.append(Refusal(number, srid, [problem("station_recording_id", "field.invalid",
+                                                              detail=_taken(db, srid))]))
+    return out
+
+
+def _replace_refused(db: sqlite3.Connection, srid: str, site: str, body: str, refused_body: str) -> bool:
+    """The refused recording `srid` replaced by its correction, pending again; False if it is no longer
+    the refused one (requeued and pushed meanwhile)."""
+    replaced = db.execute(
+        "UPDATE recordings SET body = ?, site = ?, state = 'pending', http_status = NULL, error = NULL, "
+        "receipt_number = NULL, enrollment_id = NULL, answered_at = NULL, enqueued_at = ? "
+        "WHERE station_recording_id = ? AND state = 'refused' AND body = ?", (body, site, _now(), srid, refused_body))
+    return replaced.rowcount == 1
+
+
+def _taken(db: sqlite3.Connection, srid: str) -> str:
+    """Why a different recording may not take the id `srid`."""
+    state, receipt = db.execute("SELECT state, receipt_number FROM recordings WHERE station_recording_id = ?",
+                                (srid,)).fetchone()
+    if state == SENT:
+        return (f"already accepted by the server with a different recording (receipt {receipt}): "
+                "a correction is a new recording with previous_enrollment_id")
+    return ("already queued with a different recording, not answered by the server yet: push it first; "
+            "if the server refuses it, enqueue the corrected one again")
 
 
 def counts(db: sqlite3.Connection) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
@@ -21,11 +22,12 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ektp.station import Backoff, open_queue, push
 from tests.enrollment.test_station import SITE, enrollment_service, queue_counts, run  # noqa: F401 (fixture)
-from tests.support.api import recording
+from tests.support.api import auth, recording
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.processes import free_port
 
@@ -38,10 +40,14 @@ def station_token(env: dict[str, str], site: str = SITE) -> str:
     return json.loads(created.stdout)["token"]
 
 
-def enqueue(env: dict[str, str], queue: Path, *recordings: dict) -> None:
+def enqueue_file(env: dict[str, str], queue: Path, *recordings: dict) -> subprocess.CompletedProcess:
     source = queue.with_name(f"recordings-{uuid.uuid4().hex[:8]}.ndjson")
     source.write_text("".join(json.dumps(r) + "\n" for r in recordings))
-    enqueued = run(env, "station", "enqueue", str(source), "--queue", str(queue))
+    return run(env, "station", "enqueue", str(source), "--queue", str(queue))
+
+
+def enqueue(env: dict[str, str], queue: Path, *recordings: dict) -> None:
+    enqueued = enqueue_file(env, queue, *recordings)
     assert enqueued.returncode == 0, enqueued.stderr
 
 
@@ -171,6 +177,68 @@ def test_refused_recordings_are_listed_with_their_reason_and_can_be_requeued(env
     assert queue_counts(queue) == {"sent": 2, "refused": 1}
     last = run(env, "station", "refused", "--queue", str(queue))
     assert last.stdout.splitlines()[-1:] == ["1 refused recording(s)"], last.stderr
+
+
+def test_a_recording_the_server_refused_is_replaced_by_its_correction_under_the_same_id(env, url, token, tmp_path):
+    # A refused recording left nothing at the server, so its correction keeps its station_recording_id
+    # (the idempotency key): enqueued again, it replaces the refused one and is created at the next push.
+    queue = tmp_path / "station.db"
+    correction = recording(6300, pickup_site=SITE)
+    wrong_link = {**correction, "previous_enrollment_id": str(uuid.uuid4())}  # refused 404
+    blood = recording(6301, pickup_site=SITE)
+    enqueue(env, queue, wrong_link, blood)
+    # The server refuses the second 422: queued by a station whose counter still took a blood type the
+    # server's rules refuse (an older version; the counter of this one would refuse it too).
+    with sqlite3.connect(queue) as db:
+        (body,) = db.execute("SELECT body FROM recordings WHERE station_recording_id = ?",
+                             (blood["station_recording_id"],)).fetchone()
+        db.execute("UPDATE recordings SET body = ? WHERE station_recording_id = ?",
+                   (json.dumps({**json.loads(body), "blood_type": "Z"}), blood["station_recording_id"]))
+    station = station_token(env)
+    first = push_cli(env, queue, url, station)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["refused_now"] == 2
+    listed = run(env, "station", "refused", "--queue", str(queue)).stdout
+    assert "404 previous_enrollment_not_found" in listed and "422 invalid_input" in listed and "blood_type" in listed
+
+    fixed = enqueue_file(env, queue, correction, blood)
+
+    assert fixed.returncode == 0, fixed.stderr
+    assert "queued 2, already queued 0, refused 0" in fixed.stdout
+    for srid in (correction["station_recording_id"], blood["station_recording_id"]):
+        assert f"{srid}: replaces the recording the server refused" in fixed.stderr
+    assert queue_counts(queue) == {"pending": 2}
+    second = push_cli(env, queue, url, station)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout) == {"created": 2, "replayed": 0, "refused_now": 0, "retries": 0,
+                                         "queue": {"pending": 0, "sent": 2, "refused": 0}}
+    # The server holds each once, as corrected.
+    with sqlite3.connect(queue) as db:
+        sent = {srid: (receipt, enrollment_id) for srid, receipt, enrollment_id in db.execute(
+            "SELECT station_recording_id, receipt_number, enrollment_id FROM recordings")}
+    held = httpx.get(f"{url}/v1/enrollments", params={"site": SITE}, headers=auth(token), timeout=30).json()
+    assert sorted(e["receipt_number"] for e in held["items"]) == sorted(receipt for receipt, _ in sent.values())
+    for corrected in (correction, blood):
+        one = httpx.get(f"{url}/v1/enrollments/{sent[corrected['station_recording_id']][1]}", headers=auth(token),
+                        timeout=30).json()
+        assert (one["record"].get("blood_type"), one["previous_enrollment_id"]) == (corrected["blood_type"], None)
+
+    # A recording that was accepted, or is pending (the server may hold it), is never overwritten.
+    other_blood = {**correction, "blood_type": "AB" if correction["blood_type"] != "AB" else "O"}
+    pending = recording(6302, pickup_site=SITE)
+    enqueue(env, queue, pending)
+    changed = enqueue_file(env, queue, other_blood, {**pending, "blood_type": "AB" if pending["blood_type"] != "AB"
+                                                                else "O"})
+    assert changed.returncode == 1
+    assert "queued 0, already queued 0, refused 2" in changed.stdout
+    assert f"already accepted by the server with a different recording (receipt " \
+           f"{sent[correction['station_recording_id']][0]})" in changed.stderr
+    assert "already queued with a different recording, not answered by the server yet" in changed.stderr
+    assert queue_counts(queue) == {"pending": 1, "sent": 2}
+    with sqlite3.connect(queue) as db:
+        (kept,) = db.execute("SELECT body FROM recordings WHERE station_recording_id = ?",
+                             (correction["station_recording_id"],)).fetchone()
+    assert json.loads(kept)["blood_type"] == correction["blood_type"]
 
 
 # ---- what push prints ------------------------------------------------------------------------
