@@ -13,6 +13,7 @@ click tree) and `shared.settings.Settings`, so the deployment cannot drift from 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -683,6 +684,59 @@ def test_migration_job(rendered: list[dict[str, Any]]) -> None:
     (container,) = _containers(jobs["ektp-migrate"])
     assert container["args"] == ["migrate"]
     assert jobs["ektp-migrate"]["spec"]["template"]["spec"]["restartPolicy"] in ("OnFailure", "Never")
+
+
+# What the Secrets hold, in the shapes shared/settings.py checks (values made up for the test).
+SECRET_SHAPES = {
+    ("ektp-app", "bootstrap-token"): "b" * 64,
+    ("ektp-app", "data-key"): base64.b64encode(bytes(range(32))).decode(),
+}
+
+
+def _pod_env(container: dict[str, Any], configmaps: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The environment a container starts with: its ConfigMaps, its Secrets (made-up values) and
+    its literal values with `$(VAR)` expanded as the kubelet does."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(configmaps[source["configMapRef"]["name"]]["data"])
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), item["value"])
+        elif "secretKeyRef" in item["valueFrom"]:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = SECRET_SHAPES.get((ref["name"], ref["key"]), f"{ref['name']}-{ref['key']}")
+        else:
+            ref = item["valueFrom"]["configMapKeyRef"]
+            env[item["name"]] = configmaps[ref["name"]]["data"][ref["key"]]
+    return env
+
+
+def test_every_service_and_the_migration_accept_their_settings(
+    rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ektp serve` and `ektp migrate` refuse settings shared/settings.py rejects (exit 2): in
+    production a data key is required even to migrate. Each container's environment passes."""
+    from shared.settings import Settings
+
+    configmaps = _of_kind(rendered, "ConfigMap")
+    checked = []
+    for obj in rendered:
+        if obj["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in _containers(obj):
+            if container["args"][0] not in ("serve", "migrate"):
+                continue  # the print agent reads only its flags and EKTP_AGENT_TOKEN
+            for name in [n for n in os.environ if n.startswith("EKTP_")]:
+                monkeypatch.delenv(name)
+            for name, value in _pod_env(container, configmaps).items():
+                monkeypatch.setenv(name, value)
+            try:
+                settings = Settings()
+            except ValueError as exc:
+                pytest.fail(f"{obj['metadata']['name']}: `ektp {container['args'][0]}` would exit 2: {exc}")
+            assert settings.env == "production" and settings.database_url.startswith("postgresql+asyncpg://")
+            checked.append(obj["metadata"]["name"])
+    assert set(checked) == {*API_SERVICES, "ektp-migrate"}
 
 
 def test_hpa_fallback_component_replaces_keda(tmp_path: Path) -> None:
