@@ -304,6 +304,31 @@ def test_compose_reads_every_secret_from_env_file(tmp_path: Path) -> None:
         assert result.returncode != 0 and secret in result.stderr, f"compose starts without {secret}"
 
 
+def _env_example_settings() -> dict[str, str]:
+    """Every application setting .env.example shows, set or commented out (`# EKTP_X=value`)."""
+    shown = dict(re.findall(r"^#?[ \t]*(EKTP_[A-Z0-9_]+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.M))
+    return {name: value.strip() for name, value in shown.items() if name in _settings_fields()}
+
+
+def test_compose_passes_every_setting_of_the_env_file(compose: dict[str, Any], tmp_path: Path) -> None:
+    """Compose reads .env only to fill in docker-compose.yml: a setting .env.example offers reaches
+    the services (and `migrate`) only if the file passes it on; else it is silently ignored (the
+    pool size stayed 20, the certificate policies off). One left commented out stays unset, so the
+    application's default applies (an empty value would not parse)."""
+    settings = _env_example_settings()
+    assert {"EKTP_DB_POOL_SIZE", "EKTP_CERT_AUTO_RENEW", "EKTP_ABIS_URL"} <= set(settings)
+    result = _compose_config(tmp_path, {**_env_example(), **settings})
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    commented = set(settings) - set(_env_example())
+    for name in (*API_SERVICES, "migrate"):
+        given = services[name]["environment"]
+        lost = sorted(k for k, v in settings.items() if str(given.get(k)) != v)
+        assert not lost, f"{name}: settings in .env that never reach the container: {lost}"
+        unset = compose["services"][name]["environment"]
+        assert all(unset.get(k) is None for k in commented), f"{name}: a commented-out setting is passed"
+
+
 def test_env_example_has_placeholders_only() -> None:
     values = _env_example()
     for key in ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "EKTP_BOOTSTRAP_TOKEN", "EKTP_DATA_KEY",
