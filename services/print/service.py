@@ -323,7 +323,9 @@ def serial_range(first: str, count: int) -> list[str]:
 
 
 async def receive_stock(session: AsyncSession, principal: Principal, site: str, body: StockIn,
-                        low_threshold: int | None = None) -> int:
+                        low_threshold: int | None = None, *, sites: Sequence[str]) -> int:
+    """Blanks first_serial.. (count) arrive at `site`, a site of the dinas (`sites`)."""
+    require_known(sites, ("path.site", site))
     if not principal.city_wide and principal.site != site:
         raise Forbidden(f"credential of site {principal.site} may not receive stock for {site}", code="wrong_site")
     serials = serial_range(body.first_serial, body.count)
@@ -342,10 +344,12 @@ async def receive_stock(session: AsyncSession, principal: Principal, site: str, 
 
 
 async def transfer_stock(session: AsyncSession, principal: Principal, site: str, body: TransferIn,
-                         low_threshold: int) -> tuple[int, int]:
+                         low_threshold: int, *, sites: Sequence[str]) -> tuple[int, int]:
     """Blanks first_serial.. (count) move from `site` to `body.to_site`; only AVAILABLE ones of
     `site` move (reserved, used, spoiled or another site's stay where they are). Returns (moved,
-    left: serials of the range that did not move)."""
+    left: serials of the range that did not move). They go only to a site of the dinas (`sites`); any
+    site's may leave (blanks once received for a site that is not one)."""
+    require_known(sites, ("to_site", body.to_site))
     if not principal.may_act_for(site):
         raise Forbidden(f"credential of site {principal.site} may not transfer stock of {site}", code="wrong_site")
     if body.to_site == site:
@@ -365,8 +369,9 @@ async def transfer_stock(session: AsyncSession, principal: Principal, site: str,
 
 
 async def set_low_threshold(session: AsyncSession, principal: Principal, site: str, threshold: int | None,
-                            default: int) -> SiteStock:
-    """A site's own low-stock threshold (None: back to the default setting)."""
+                            default: int, *, sites: Sequence[str]) -> SiteStock:
+    """A site's own low-stock threshold (None: back to the default setting); a site of the dinas."""
+    require_known(sites, ("path.site", site))
     principal.require_site(site)
     state = await repository.ensure_site_stock(session, site)
     state.low_threshold = threshold

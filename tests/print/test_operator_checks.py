@@ -83,3 +83,24 @@ async def test_a_redirect_loop_is_refused_however_long(print_api):
     assert (await _redirect(api, DINAS, "53.71.04")).status_code == 200
     assert (await _redirect(api, "53.71.06", "53.71.01")).status_code == 200
     assert await _routes(api) == {**before, "53.71.04": "53.71.05", DINAS: "53.71.04", "53.71.06": "53.71.01"}
+
+
+async def test_blank_stock_is_received_for_sites_of_the_dinas_only(print_api, pg_url):
+    api = print_api
+    for site in ("53.71.07", "53.01"):
+        refused = await api.post(f"/v1/print/sites/{site}/stock", json={"first_serial": "7000000001", "count": 5})
+        problems = _refused(refused, 422, "invalid_input")
+        assert list(problems) == ["path.site"] and problems["path.site"]["code"] == "site.unknown"
+        threshold = await api.put(f"/v1/print/sites/{site}/stock/threshold", json={"threshold": 3})
+        assert list(_refused(threshold, 422, "invalid_input")) == ["path.site"]
+    received = await api.post(f"/v1/print/sites/{DINAS}/stock", json={"first_serial": "7000000001", "count": 5})
+    assert received.status_code == 201, received.text
+    moved = await api.post(f"/v1/print/sites/{DINAS}/stock/transfer",
+                           json={"first_serial": "7000000001", "count": 2, "to_site": "53.71.07"})
+    assert list(_refused(moved, 422, "invalid_input")) == ["to_site"]
+
+    stock = (await api.get("/v1/print/stock")).json()
+    assert [(s["site"], s["available"]) for s in stock] == [(DINAS, 5)]
+    assert [r["site"] for r in await query(pg_url, "SELECT site FROM print.print_site_stock")] == [DINAS]
+    audited = await query(pg_url, "SELECT action FROM auth.audit_log WHERE action LIKE 'print.stock.%'")
+    assert [r["action"] for r in audited] == ["print.stock.receive"]
