@@ -537,7 +537,6 @@ def test_one_print_agent_deployment_per_site(rendered: list[dict[str, Any]]) -> 
         assert container["livenessProbe"]["httpGet"]["port"] in (9100, "health")
         pod = deployment["spec"]["template"]["spec"]
         assert pod["terminationGracePeriodSeconds"] >= 90, f"{name}: shorter than a drain"
-        assert container["lifecycle"]["preStop"], f"{name}: no preStop hook"
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert labels["ektp.go.id/site"] == site and labels["ektp.go.id/role"] == role
         assert "ektp.go.id/db-client" not in labels, "agents must not reach the databases"
@@ -547,6 +546,54 @@ def test_one_print_agent_deployment_per_site(rendered: list[dict[str, Any]]) -> 
         assert not {"EKTP_DATABASE_URL", "EKTP_BROKER_URL", "EKTP_DATA_KEY"} & set(env)
         # the autoscaler (or the operator's `kubectl scale`) owns the count, not `kubectl apply`
         assert "replicas" not in deployment["spec"], f"{name}: replicas would undo kubectl scale"
+
+
+# A drain (SIGTERM) finishes every card the agent holds, up to its --capacity, and its printer
+# prints them one after another, at most ~60 s each (docs/operations.md §5); then it reports the
+# results and deregisters. Killed sooner, its cards are left to the lease: their blanks are
+# spoiled and the jobs print again at another agent.
+CARD_SECONDS = 60
+REPORT_SECONDS = 15
+
+
+def _drain_seconds(capacity: int) -> int:
+    return capacity * CARD_SECONDS + REPORT_SECONDS
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert match and duration, f"not a duration: {duration}"
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+def test_print_agents_have_time_to_drain(rendered: list[dict[str, Any]], compose: dict[str, Any]) -> None:
+    """Scale-down, rollout, `docker compose stop` and the guide's `docker run` give an agent the
+    time to finish the cards it holds; a pod's preStop hook comes out of that time."""
+    for name, deployment in _of_kind(rendered, "Deployment").items():
+        if name not in PRINT_SITES:
+            continue
+        (container,) = _containers(deployment)
+        hook = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+        pre_stop = int(hook[1]) if hook[:1] == ["sleep"] else 0
+        assert not hook or hook[:1] == ["sleep"], f"{name}: unexpected preStop {hook}"
+        needed = pre_stop + _drain_seconds(int(_arg(container, "--capacity")))
+        grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert grace >= needed, f"{name}: killed after {grace} s, a drain may need {needed} s"
+    for name in PRINT_SITES:
+        agent = compose["services"][name]
+        command = agent["command"].split() if isinstance(agent["command"], str) else agent["command"]
+        needed = _drain_seconds(int(command[command.index("--capacity") + 1]))
+        grace = _seconds(str(agent["stop_grace_period"]))
+        assert grace >= needed, f"compose {name}: killed after {grace} s, a drain may need {needed} s"
+    # `docker stop` waits 10 s unless the container says otherwise
+    doc = OPERATIONS_DOC.read_text().replace("\\\n", " ")
+    runs = [line for line in doc.splitlines() if "docker run" in line and " print-agent " in line]
+    assert runs, "docs/operations.md has no `docker run ... print-agent`"
+    for line in runs:
+        capacity = re.search(r"--capacity (\d+)", line)
+        timeout = re.search(r"--stop-timeout[ =](\d+)", line)
+        needed = _drain_seconds(int(capacity.group(1)) if capacity else 1)
+        assert timeout and int(timeout.group(1)) >= needed, f"docs/operations.md: `docker stop` kills mid-drain: {line}"
 
 
 def test_a_scaled_object_per_print_deployment_on_its_site_queue(rendered: list[dict[str, Any]]) -> None:
