@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
     "status.SENT_FOR_PRINTING": "Queued for printing",
     "status.PRINTED": "Printed",
     "status.ISSUED": "Handed over",
+    "status.REPLACED": "Replaced by a newer recording",
     "unit.seconds": "{n} s",
     "unit.minutes": "{n} min",
     "unit.hours": "{n} h",

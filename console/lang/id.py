@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
     "status.SENT_FOR_PRINTING": "Antrean cetak",
     "status.PRINTED": "Sudah dicetak",
     "status.ISSUED": "Sudah diserahkan",
+    "status.REPLACED": "Diganti rekaman baru",
     "unit.seconds": "{n} detik",
     "unit.minutes": "{n} menit",
     "unit.hours": "{n} jam",

@@ -5,7 +5,7 @@
 Console.page(() => {
   const { $, api, t, el, fill, can, config, fmtNumber, badge } = Console;
   const STATUSES = ["RECEIVED", "ADJUDICATION", "ENROLL_FAILURE", "DUPLICATE", "PRINT_READY", "SENT_FOR_PRINTING",
-    "PRINTED", "ISSUED"];
+    "PRINTED", "ISSUED", "REPLACED"];
   const SAMPLES = "ektp.backlog.samples";
   const LOW_STOCK = 100;
 

@@ -36,6 +36,14 @@ async def valid_for_nik(session: AsyncSession, nik: str) -> Sequence[Certificate
     )).scalars().all()
 
 
+async def newest_waiting(session: AsyncSession, nik: str, statuses: Iterable[str]) -> Resident | None:
+    """The person's most recent recording still waiting (in one of `statuses`), if any."""
+    return (await session.execute(
+        select(Resident).where(Resident.nik == nik, Resident.status.in_(list(statuses)))
+        .order_by(Resident.recorded_at.desc()).limit(1)
+    )).scalar_one_or_none()
+
+
 async def has_certificate(session: AsyncSession, enrollment_id: uuid.UUID) -> bool:
     """Whether the resident ever had a certificate (valid, revoked or superseded)."""
     return (await session.execute(select(exists().where(Certificate.enrollment_id == enrollment_id)))).scalar_one()

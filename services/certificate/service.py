@@ -34,6 +34,7 @@ STATUS_BY_EVENT = {
     "print.job_queued": "SENT_FOR_PRINTING",
     "print.card_printed": "PRINTED",
     "print.card_issued": "ISSUED",
+    "print.card_cancelled": "REPLACED",  # a newer recording of the person replaced it: issue for that one
 }
 REVOKE_ON = {
     "print.card_issued": RevokeCode.CARD_ISSUED,
@@ -154,6 +155,9 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
     sites = (resident.record["recording"]["site"], resident.record["pickup_site"])
     if principal is not None and not any(principal.may_act_for(s) for s in sites):
         raise Forbidden(f"recording {enrollment_id} belongs to another site", code="wrong_site")
+    if resident.status == "REPLACED":
+        raise Conflict(f"recording {enrollment_id} was replaced by a newer recording of the same NIK before its card "
+                       "was printed: issue the certificate for the newer recording", code="recording_replaced")
     if resident.status not in ISSUABLE:
         raise Conflict(f"no certificate for a recording in status {resident.status}", code="not_issuable")
     today = local_date(now)
@@ -192,7 +196,7 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
 async def renew(session: AsyncSession, principal: Principal | None, settings: Settings, key: SigningKey,
                 number: str, *, now: dt.datetime, actor: str | None = None) -> Certificate:
     """Expired (or about to) while the resident still waits: a new certificate, a new number; the old
-    one is SUPERSEDED."""
+    one is SUPERSEDED. A certificate of a replaced recording is renewed for the person's newer one."""
     cert = await repository.certificate(session, number, for_update=True)
     if cert is None:
         raise NotFound(f"certificate {number} not found")
@@ -203,7 +207,13 @@ async def renew(session: AsyncSession, principal: Principal | None, settings: Se
     if local_date(now) < opens:
         raise Conflict(f"certificate {number} is valid until {cert.valid_until}; renewal opens on {opens}",
                        code="not_expiring")
-    return await issue(session, principal, settings, key, cert.enrollment_id, now=now, actor=actor,
+    enrollment_id = cert.enrollment_id
+    resident = await repository.resident(session, enrollment_id)
+    if resident is not None and resident.status == "REPLACED":
+        # Its recording was replaced by a newer one of the person: the renewal is for that one.
+        newer = await repository.newest_waiting(session, resident.nik, ISSUABLE)
+        enrollment_id = newer.enrollment_id if newer is not None else enrollment_id
+    return await issue(session, principal, settings, key, enrollment_id, now=now, actor=actor,
                        action="certificate.renew")
 
 

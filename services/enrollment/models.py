@@ -29,6 +29,7 @@ class Status(StrEnum):
     SENT_FOR_PRINTING = "SENT_FOR_PRINTING"
     PRINTED = "PRINTED"
     ISSUED = "ISSUED"
+    REPLACED = "REPLACED"  # a newer recording of the person replaced it before its card was printed
 
     @property
     def siak(self) -> str:
@@ -44,6 +45,7 @@ SIAK_NAMES = {
     Status.SENT_FOR_PRINTING: "SENT_FOR_CARD_PRINTING",
     Status.PRINTED: "CARD_PRINTED",
     Status.ISSUED: "CARD_ISSUED",
+    Status.REPLACED: "REPLACED_RECORD",  # SIAK's naming; SIAK itself knows only the statuses above
 }
 
 

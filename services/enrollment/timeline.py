@@ -23,6 +23,8 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "CERTIFICATE_ISSUED": ("Surat Keterangan pengganti KTP-el diterbitkan", "Interim certificate issued"),
     "CERTIFICATE_REVOKED": ("Surat Keterangan dicabut", "Interim certificate revoked"),
     "REPLACED": ("Diganti dengan rekaman baru (kartu pengganti)", "Replaced by a new recording (replacement card)"),
+    "PRINT_CANCELLED": ("Kartu ini tidak dicetak: diganti kartu dari rekaman baru",
+                        "This card is not printed: the new recording's card replaces it"),
     # Not stored: added to the public view while the recording waits.
     "WAITING_FOR_DEDUP": ("Menunggu penunggalan", "Waiting for de-duplication"),
 }
@@ -42,6 +44,7 @@ STATUS_TEXT: dict[Status, tuple[str, str]] = {
     Status.SENT_FOR_PRINTING: ("Dalam antrean cetak", "Queued for printing"),
     Status.PRINTED: ("Sudah dicetak, siap diambil", "Printed, ready for pickup"),
     Status.ISSUED: ("Sudah diserahkan", "Handed over"),
+    Status.REPLACED: ("Diganti rekaman baru", "Replaced by a newer recording"),
 }
 
 # The public status of a record whose card is being replaced (a REPLACED step): the card
@@ -62,6 +65,7 @@ EVENT_STEPS: dict[str, tuple[str, Status | None]] = {
     "print.card_printed": ("CARD_PRINTED", Status.PRINTED),
     "print.card_spoiled": ("CARD_SPOILED", None),
     "print.card_issued": ("CARD_ISSUED", Status.ISSUED),
+    "print.card_cancelled": ("PRINT_CANCELLED", Status.REPLACED),
     "certificate.issued": ("CERTIFICATE_ISSUED", None),
     "certificate.revoked": ("CERTIFICATE_REVOKED", None),
 }
@@ -76,10 +80,11 @@ _RANK = {
     Status.SENT_FOR_PRINTING: 3,
     Status.PRINTED: 4,
     Status.ISSUED: 5,
+    Status.REPLACED: 5,  # instead of a card: its print job was cancelled before printing
 }
 
 
 def moves_forward(current: Status, new: Status) -> bool:
-    if current in (Status.DUPLICATE, Status.ISSUED):
+    if current in (Status.DUPLICATE, Status.ISSUED, Status.REPLACED):
         return False
     return _RANK[new] > _RANK[current] or (current is Status.ADJUDICATION and new in (Status.DUPLICATE, Status.PRINT_READY))

@@ -27,7 +27,7 @@ class PrintRecord(Base):
     enrollment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     card: Mapped[dict | None] = mapped_column(EncryptedJSON)
     pickup_site: Mapped[str | None] = mapped_column(String(20))
-    outcome: Mapped[str | None] = mapped_column(String(20))  # unique | duplicate
+    outcome: Mapped[str | None] = mapped_column(String(20))  # unique | duplicate | replaced
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 

@@ -27,6 +27,14 @@ async def job_for_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) ->
     )).scalars().first()
 
 
+async def waiting_job(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
+    """The record's job not started yet (QUEUED or HELD), locked; None once a print server claimed it."""
+    return (await session.execute(
+        select(PrintJob).where(PrintJob.enrollment_id == enrollment_id,
+                               PrintJob.status.in_([JobStatus.QUEUED, JobStatus.HELD])).with_for_update()
+    )).scalars().first()
+
+
 async def job(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = False) -> PrintJob | None:
     stmt = select(PrintJob).where(PrintJob.id == job_id)
     if for_update:

@@ -32,6 +32,7 @@ from shared.messaging.outbox import add_event
 NO_STOCK = "no blank cards in stock at this site / blangko habis"
 NO_NODE = "no live print server at this site / tidak ada server cetak aktif"
 BUSY = "waiting for a free printer / menunggu printer kosong"
+REPLACED = "replaced"  # a record's outcome when a newer recording of the person replaced it before printing
 
 
 def _now() -> dt.datetime:
@@ -67,10 +68,35 @@ async def on_enrollment_submitted(session: AsyncSession, event: Event) -> None:
 
 async def on_dedup_unique(session: AsyncSession, event: Event) -> None:
     rec = await _record(session, uuid.UUID(event.data["enrollment_id"]))
-    rec.outcome = "unique"
+    if rec.outcome != REPLACED:  # a newer recording of the person replaced it already: no card
+        rec.outcome = "unique"
     rec.pickup_site = rec.pickup_site or event.data.get("site")
     await session.flush()
+    if event.data.get("replacement_of"):
+        await _replace(session, uuid.UUID(event.data["replacement_of"]), by=rec.enrollment_id)
     await _maybe_queue(session, rec)
+
+
+async def _replace(session: AsyncSession, enrollment_id: uuid.UUID, *, by: uuid.UUID) -> None:
+    """Dedup found a newer recording of the same person (same NIK, same biometrics) that replaces
+    this record. Its card, if no print server has started it, is not printed: the resident gets one
+    card, the new one (`print.card_cancelled`; the record becomes REPLACED). A card being printed or
+    printed already is left to the operators' reprint and hand-over rules."""
+    old = await _record(session, enrollment_id)
+    if old.outcome == REPLACED:
+        return  # a redelivered decision
+    waiting = await repository.waiting_job(session, enrollment_id)
+    if waiting is None and await repository.job_for_enrollment(session, enrollment_id) is not None:
+        return
+    old.outcome = REPLACED
+    if waiting is not None:
+        waiting.status = JobStatus.CANCELLED
+        waiting.wait_reason = f"replaced by enrollment {by} / diganti rekaman {by}"
+    await session.flush()
+    await add_event(session, messaging, new_event("print.card_cancelled", {
+        "job_id": str(waiting.id) if waiting else None, "enrollment_id": str(enrollment_id),
+        "site": waiting.site if waiting else old.pickup_site, "reason": "replaced", "replaced_by": str(by)},
+        key=str(enrollment_id)))
 
 
 async def on_dedup_duplicate(session: AsyncSession, event: Event) -> None:

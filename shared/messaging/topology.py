@@ -20,6 +20,7 @@ QUEUES: dict[str, tuple[str, ...]] = {
         "print.job_queued",
         "print.card_printed",
         "print.card_issued",
+        "print.card_cancelled",
         "dedup.engine_paused",
         "dedup.engine_resumed",
     ),

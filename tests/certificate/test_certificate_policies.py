@@ -17,6 +17,7 @@ from ektp.synth.recordings import make_recording
 from services.certificate import service
 from services.certificate.models import Certificate
 from shared.db import create_engine, make_sessionmaker
+from shared.errors import Conflict
 from shared.keys import SigningKey
 from shared.messaging import new_event
 from shared.migrate import upgrade
@@ -121,5 +122,41 @@ async def test_one_valid_certificate_per_person_across_their_recordings(database
         found = await statuses()
         assert found[new.number] == "SUPERSEDED" and found[again_old.number] == "REVOKED"
         assert "VALID" not in found.values()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_replaced_recording_gets_no_certificate_and_its_renewal_goes_to_the_newer_one(database_url):
+    """The first card was cancelled for a newer recording of the person (print.card_cancelled): no
+    certificate is issued for the replaced recording, and renewing the one it had is for the newer."""
+    settings = Settings(database_url=database_url)
+    key = SigningKey.generate()
+    engine = create_engine(database_url, application_name="test-replaced")
+    sessions = make_sessionmaker(engine)
+    first, again = submitted(730), submitted(730)
+    old_id, new_id = first.data["enrollment_id"], again.data["enrollment_id"]
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with sessions() as session:
+            await service.on_enrollment_submitted(session, first)
+            await service.on_enrollment_submitted(session, again)
+            old = await service.issue(session, None, settings, key, uuid.UUID(old_id), now=now, actor="test")
+            await service.on_status_event(session, new_event("print.card_cancelled", {
+                "enrollment_id": old_id, "reason": "replaced", "replaced_by": new_id}))
+            await session.commit()
+
+        async with sessions() as session:
+            with pytest.raises(Conflict) as refused:
+                await service.issue(session, None, settings, key, uuid.UUID(old_id), now=now, actor="test")
+            assert refused.value.code == "recording_replaced"
+
+        async with sessions() as session:
+            expiring = dt.datetime.combine(old.valid_until, dt.time(12), tzinfo=service.WITA)
+            renewed = await service.renew(session, None, settings, key, old.number, now=expiring, actor="test")
+            await session.commit()
+        assert renewed.enrollment_id == uuid.UUID(new_id)
+        async with sessions() as session:
+            found = dict((await session.execute(select(Certificate.number, Certificate.status))).all())
+        assert found == {old.number: "SUPERSEDED", renewed.number: "VALID"}
     finally:
         await engine.dispose()

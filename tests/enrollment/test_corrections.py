@@ -35,6 +35,16 @@ async def post(client, rec: dict) -> dict:
     return response.json()
 
 
+async def recorded_twice(client, seed: int) -> tuple[dict, dict]:
+    """A resident recorded, then recorded again without the link (a new station id and capture)."""
+    rec = recording(seed, pickup_site=SITE)
+    first = await post(client, rec)
+    fresh = recording(seed + 1, pickup_site=SITE)
+    second = await post(client, {**rec, "station_recording_id": fresh["station_recording_id"],
+                                 "biometrics": fresh["biometrics"], "recording": fresh["recording"]})
+    return first, second
+
+
 def again(rec: dict, seed: int, previous_id: str, **changes) -> dict:
     """A new recording of the same resident (new station id and capture), linked to the previous one."""
     fresh = recording(seed, pickup_site=SITE)
@@ -127,11 +137,7 @@ async def test_a_correction_keeps_the_nik_and_needs_a_known_record(enrollment_ap
 
 
 async def test_a_same_person_recorded_again_without_the_link_is_linked_when_dedup_finds_it(enrollment_api):
-    rec = recording(3040, pickup_site=SITE)
-    first = await post(enrollment_api, rec)
-    fresh = recording(3041, pickup_site=SITE)
-    second = await post(enrollment_api, {**rec, "station_recording_id": fresh["station_recording_id"],
-                                         "biometrics": fresh["biometrics"], "recording": fresh["recording"]})
+    first, second = await recorded_twice(enrollment_api, 3040)
 
     async with enrollment_api.app.state.platform.sessions() as session:
         await service.apply_event(session, new_event("dedup.unique", {"enrollment_id": second["id"],
@@ -141,3 +147,28 @@ async def test_a_same_person_recorded_again_without_the_link_is_linked_when_dedu
     old = (await enrollment_api.get(f"/v1/enrollments/{first['id']}")).json()
     assert new["previous_enrollment_id"] == first["id"] and new["correction"] == "replacement"
     assert old["next_enrollment_ids"] == [second["id"]]
+
+
+async def test_a_record_whose_waiting_card_was_cancelled_for_its_replacement_ends_replaced(enrollment_api):
+    first, second = await recorded_twice(enrollment_api, 3050)
+    old_id, new_id = first["id"], second["id"]
+    events = [
+        new_event("print.job_queued", {"enrollment_id": old_id, "site": SITE}, key=old_id),
+        new_event("dedup.unique", {"enrollment_id": new_id, "replacement_of": old_id}, key=new_id),
+        new_event("print.card_cancelled", {"enrollment_id": old_id, "site": SITE, "reason": "replaced",
+                                           "replaced_by": new_id}, key=old_id),
+        new_event("print.job_queued", {"enrollment_id": old_id, "site": SITE}, key=old_id),  # late: moves nothing
+    ]
+    async with enrollment_api.app.state.platform.sessions() as session:
+        for event in events:
+            await service.apply_event(session, event)
+        await session.commit()
+
+    old = (await enrollment_api.get(f"/v1/status/{first['receipt_number']}")).json()
+    assert old["status"] == "REPLACED"
+    assert second["receipt_number"] in old["status_en"]
+    assert "PRINT_CANCELLED" in [s["step"] for s in old["timeline"]]
+    detail = (await enrollment_api.get(f"/v1/enrollments/{old_id}")).json()
+    assert (detail["status"], detail["siak_status"]) == ("REPLACED", "REPLACED_RECORD")
+    listed = (await enrollment_api.get("/v1/enrollments", params={"status": "REPLACED"})).json()["items"]
+    assert [e["id"] for e in listed] == [old_id]
