@@ -39,7 +39,8 @@ LABEL org.opencontainers.image.title="ektp" \
       org.opencontainers.image.licenses="MIT"
 RUN groupadd --system --gid 10001 ektp \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
-            --shell /usr/sbin/nologin ektp
+            --shell /usr/sbin/nologin ektp \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/ektp /var/lib/ektp/cards
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -50,6 +51,8 @@ WORKDIR /tmp
 USER 10001:10001
 # 8000: every service (/healthz, /readyz, /metrics); 9100: print agent health.
 EXPOSE 8000 9100
+# A print agent's rendered cards (`--output-dir /var/lib/ektp/cards`): a volume mounted here
+# takes this directory's owner, so the agent can write to it.
 # No curl in the image: the health check is a few lines of Python. A print agent sets
 # EKTP_HEALTHCHECK_URL=http://127.0.0.1:9100/healthz (docker-compose.yml does).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

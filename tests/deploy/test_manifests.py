@@ -596,6 +596,44 @@ def test_print_agents_have_time_to_drain(rendered: list[dict[str, Any]], compose
         assert timeout and int(timeout.group(1)) >= needed, f"docs/operations.md: `docker stop` kills mid-drain: {line}"
 
 
+# Where print agents put the rendered cards (the image creates it, owned by the app's user).
+CARDS_DIR = "/var/lib/ektp/cards"
+
+
+def _under(path: str, mount: str) -> bool:
+    return path == mount or path.startswith(mount.rstrip("/") + "/")
+
+
+def test_print_agents_write_cards_to_a_volume_of_their_own(rendered: list[dict[str, Any]],
+                                                           compose: dict[str, Any]) -> None:
+    """The render driver keeps every card it prints (two PNGs, a PDF and the chip record, ~0.8 MB)
+    in --output-dir, by default ./var/cards: /tmp/var/cards in the image. There they filled the
+    compose tmpfs, which is RAM, and the pod's /tmp emptyDir, whose size limit gets the pod
+    evicted without a drain (after ~600 cards)."""
+    for name, deployment in _of_kind(rendered, "Deployment").items():
+        if name not in PRINT_SITES:
+            continue
+        (container,) = _containers(deployment)
+        assert _arg(container, "--output-dir") == CARDS_DIR, name
+        (mount,) = [m for m in container["volumeMounts"] if _under(CARDS_DIR, m["mountPath"])]
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert mount["mountPath"] != "/tmp" and "emptyDir" in volumes[mount["name"]], name
+    for name in PRINT_SITES:
+        agent = compose["services"][name]
+        command = agent["command"].split() if isinstance(agent["command"], str) else agent["command"]
+        assert command[command.index("--output-dir") + 1] == CARDS_DIR, name
+        assert not any(_under(CARDS_DIR, t.split(":")[0]) for t in agent.get("tmpfs", [])), name
+        targets = {str(v).split(":")[1] if isinstance(v, str) else v["target"]: v for v in agent.get("volumes", [])}
+        assert CARDS_DIR in targets, f"compose {name}: the cards are not on a volume"
+    assert "cards" in compose["volumes"]
+    # a new named volume takes the owner of the image's directory: the agent (uid 10001) may write
+    final = DOCKERFILE.read_text()[DOCKERFILE.read_text().lower().rindex("\nfrom "):]
+    assert re.search(rf"install -d -o 10001 -g 10001 [^\n]*{CARDS_DIR}", final), "the image lacks the cards directory"
+    doc = OPERATIONS_DOC.read_text().replace("\\\n", " ")
+    for line in (line for line in doc.splitlines() if "docker run" in line and " print-agent " in line):
+        assert f"--output-dir {CARDS_DIR}" in line and f":{CARDS_DIR}" in line, f"docs/operations.md: {line}"
+
+
 def test_a_scaled_object_per_print_deployment_on_its_site_queue(rendered: list[dict[str, Any]]) -> None:
     """Agents do not read RabbitMQ: KEDA scales a site on the print service's count of its
     waiting jobs (GET /v1/print/sites/{site}/queue -> {"waiting": n}), with the site's credential."""
