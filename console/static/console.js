@@ -17,18 +17,75 @@ const Console = (() => {
   const token = () => sessionStorage.getItem(TOKEN);
   const who = () => JSON.parse(sessionStorage.getItem(WHO) || "null");
 
+  // ---- the API's words in the page's language ----------------------------------------------
+  // The services join a message in both languages as "Indonesian / English", some as
+  // "English / Indonesian"; these words tell which half is which (and what a one-language
+  // message is written in).
+  const WORDS = {
+    id: new Set(("tidak ada di ke dari yang dan atau untuk dengan ini itu sudah belum harus oleh dalam coba lagi "
+      + "terlalu banyak habis ditemukan ditolak perbaiki berikut kolom sah nomor tanda terima karakter diizinkan "
+      + "permintaan badan besar menunggu kosong cetak dicetak dapat diganti berlaku sampai terdaftar dicabut rekaman "
+      + "perekaman diulang ganda aktif blangko kartu surat keterangan detik menit pemiliknya diserahkan kepada lebih "
+      + "baru pengalihan melingkar menjawab lokasi dikenal").split(" ")),
+    en: new Set(("the not no is are be of to in at this that by for with found invalid input too many requests try "
+      + "again seconds body request over bytes character allowed refused fix these fields waiting free cannot printed "
+      + "card valid until register revoked replaced newer duplicate record must recorded handed live site blank cards "
+      + "stock redirect loop answering enrollment certificate has been its a an unknown").split(" ")),
+  };
+  function leaning(text) { // > 0: Indonesian, < 0: English
+    let score = 0;
+    for (const word of String(text).toLowerCase().match(/[a-z]+/g) || []) {
+      score += Number(WORDS.id.has(word)) - Number(WORDS.en.has(word));
+    }
+    return score;
+  }
+  // {text, lang}: the half of an "Indonesian / English" message in the page's language, or the
+  // message whole with the language it is written in (null: cannot tell)
+  function bilingual(text) {
+    const halves = String(text).split(" / ");
+    if (halves.length === 2) {
+      const [id, en] = leaning(halves[0]) < leaning(halves[1]) ? [halves[1], halves[0]] : halves;
+      return { text: (config.lang === "en" ? en : id).trim(), lang: config.lang };
+    }
+    const score = leaning(text);
+    return { text: String(text), lang: score > 0 ? "id" : score < 0 ? "en" : null };
+  }
+  // a text of the system's own in the page's language (one half when it is in both)
+  const inLanguage = (text) => (text ? bilingual(text).text : text);
+
   class ApiError extends Error {
     constructor(status, body) {
       super((body && (body.detail || body.error)) || `HTTP ${status}`);
       this.status = status;
       this.body = body;
+      this.code = (body && body.error) || null;
     }
-    // the API's message plus every field problem, in the page's language
+    // what went wrong in the page's language: the API's message when it says it in this language
+    // (or in both), else the console's own text for the error code, else for the HTTP status
+    headline() {
+      const detail = this.body && typeof this.body.detail === "string" ? bilingual(this.body.detail) : null;
+      if (detail && detail.lang === config.lang) return detail.text.charAt(0).toUpperCase() + detail.text.slice(1);
+      return config.messages[`error.${this.code}`] || config.messages[`error.http.${this.status}`]
+        || t("error.http", { status: this.status });
+    }
+    // the headline plus every field problem, in the page's language
     describe() {
       const fields = (this.body && this.body.fields) || [];
       const lines = fields.map((f) => `${f.field}: ${config.lang === "en" ? f.message_en : f.message_id}`);
-      const detail = typeof this.message === "string" ? this.message : JSON.stringify(this.message);
-      return [detail, ...lines].join("\n");
+      return [this.headline(), ...lines].join("\n");
+    }
+    // for operators: the error's code and status, small under the message
+    note() {
+      return this.status ? [this.code, `HTTP ${this.status}`].filter(Boolean).join(" · ") : "";
+    }
+  }
+
+  // fetch, with a server that cannot be reached answered as an ApiError (status 0) like the others
+  async function send(path, init) {
+    try {
+      return await fetch(path, init);
+    } catch (_) {
+      throw new ApiError(0, null);
     }
   }
 
@@ -37,7 +94,7 @@ const Console = (() => {
     const headers = { Accept: blob ? "*/*" : "application/json" };
     if (auth && token()) headers.Authorization = `Bearer ${token()}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (!response.ok) {
       let payload = null;
       try { payload = await response.json(); } catch (_) { /* not JSON */ }
@@ -68,7 +125,7 @@ const Console = (() => {
   }
 
   async function login(secret) {
-    const response = await fetch("/console/session", { headers: { Authorization: `Bearer ${secret}` } });
+    const response = await send("/console/session", { headers: { Authorization: `Bearer ${secret}` } });
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     const me = await response.json();
     sessionStorage.setItem(TOKEN, secret);
@@ -101,9 +158,12 @@ const Console = (() => {
     node.replaceChildren(...rows);
   }
 
-  function flash(message, kind = "ok") {
+  // a message for the user; `note` (an error's code) goes small under it, `title` over it on hover
+  function flash(message, kind = "ok", note = "", title = "") {
     const box = $("#flash");
     box.textContent = message;
+    if (note) box.append(el("small", { class: "flash-note", text: note }));
+    box.title = title;
     box.className = `flash ${kind}`;
     box.hidden = false;
     clearTimeout(flash.timer);
@@ -111,7 +171,9 @@ const Console = (() => {
   }
 
   function fail(error) {
-    flash(error instanceof ApiError ? error.describe() : String(error), "bad");
+    if (!(error instanceof ApiError)) { flash(String(error), "bad"); return; }
+    // the API's own words stay on hover for whoever needs them (a report to the admin)
+    flash(error.describe(), "bad", error.note(), typeof error.message === "string" ? error.message : "");
   }
 
   function details(target, pairs) {
@@ -225,7 +287,7 @@ const Console = (() => {
   }
 
   return {
-    config, t, api, ApiError, can, mayActFor, who, login, logout, page, $, $$, el, fill, flash, fail, details,
+    config, t, inLanguage, api, ApiError, can, mayActFor, who, login, logout, page, $, $$, el, fill, flash, fail, details,
     fmtTime, fmtDate, fmtDuration, fmtClock, fmtNumber, parseTime, label, statusLabel, badge, timeline, every, onSubmit,
   };
 })();

@@ -11,7 +11,8 @@ Console.page(() => {
       const first = me.pages[0] ? `/console/${me.pages[0]}` : "/console/status";
       location.href = next && next.startsWith("/console/") ? next : first;
     } catch (error) {
-      $("#login-error").textContent = error instanceof ApiError && error.status === 401 ? t("login.refused") : String(error);
+      $("#login-error").textContent = !(error instanceof ApiError) ? String(error)
+        : error.status === 401 ? t("login.refused") : error.describe();
       $("#login-error").hidden = false;
     }
   });

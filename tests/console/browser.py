@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -101,4 +101,15 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-__all__ = ["Watcher", "chromium_path", "launch", "shot", "until", "sync_playwright", "SHOTS"]
+def login(page: Page, url: str, token: str, *, shot_name: str | None = None) -> None:
+    """Logs in on the login page as an operator does; the admin lands on the dashboard."""
+    page.goto(f"{url}/console/login")
+    if shot_name:
+        shot(page, shot_name)
+    page.fill("#login-token", token)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/console/dashboard")
+    expect(page.locator("#who")).to_contain_text("admin")
+
+
+__all__ = ["Watcher", "chromium_path", "launch", "login", "shot", "until", "sync_playwright", "SHOTS"]

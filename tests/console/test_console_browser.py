@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.console.browser import SHOTS, Watcher, chromium_path, launch, shot, sync_playwright, until
+from tests.console.browser import SHOTS, Watcher, chromium_path, launch, login, shot, sync_playwright, until
 from tests.support.api import auth, recording
 from tests.support.processes import Proc, ektp
 
@@ -44,15 +44,6 @@ def node_status(client: httpx.Client, name: str) -> str | None:
     return next((n["status"] for n in nodes if n["name"] == name), None)
 
 
-def login(page: Page, url: str, token: str) -> None:
-    page.goto(f"{url}/console/login")
-    shot(page, "01-login")
-    page.fill("#login-token", token)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/console/dashboard")
-    expect(page.locator("#who")).to_contain_text("admin")
-
-
 def test_console_in_a_browser(allinone, token, tmp_path: Path):
     url, proc = allinone
     watcher = Watcher()
@@ -66,7 +57,7 @@ def test_console_in_a_browser(allinone, token, tmp_path: Path):
             page.on("dialog", lambda dialog: dialog.accept())
 
             # ---- log in; the dashboard shows the engine running ------------------------------
-            login(page, url, token)
+            login(page, url, token, shot_name="01-login")
             expect(page.locator("#engine-state")).to_have_attribute("data-paused", "false", timeout=WAIT)
             for link in ("dashboard", "print", "enrollments", "adjudication", "certificates"):
                 expect(page.locator(f"[data-page-link={link}]")).to_be_visible()
