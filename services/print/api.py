@@ -117,6 +117,7 @@ async def drain(node_id: uuid.UUID, session: SessionDep, principal: Agent) -> No
 async def deregister(node_id: uuid.UUID, session: SessionDep, ctx: Context, principal: Agent) -> NodeView:
     node = await service.deregister_node(session, principal, node_id)
     await session.commit()
+    ctx.events_written()  # print.card_spoiled of a blank it still held
     ctx.state["work_available"].set()
     return _node_view(node)
 

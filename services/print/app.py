@@ -33,6 +33,7 @@ async def reap_lost_nodes(ctx: ServiceContext) -> None:
                 lost = await service.reap_lost_nodes(session)
             if lost:
                 log.warning("%d print node(s) lost; their jobs are queued again", lost)
+                ctx.events_written()  # print.card_spoiled of the blanks they held
                 ctx.state["work_available"].set()
         except asyncio.CancelledError:
             raise

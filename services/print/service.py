@@ -167,15 +167,16 @@ async def drain_node(session: AsyncSession, principal: Principal, node_id: uuid.
 
 async def deregister_node(session: AsyncSession, principal: Principal, node_id: uuid.UUID) -> PrintNode:
     node = await _own_node(session, principal, node_id)
-    await _release_claims(session, node, reason="agent deregistered holding this claim")
+    await _release_claims(session, node, reason="agent deregistered holding this claim", code="node_deregistered")
     node.status = NodeStatus.GONE
     await session.flush()
     return node
 
 
-async def _release_claims(session: AsyncSession, node: PrintNode, *, reason: str) -> int:
+async def _release_claims(session: AsyncSession, node: PrintNode, *, reason: str, code: str) -> int:
     """Jobs a node held go back to the queue; their blanks count as spoiled (the agent may have
-    printed them: such a card is void), so no serial is ever used twice."""
+    printed them: such a card is void), so no serial is ever used twice. Each such blank is told
+    as an agent's spoiled report is (`print.card_spoiled`, with `code` as the reason)."""
     jobs = await repository.claimed_by(session, node.id)
     for job in jobs:
         if job.claim_id is not None:
@@ -184,6 +185,7 @@ async def _release_claims(session: AsyncSession, node: PrintNode, *, reason: str
                 blank.status = SerialStatus.SPOILED
                 blank.reason = reason
                 blank.used_at = _now()
+                await _card_spoiled(session, job, blank.serial, code)
         job.status = JobStatus.QUEUED
         job.node_id = None
         job.claim_id = None
@@ -192,11 +194,19 @@ async def _release_claims(session: AsyncSession, node: PrintNode, *, reason: str
     return len(jobs)
 
 
+async def _card_spoiled(session: AsyncSession, job: PrintJob, serial: str | None, reason: str) -> None:
+    """`print.card_spoiled`: the job's blank `serial` is spoiled and the job queued again (the
+    resident's timeline notes it)."""
+    await add_event(session, messaging, new_event("print.card_spoiled", {
+        "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site, "serial": serial,
+        "reason": reason}, key=str(job.enrollment_id)))
+
+
 async def reap_lost_nodes(session: AsyncSession) -> int:
     lost = 0
     for node in await repository.expired_nodes(session, _now()):
         node.status = NodeStatus.LOST
-        await _release_claims(session, node, reason="agent lost mid-print (lease expired)")
+        await _release_claims(session, node, reason="agent lost mid-print (lease expired)", code="node_lost")
         lost += 1
     await session.flush()
     return lost
@@ -306,9 +316,7 @@ async def report(session: AsyncSession, principal: Principal, job_id: uuid.UUID,
     job.claim_id = None
     job.serial = None
     await session.flush()
-    await add_event(session, messaging, new_event("print.card_spoiled", {
-        "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site, "serial": serial,
-        "reason": blank.reason}, key=str(job.enrollment_id)))
+    await _card_spoiled(session, job, serial, blank.reason)
     return job, "spoiled"
 
 

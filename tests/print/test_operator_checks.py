@@ -1,18 +1,24 @@
 """What the print service refuses an operator, and what it tells the rest of the system: redirects
 and blank-card stock only for the dinas's sites (53.71 and its kecamatan 53.71.01-06), no
-redirect loops. The print service in-process on real PostgreSQL and RabbitMQ."""
+redirect loops; a blank spoiled because its print agent was lost is told as any spoiled card is.
+The print service in-process on real PostgreSQL and RabbitMQ."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aio_pika
 import httpx
 import pytest
 
 from services.print.app import create_app
+from shared.messaging import Event
+from shared.messaging.amqp import AmqpTransport
+from shared.messaging.envelope import EXCHANGE
 from shared.settings import Settings
-from tests.print.pool import query
+from tests.print.pool import add_stock, check_accounting, jobs_total, publish_jobs, query
+from tests.support.api import eventually
 
 DINAS = "53.71"
 
@@ -104,3 +110,52 @@ async def test_blank_stock_is_received_for_sites_of_the_dinas_only(print_api, pg
     assert [r["site"] for r in await query(pg_url, "SELECT site FROM print.print_site_stock")] == [DINAS]
     audited = await query(pg_url, "SELECT action FROM auth.audit_log WHERE action LIKE 'print.stock.%'")
     assert [r["action"] for r in audited] == ["print.stock.receive"]
+
+
+async def test_a_blank_spoiled_by_a_lost_or_departing_agent_is_told_as_any_spoiled_card(print_api, pg_url, amqp_url):
+    """The enrollment's timeline and the stock figures follow `print.card_spoiled`; a claim taken
+    back from an agent spoils its blank just as a misprint does."""
+    api, site = print_api, "53.71.04"
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        probe = await channel.declare_queue(exclusive=True)
+        await probe.bind(EXCHANGE, routing_key="print.card_spoiled")
+        seen: list[Event] = []
+
+        async def spoiled(count: int) -> list[Event] | None:
+            while (message := await probe.get(no_ack=True, fail=False)) is not None:
+                seen.extend(AmqpTransport.events_of(message.body, message.content_encoding))
+            return seen if len(seen) >= count else None
+
+        await add_stock(api, site, "4600000001", 5)
+        [enrollment_id] = await publish_jobs(amqp_url, site, 1)
+        await eventually(lambda: jobs_total(api, site=site, status="QUEUED"), what="the job queued")
+
+        async def agent_holding_the_job(name: str) -> tuple[str, dict]:
+            node = (await api.post("/v1/print/nodes", json={"name": name, "site": site})).json()
+            claimed = await api.post(f"/v1/print/nodes/{node['id']}/claim", json={"max_jobs": 1, "wait_seconds": 10})
+            [job] = claimed.json()["jobs"]
+            return node["id"], job
+
+        # Lost: it stops renewing its 1 s lease while printing.
+        lost_id, first = await agent_holding_the_job("lost-mid-print")
+
+        async def is_lost() -> bool:
+            return (await api.get("/v1/print/nodes", params={"status": "LOST"})).json()["total"] == 1
+
+        await eventually(is_lost, timeout=30, what="the agent declared LOST")
+        [event] = await eventually(lambda: spoiled(1), timeout=30, what="print.card_spoiled of the lost agent's blank")
+        assert event.data == {"job_id": first["job_id"], "enrollment_id": enrollment_id, "site": site,
+                              "serial": first["serial"], "reason": "node_lost"}
+        assert event.key == enrollment_id  # in order with the resident's other events
+
+        # Deregistered while holding the job again (its next blank).
+        gone_id, second = await agent_holding_the_job("leaves-mid-print")
+        assert second["job_id"] == first["job_id"] and second["serial"] != first["serial"]
+        assert (await api.delete(f"/v1/print/nodes/{gone_id}")).status_code == 200
+        events = await eventually(lambda: spoiled(2), timeout=30, what="print.card_spoiled of the departing agent's")
+        assert events[1].data == {**event.data, "serial": second["serial"], "reason": "node_deregistered"}
+        assert lost_id != gone_id
+    assert await check_accounting(pg_url) == {"SPOILED": 2, "AVAILABLE": 3}
+    assert await jobs_total(api, site=site, status="QUEUED") == 1
