@@ -690,6 +690,23 @@ def test_k8s_commands_and_settings_are_real(rendered: list[dict[str, Any]]) -> N
             assert key_dir not in mounts, f"{name} must not see the signing keys"
 
 
+def test_operations_guide_makes_keys_the_operator_can_read() -> None:
+    """The image runs as uid 10001. A `docker run -v DIR:/keys ... certificate-keys generate` of
+    the guide runs as the operator instead (the key files are private, mode 600, and the next
+    step reads them into a Secret), into a directory made first: one Docker creates is root's,
+    and uid 10001 could not write to it."""
+    doc = OPERATIONS_DOC.read_text().replace("\\\n", " ")
+    lines = doc.splitlines()
+    runs = [(i, line) for i, line in enumerate(lines) if "docker run" in line and "certificate-keys generate" in line]
+    assert runs
+    for i, line in runs:
+        run = line[line.index("docker run"):]
+        assert '--user "$(id -u):$(id -g)"' in run, f"docs/operations.md: {run}"
+        host_dir = re.search(r'-v "?\$PWD/([^:"]+):', run).group(1)
+        assert any(re.search(rf"mkdir (-p )?{re.escape(host_dir)}\b", before) for before in lines[max(0, i - 8):i + 1]), \
+            f"docs/operations.md: {host_dir} is not made before `docker run`"
+
+
 def test_operations_guide_uses_real_commands() -> None:
     """Every `ektp ...` command in docs/operations.md (also through the image or `docker compose
     run ... migrate`) is a real command with real options."""
