@@ -703,8 +703,18 @@ def test_operations_guide_makes_keys_the_operator_can_read() -> None:
         run = line[line.index("docker run"):]
         assert '--user "$(id -u):$(id -g)"' in run, f"docs/operations.md: {run}"
         host_dir = re.search(r'-v "?\$PWD/([^:"]+):', run).group(1)
-        assert any(re.search(rf"mkdir (-p )?{re.escape(host_dir)}\b", before) for before in lines[max(0, i - 8):i + 1]), \
+        made = re.compile(rf"mkdir (-p )?{re.escape(host_dir)}\b")
+        assert any(made.search(before) for before in lines[max(0, i - 8):i + 1]), \
             f"docs/operations.md: {host_dir} is not made before `docker run`"
+
+
+def test_operations_guide_names_the_overlay_from_anywhere() -> None:
+    """The guide's steps change directory (`cd ~/ektp-secrets`) between the commands that apply
+    the overlay `$O`: a relative `O=deploy/...` no longer names it there."""
+    doc = OPERATIONS_DOC.read_text()
+    assert "kubectl apply -k $O" in doc
+    for value in re.findall(r"^O=(\S+)", doc, flags=re.M):
+        assert value.strip('"').startswith(("$PWD/", "/", "~/")), f"docs/operations.md: O={value} is relative"
 
 
 def test_operations_guide_uses_real_commands() -> None:
