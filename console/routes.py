@@ -55,17 +55,24 @@ def features(request: Request) -> dict[str, bool]:
     return {name: method.lower() in paths.get(path, {}) for name, (method, path) in OPTIONAL_ROUTES.items()}
 
 
-def render(request: Request, page: str, **context: object) -> Response:
+def render(request: Request, page: str, *, status_code: int = 200, **context: object) -> Response:
     lang, just_chosen = i18n.chosen(request)
-    config = {"page": page, "public": PAGES[page].public, "lang": lang, "messages": i18n.MESSAGES[lang],
+    public = PAGES[page].public if page in PAGES else True  # the page of an unknown address is public
+    config = {"page": page, "public": public, "lang": lang, "messages": i18n.MESSAGES[lang],
               "can": roles.capabilities(), "pages": roles.PAGE_ACTIONS, "features": features(request), **context}
     response = templates.TemplateResponse(request, f"{page}.html", {
-        "page": page, "public": PAGES[page].public, "lang": lang, "t": i18n.translator(lang), "languages": list(i18n.MESSAGES),
+        "page": page, "public": public, "lang": lang, "t": i18n.translator(lang), "languages": list(i18n.MESSAGES),
         "config_json": json.dumps(config, ensure_ascii=False).replace("</", "<\\/"), **context,
-    })
+    }, status_code=status_code)
     if just_chosen:
         response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def not_found(request: Request) -> Response:
+    """A console address that is no page: a page in the console's style and language that says so
+    and leads back (the API's own addresses keep their JSON errors)."""
+    return render(request, "not_found", status_code=404)
 
 
 @router.get("/")
@@ -111,6 +118,9 @@ async def verify_upload(request: Request, file: Annotated[UploadFile, File()]) -
 
 @router.get("/console/{page}")
 async def page(request: Request, page: str) -> Response:
-    if page not in PAGES:
-        raise NotFound(f"no console page {page}")
-    return render(request, page)
+    return render(request, page) if page in PAGES else not_found(request)
+
+
+@router.get("/console/{rest:path}")
+async def unknown(request: Request, rest: str) -> Response:
+    return not_found(request)

@@ -90,6 +90,29 @@ async def test_root_leads_to_the_public_status_page_and_unknown_pages_are_404(cl
         assert (await client.get("/console/static/nothing.js")).status_code == 404
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_an_unknown_console_address_is_a_page_in_its_language_that_leads_back(client, lang):
+    messages = i18n.MESSAGES[lang]
+    async with client:
+        for path in ("/console/nope", "/console/no/such/page", "/console/static/a/b"):
+            response = await client.get(path, params={"lang": lang})
+            assert response.status_code == 404, path
+            assert response.headers["content-type"].startswith("text/html"), path
+            assert f'<html lang="{lang}">' in response.text
+            assert f"<h1>{messages['page.not_found']}</h1>" in response.text
+            assert messages["not_found.lead"] in response.text
+            assert 'id="back-to-console" class="button" href="/console/"' in response.text
+            assert 'href="/console/static/console.css"' in response.text  # the console's style
+            assert f"<code class=\"mono\">{path}</code>" in response.text
+        # the address is shown as text, never as markup
+        odd = await client.get("/console/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        assert odd.status_code == 404 and "<script>alert(1)" not in odd.text and "&lt;script&gt;" in odd.text
+        # a file the pages load is not a page; the API's addresses keep their JSON errors
+        assert (await client.get("/console/static/nothing.js")).headers["content-type"] == "application/json"
+        api = await client.get("/v1/nope")
+        assert api.status_code == 404 and api.json()["error"] == "not_found"
+
+
 async def test_an_upload_without_a_certificate_qr_says_so(client, tmp_path):
     from PIL import Image
 

@@ -1,0 +1,4 @@
+// A console address that is no page: only the frame (who is logged in, the pages of their role).
+"use strict";
+
+Console.page(() => {});
