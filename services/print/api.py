@@ -128,8 +128,7 @@ async def list_nodes(
     role: Annotated[str | None, Query(pattern="^(primary|backup)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Offset = 0,
 ) -> NodePage:
-    if site is None and not principal.city_wide:
-        site = principal.site
+    site = principal.scope(site)
     rows, total = await repository.nodes(session, site=site, status=status, role=role, limit=limit, offset=offset)
     loads = await repository.in_flight(session, [n.id for n in rows])
     return NodePage(items=[_node_view(n, loads.get(n.id, 0)) for n in rows], total=total, limit=limit, offset=offset)

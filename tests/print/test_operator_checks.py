@@ -1,6 +1,7 @@
 """What the print service refuses an operator, and what it tells the rest of the system: redirects
 and blank-card stock only for the dinas's sites (53.71 and its kecamatan 53.71.01-06), no
-redirect loops; a blank spoiled because its print agent was lost is told as any spoiled card is.
+redirect loops; a site-bound credential lists only its own site's print nodes, as its jobs; a
+blank spoiled because its print agent was lost is told as any spoiled card is.
 The print service in-process on real PostgreSQL and RabbitMQ."""
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from shared.messaging import Event
 from shared.messaging.amqp import AmqpTransport
 from shared.messaging.envelope import EXCHANGE
 from shared.settings import Settings
+from tests.enrollment.service_app import credentials  # noqa: F401 (a fixture)
 from tests.print.pool import add_stock, check_accounting, jobs_total, publish_jobs, query
-from tests.support.api import eventually
+from tests.support.api import auth, eventually
 
 DINAS = "53.71"
 
@@ -159,3 +161,26 @@ async def test_a_blank_spoiled_by_a_lost_or_departing_agent_is_told_as_any_spoil
         assert lost_id != gone_id
     assert await check_accounting(pg_url) == {"SPOILED": 2, "AVAILABLE": 3}
     assert await jobs_total(api, site=site, status="QUEUED") == 1
+
+
+async def test_a_site_bound_credential_lists_only_its_own_sites_nodes_as_its_jobs(print_api, credentials):  # noqa: F811
+    api, kecamatan = print_api, "53.71.04"
+    for name, site in (("oebobo-ps1", kecamatan), ("dinas-ps1", DINAS)):
+        assert (await api.post("/v1/print/nodes", json={"name": name, "site": site})).status_code == 201
+    _, oebobo = await credentials.create("kecamatan_operator", kecamatan)
+    _, print_room = await credentials.create("print_operator", kecamatan)
+    _, dinas = await credentials.create("dinas_operator", DINAS)
+
+    async def listed(token: str, path: str, **params: str) -> httpx.Response:
+        return await api.get(f"/v1/print/{path}", params=params, headers=auth(token))
+
+    for token in (oebobo, print_room):
+        for path in ("nodes", "jobs"):
+            refused = await listed(token, path, site=DINAS)
+            assert refused.status_code == 403 and refused.json()["error"] == "wrong_site", (path, refused.text)
+        for params in ({"site": kecamatan}, {}):
+            own = (await listed(token, "nodes", **params)).json()
+            assert [n["site"] for n in own["items"]] == [kecamatan] and own["total"] == 1
+    asked = (await listed(dinas, "nodes", site=kecamatan)).json()
+    assert [n["name"] for n in asked["items"]] == ["oebobo-ps1"]
+    assert sorted(n["site"] for n in (await listed(dinas, "nodes")).json()["items"]) == [DINAS, kecamatan]
