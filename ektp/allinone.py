@@ -4,8 +4,11 @@ queue, plus a few print agents talking to it over loopback HTTP like any print s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +55,39 @@ def agent_plan(count: int) -> list[tuple[str, str]]:
     return plan
 
 
+class StopSignals:
+    """SIGINT and SIGTERM: the first asks for an orderly stop (`stop`), a later one for a stop at once
+    (`force`). A signal within a second of the first is the same Ctrl-C delivered twice (scripts/run.sh
+    forwards the one its terminal already sent to the whole process group), not a second one."""
+
+    SAME_PRESS = 1.0
+
+    def __init__(self) -> None:
+        self.stop, self.force = asyncio.Event(), asyncio.Event()
+        self._first: float | None = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._signalled)
+
+    def _signalled(self) -> None:
+        now = time.monotonic()
+        if self._first is None:
+            self._first = now
+            self.stop.set()
+        elif now - self._first >= self.SAME_PRESS:
+            self.force.set()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: on SIGINT it would stop serving at once (and raise the
+    signal again on the way out) while the print agents still claim and report through it. The
+    all-in-one decides the order (`AllInOne.serve`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @dataclass
 class AllInOne:
     settings: Settings
@@ -66,38 +102,66 @@ class AllInOne:
         return f"http://{self.host}:{self.port}"
 
     async def serve(self) -> None:
+        """Runs until SIGINT or SIGTERM, then stops in order: the print agents first (each finishes the
+        cards it holds, reports them and leaves its pool), then the services. A second Ctrl-C while the
+        agents finish stops them at once: they leave their pools, which gives their cards back."""
+        signals = StopSignals()
         await asyncio.to_thread(upgrade, self.settings.database_url)
-        server = uvicorn.Server(uvicorn.Config(create_app(self.settings), host=self.host, port=self.port,
-                                               log_config=None, access_log=False, lifespan="on"))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        if signals.stop.is_set():  # stopped during the migrations
+            return
+        server = _Server(uvicorn.Config(create_app(self.settings), host=self.host, port=self.port, log_config=None,
+                                        access_log=False, lifespan="on", timeout_graceful_shutdown=30))
         server_task = asyncio.create_task(server.serve())
-        while not server.started:
-            if server_task.done():
-                await server_task
+        try:
+            while not server.started:
+                if server_task.done() or signals.stop.is_set():
+                    return  # failed to start (the error is logged), or stopped while starting
+                await asyncio.sleep(0.05)
+            await self._seed_stock()
+            await self._route_sites_without_printer()
+            if signals.stop.is_set():
                 return
-            await asyncio.sleep(0.05)
-        await self._seed_stock()
-        await self._route_sites_without_printer()
-        agents = self._start_agents()
-        agent_tasks = [asyncio.create_task(a.run()) for a in agents]
-        print(f"\nKTP-el all-in-one is running at {self.url}\n"
-              f"  API docs:        {self.url}/docs\n"
-              f"  resident status: {self.url}/v1/status/<receipt>\n"
-              f"  admin token:     {self.settings.bootstrap_token}\n"
-              f"  print agents:    {len(agents)} ({', '.join(f'{s} {r}' for s, r in agent_plan(self.print_agents))})\n"
-              f"  data:            {self.settings.data_dir.resolve()}\n"
-              "Press Ctrl-C to stop.\n", flush=True)
-        await stop.wait()
-        print("stopping: draining print agents ...", flush=True)
+            agents = self._start_agents()
+            agent_tasks = [asyncio.create_task(a.run()) for a in agents]
+            print(f"\nKTP-el all-in-one is running at {self.url}\n"
+                  f"  API docs:        {self.url}/docs\n"
+                  f"  resident status: {self.url}/v1/status/<receipt>\n"
+                  f"  admin token:     {self.settings.bootstrap_token}\n"
+                  f"  print agents:    {len(agents)} "
+                  f"({', '.join(f'{s} {r}' for s, r in agent_plan(self.print_agents))})\n"
+                  f"  data:            {self.settings.data_dir.resolve()}\n"
+                  "Press Ctrl-C to stop.\n", flush=True)
+            await signals.stop.wait()
+            await self._stop_agents(agents, agent_tasks, signals)
+        finally:
+            if server.started:
+                print("stopping the services ...", flush=True)
+            server.should_exit = True
+            await server_task
+            print("stopped.", flush=True)
+
+    async def _stop_agents(self, agents: list[PrintAgent], tasks: list[asyncio.Task[None]],
+                           signals: "StopSignals") -> None:
+        """Drains the agents while the services still answer them; a second signal cancels what they print
+        (each agent still leaves its pool, which gives its claimed cards back to the queue)."""
+        print("stopping: the print agents finish the cards they hold (Ctrl-C again to stop at once) ...", flush=True)
         for agent in agents:
             agent.stop()
-        await asyncio.gather(*agent_tasks, return_exceptions=True)
-        server.should_exit = True
-        await server_task
-        print("stopped.", flush=True)
+        drained = asyncio.gather(*tasks, return_exceptions=True)
+        forced = asyncio.create_task(signals.force.wait())
+        await asyncio.wait({drained, forced}, return_when=asyncio.FIRST_COMPLETED)
+        forced.cancel()
+        if not drained.done():
+            print("stopping at once: the cards being printed go back to the print queue "
+                  "(their blanks count as spoiled)", flush=True)
+            for agent, task in zip(agents, tasks, strict=True):
+                for job in list(agent.in_flight):
+                    job.cancel()
+                task.cancel()
+        for agent, outcome in zip(agents, await drained, strict=True):
+            if isinstance(outcome, Exception):
+                log.error("print agent %s stopped with an error: %r", agent.config.name, outcome)
+        print(f"print agents stopped ({sum(a.printed for a in agents)} card(s) printed)", flush=True)
 
     def _start_agents(self) -> list[PrintAgent]:
         agents = []
