@@ -18,8 +18,8 @@ import random
 from PIL import Image, ImageDraw
 
 from services.enrollment.schemas import MaritalStatus, Religion, Sex
-from services.enrollment.validation import regions
 from services.enrollment.validation.nik import build_kk_number, build_nik
+from shared import regions
 
 # Kota Kupang, BPS: about 2/3 Protestant, 1/5 Catholic, 1/8 Muslim.
 RELIGIONS_NTT = {Religion.KRISTEN: 64, Religion.KATHOLIK: 21, Religion.ISLAM: 13, Religion.HINDU: 1.5,

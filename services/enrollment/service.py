@@ -18,9 +18,10 @@ from services.enrollment.models import DedupEngineState, Enrollment, Status, Tim
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
 from services.enrollment.timeline import EVENT_STEPS, moves_forward
-from services.enrollment.validation import check_recording, every_problem, regions
+from services.enrollment.validation import check_recording, every_problem
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
+from shared import regions
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, problem_dict

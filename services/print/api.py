@@ -18,12 +18,12 @@ from services.print.schemas import (
     RedirectOut, ReprintIn, ReprintOut, ResultIn, ResultOut, RouteView, StockIn, StockView, ThresholdIn, TransferIn,
     TransferOut,
 )
-from services.print.sites import dinas_sites
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, require, service_context
 from shared.params import Offset, SiteQuery, SitePath
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute
+from shared.sites import dinas_sites
 
 router = APIRouter(prefix="/v1/print", tags=["print"], route_class=ApiRoute)
 

@@ -22,12 +22,12 @@ from services.print.models import (
     messaging,
 )
 from services.print.schemas import NodeIn, StockIn, TransferIn
-from services.print.sites import require_known
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
 from shared.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
+from shared.sites import require_known
 
 NO_STOCK = "no blank cards in stock at this site / blangko habis"
 NO_NODE = "no live print server at this site / tidak ada server cetak aktif"

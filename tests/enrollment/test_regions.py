@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services.enrollment.validation import regions
+from shared import regions
 
 
 def test_kota_kupang():

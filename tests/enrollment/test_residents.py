@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from ektp.synth.residents import make_photo_jpeg, make_resident, make_signature_png
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.validation import check_recording, regions
+from services.enrollment.validation import check_recording
 from services.enrollment.validation.images import PHOTO_MIN_HEIGHT, PHOTO_MIN_WIDTH
 from services.enrollment.validation.nik import parse_nik
+from shared import regions
 
 from .factories import NOW, TODAY, b64, recording_context, valid_biometrics
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 
 from services.enrollment.schemas import MaritalStatus, RecordingIn
+from shared import regions
 
-from . import regions
 from .biometric_rules import check_templates
 from .card import BY_PATH, NAME_CHARS, PRINTABLE, PrintedField
 from .images import check_photo, check_signature

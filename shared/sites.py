@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from services.enrollment.validation import regions
+from shared import regions
 from shared.errors import FieldProblem, InvalidInput
 
 
