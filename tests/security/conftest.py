@@ -4,15 +4,30 @@ credential per role."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 import pytest
+from fastapi import FastAPI
 
 from shared.auth.principal import Role, create_credential
 from shared.settings import Settings
 
 SITE = "53.71.04"
 CITY_WIDE = {"admin", "dinas_operator", "adjudicator"}
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
+
+def routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers: the documented routes and the others (the console,
+    /metrics, the OpenAPI pages), path converters dropped ("{number:path}" is "{number}")."""
+    try:
+        from fastapi.routing import iter_route_contexts  # included routers are kept whole (FastAPI 0.16x)
+        listed = list(iter_route_contexts(app.routes))
+    except ImportError:
+        listed = list(app.routes)
+    return {(method, _CONVERTER.sub(r"{\1}", route.path))
+            for route in listed for method in (getattr(route, "methods", None) or ()) if method != "HEAD"}
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """Every route × every role: who may call what. The table below is the specification; the test
-walks it over HTTP against the all-in-one (every service's routes in one app) and fails on any
-difference, and on any route that exists but is not in the table."""
+walks it over HTTP against the all-in-one (every service's routes and the console in one app) and
+fails on any difference, and on any route that exists but is not in the table: a route a service
+adds, documented or not (the console's, /metrics), is refused to anonymous callers unless this
+table names it public."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import uuid
 import httpx
 import pytest
 
-from shared.auth.principal import revoke_credential
-from tests.security.conftest import SITE
+from shared.auth.principal import Role, revoke_credential
+from shared.settings import Settings
+from tests.security.conftest import SITE, routes
 
 ANY_OPERATOR = {"dinas_operator", "kecamatan_operator"}
 PRINT_SIDE = {"print_operator", "dinas_operator", "kecamatan_operator"}
+EVERY_ROLE = {r.value for r in Role}
 PUBLIC = None
 
 # (method, path) -> roles admitted besides admin (None: public, no credential needed)
@@ -60,13 +64,31 @@ MATRIX: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/v1/certificates/{number}/renew"): ANY_OPERATOR,
     ("GET", "/v1/certificates/{number}"): ANY_OPERATOR,
     ("GET", "/v1/verify/{token}"): PUBLIC,
+    # Operations (docs/operations.md: the gateway and the Ingress refuse /metrics and /readyz to the public).
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    # Each service's OpenAPI description (docs/api.md).
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    # The console (docs/console.md): page shells, whose script calls /v1 with the user's credential,
+    # its static files, the public verification page's QR upload; who-am-I needs the credential.
+    ("GET", "/"): PUBLIC,
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/console/"): PUBLIC,
+    ("GET", "/console/{page}"): PUBLIC,
+    ("GET", "/console/{rest}"): PUBLIC,
+    ("GET", "/console/static/{name}"): PUBLIC,
+    ("POST", "/console/verify"): PUBLIC,
+    ("GET", "/console/session"): EVERY_ROLE,
 }
 
 FILL = {"enrollment_id": str(uuid.uuid4()), "case_id": str(uuid.uuid4()), "node_id": str(uuid.uuid4()),
         "job_id": str(uuid.uuid4()), "site": SITE, "number": "470/0001/Dukcapil/2026", "token": "x.y.z",
-        "receipt_number": "ABCD-EFGH-JK", "reference_id": str(uuid.uuid4())}
+        "receipt_number": "ABCD-EFGH-JK", "reference_id": str(uuid.uuid4()), "page": "dashboard",
+        "rest": "a/b", "name": "console.css"}
 
 
 def _path(template: str) -> str:
@@ -86,10 +108,11 @@ def _admitted(response: httpx.Response) -> bool:
 
 async def test_every_route_admits_exactly_the_roles_of_the_matrix(app_and_tokens):
     app, tokens, _ = app_and_tokens
-    spec = app.openapi()
-    routes = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops} | {("GET", "/healthz"), ("GET", "/readyz")}
-    assert routes - set(MATRIX) == set(), "routes missing from the access matrix"
-    assert set(MATRIX) - routes == set(), "the matrix names routes that do not exist"
+    served = routes(app)
+    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert documented <= served
+    assert served - set(MATRIX) == set(), "routes missing from the access matrix"
+    assert set(MATRIX) - served == set(), "the matrix names routes that do not exist"
 
     wrong = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
@@ -110,6 +133,18 @@ async def test_every_route_admits_exactly_the_roles_of_the_matrix(app_and_tokens
                     wrong.append(f"{method} {template}: {role} {'refused' if expected else 'admitted'} "
                                  f"({response.status_code} {response.text[:120]})")
     assert wrong == []
+
+
+def test_every_service_serves_only_routes_of_the_matrix(tmp_path):
+    """A service run on its own (the distributed deployment) adds no route the all-in-one lacks."""
+    from services.certificate.app import create_app as certificate
+    from services.dedup.app import create_app as dedup
+    from services.enrollment.app import create_app as enrollment
+    from services.print.app import create_app as print_
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", env="test", data_dir=tmp_path)
+    for create_app in (enrollment, dedup, print_, certificate):
+        assert routes(create_app(settings)) - set(MATRIX) == set(), create_app.__module__
 
 
 async def test_a_revoked_credential_stops_working_at_once(app_and_tokens):
