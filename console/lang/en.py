@@ -201,6 +201,12 @@ MESSAGES: dict[str, str] = {
     "adj.recording": "This recording",
     "adj.candidate": "Candidate {n}",
     "adj.no_photo": "no photo available",
+    "adj.scale": "Scores are evidence: −log₁₀ of the chance that someone else scores this high. Bars run 0–{top}. "
+                 "Fused score ≥ {auto}: a duplicate without adjudication; {grey}–{auto}: grey zone (adjudication). "
+                 "The line on the fused bar is the auto threshold.",
+    "adj.scale.relative": "Bars are relative to this case's highest score (the de-duplication thresholds are not "
+                          "known).",
+    "adj.threshold": "Auto threshold {auto}",
     "adj.modality.finger": "Fingerprints",
     "adj.modality.iris": "Iris",
     "adj.modality.face": "Face",

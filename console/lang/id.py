@@ -202,6 +202,11 @@ MESSAGES: dict[str, str] = {
     "adj.recording": "Perekaman ini",
     "adj.candidate": "Kandidat {n}",
     "adj.no_photo": "foto tidak tersedia",
+    "adj.scale": "Skor = bukti: −log₁₀ peluang orang lain mendapat skor setinggi ini. Batang 0–{top}. Skor gabungan "
+                 "≥ {auto}: data ganda tanpa adjudikasi; {grey}–{auto}: zona abu-abu (adjudikasi). Garis pada batang "
+                 "gabungan = ambang otomatis.",
+    "adj.scale.relative": "Batang dibandingkan dengan skor tertinggi kasus ini (ambang penunggalan tidak diketahui).",
+    "adj.threshold": "Ambang otomatis {auto}",
     "adj.modality.finger": "Sidik jari",
     "adj.modality.iris": "Iris",
     "adj.modality.face": "Wajah",

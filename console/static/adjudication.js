@@ -17,12 +17,43 @@ Console.page(() => {
     try { return await api(`/v1/enrollments/${enrollmentId}`); } catch (error) { return null; }
   }
 
+  // Scores are evidence, -log10 of the chance that an impostor scores as high (the matcher's own
+  // scale, open-ended): the bars run from 0 to twice the auto threshold the engine reports, and
+  // the fused score's bar, which the thresholds apply to, marks the grey zone and the threshold.
+  let scale = null; // {auto, grey, top}; null: the API gives no thresholds, bars are relative
+  const share = (x) => (Math.max(0, Math.min(1, x)) * 100).toFixed(1);
+  const fmtScore = (n) => Number(n).toLocaleString(Console.config.lang === "en" ? "en-GB" : "id-ID",
+    { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+  async function loadScale() {
+    if (scale) return;
+    const engine = await api("/v1/dedup/engine");
+    if (typeof engine.auto_threshold !== "number") return;
+    scale = { auto: engine.auto_threshold, grey: engine.grey_threshold, top: 2 * engine.auto_threshold };
+  }
+
+  function showScale() {
+    $("#score-scale").textContent = scale
+      ? t("adj.scale", { top: fmtScore(scale.top), auto: fmtScore(scale.auto), grey: fmtScore(scale.grey) })
+      : t("adj.scale.relative");
+  }
+
   function scoreBars(scores) {
-    return el("table", { class: "scores" }, Object.entries(scores || {}).map(([modality, score]) => el("tr", {},
-      el("th", { text: t(`adj.modality.${modality}`) }),
-      el("td", {}, score === null ? el("span", { class: "muted", text: "–" })
-        : el("div", { class: "bar" }, el("span", { style: `width:${Math.max(0, Math.min(1, score)) * 100}%` }))),
-      el("td", { class: "num", text: score === null ? "" : score.toFixed(3) }))));
+    const known = Object.values(scores || {}).filter((v) => v !== null);
+    const top = scale ? scale.top : Math.max(1, ...known);
+    return el("table", { class: "scores" }, Object.entries(scores || {}).map(([modality, score]) => {
+      const marked = scale && modality === "fused";
+      const zone = !marked || score === null ? "" : score >= scale.auto ? "over" : score >= scale.grey ? "grey" : "";
+      return el("tr", { "data-modality": modality },
+        el("th", { text: t(`adj.modality.${modality}`) }),
+        el("td", {}, score === null ? el("span", { class: "muted", text: "–" }) : el("div", { class: "bar" },
+          el("span", { class: `fill ${zone}`, style: `width:${share(score / top)}%`, "data-share": share(score / top) }),
+          marked ? el("i", { class: "grey-zone", style: `left:${share(scale.grey / top)}%;width:${
+            share((scale.auto - scale.grey) / top)}%` }) : null,
+          marked ? el("i", { class: "threshold", style: `left:${share(scale.auto / top)}%`,
+            title: t("adj.threshold", { auto: fmtScore(scale.auto) }) }) : null)),
+        el("td", { class: "num", text: score === null ? "" : fmtScore(score) }));
+    }));
   }
 
   // one side of the case: the case's own view of the recording (photo, capture) when the API
@@ -47,6 +78,8 @@ Console.page(() => {
 
   async function open(caseId) {
     const c = await api(`/v1/dedup/cases/${caseId}`);
+    await loadScale();
+    showScale();
     current = c;
     $("#case-id").textContent = c.id;
     $("#case-reason").textContent = `${t("reason")}: ${reasons(c.reason)} · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`;

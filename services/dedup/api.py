@@ -34,7 +34,8 @@ def _engine_view(state, ctx: ServiceContext) -> EngineView:  # type: ignore[no-u
     return EngineView(paused=state.paused, reason=state.reason, automatic=state.automatic,
                       changed_by=state.changed_by, changed_at=state.changed_at, matcher=matcher.name,
                       gallery_size=matcher.gallery_size if ctx.state.get("engine_leader") else None,
-                      target_fpir=matcher.config.target_fpir)
+                      target_fpir=matcher.config.target_fpir, auto_threshold=matcher.thresholds.auto,
+                      grey_threshold=matcher.thresholds.grey)
 
 
 @router.get("/engine", response_model=EngineView, summary="The engine's state")

@@ -18,6 +18,10 @@ class EngineView(BaseModel):
     matcher: str
     gallery_size: int | None = Field(description="Persons in the gallery (known on the engine's leader)")
     target_fpir: float
+    auto_threshold: float = Field(description="Fused evidence (-log10 of an impostor p-value, the scale of every "
+                                  "score) at or above which a candidate is a duplicate without an adjudicator")
+    grey_threshold: float = Field(description="Fused evidence from which, below auto_threshold, a recording goes to "
+                                  "an adjudicator")
 
 
 class PauseIn(BaseModel):

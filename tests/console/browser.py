@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -112,4 +113,16 @@ def login(page: Page, url: str, token: str, *, shot_name: str | None = None) -> 
     expect(page.locator("#who")).to_contain_text("admin")
 
 
-__all__ = ["Watcher", "chromium_path", "launch", "login", "shot", "until", "sync_playwright", "SHOTS"]
+def post(client: httpx.Client, rec: dict) -> dict:
+    """Records a resident as a station does; the enrollment as the API answers it."""
+    response = client.post("/v1/enrollments", json=rec, headers={"Idempotency-Key": rec["station_recording_id"]})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def status_of(client: httpx.Client, receipt: str) -> str:
+    return client.get(f"/v1/status/{receipt}").json()["status"]
+
+
+__all__ = ["Watcher", "chromium_path", "launch", "login", "post", "shot", "status_of", "until", "sync_playwright",
+           "SHOTS"]

@@ -15,7 +15,18 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.browser import SHOTS, Watcher, chromium_path, launch, login, shot, sync_playwright, until
+from tests.console.browser import (
+    SHOTS,
+    Watcher,
+    chromium_path,
+    launch,
+    login,
+    post,
+    shot,
+    status_of,
+    sync_playwright,
+    until,
+)
 from tests.support.api import auth, recording
 from tests.support.processes import Proc, ektp
 
@@ -27,16 +38,6 @@ pytestmark = [
 SITE = "53.71.04"
 AGENT = "console-test-agent"
 WAIT = 90_000  # ms: the machine is shared; never assert timings
-
-
-def post(client: httpx.Client, rec: dict) -> dict:
-    response = client.post("/v1/enrollments", json=rec, headers={"Idempotency-Key": rec["station_recording_id"]})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def status_of(client: httpx.Client, receipt: str) -> str:
-    return client.get(f"/v1/status/{receipt}").json()["status"]
 
 
 def node_status(client: httpx.Client, name: str) -> str | None:

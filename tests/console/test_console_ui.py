@@ -5,11 +5,13 @@ dismissed, and a refused credential ending the session. Screenshots go to artifa
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
 from console.i18n import MESSAGES
-from tests.console.browser import Watcher, chromium_path, launch, login, shot, sync_playwright
+from tests.console.browser import Watcher, chromium_path, launch, login, post, shot, status_of, sync_playwright, until
+from tests.support.api import auth, recording
 
 pytestmark = [
     pytest.mark.slow,
@@ -76,3 +78,58 @@ def test_refusals_are_shown_in_the_pages_language(allinone, token):
             watcher.check()
         finally:
             browser.close()
+
+
+def test_case_scores_are_drawn_against_the_engines_thresholds(allinone, token):
+    url, _ = allinone
+    client = httpx.Client(base_url=url, headers=auth(token), timeout=30)
+    watcher = Watcher()
+    # A and B are recorded. B's NIK comes back with A's biometrics: A scores far above the auto
+    # threshold. A's NIK comes back with a stranger's: everyone scores low.
+    a, b = recording(301, pickup_site="53.71.04"), recording(302, pickup_site="53.71.04")
+    firsts = [post(client, a), post(client, b)]
+    until(lambda: all(status_of(client, x["receipt_number"]) != "RECEIVED" for x in firsts), what="A and B decided")
+    strip = ("station_recording_id", "recording", "biometrics")
+    b_with_a = {**b, "biometrics": a["biometrics"], "station_recording_id": f"{b['station_recording_id']}-2"}
+    a_by_stranger = recording(9301, resident={k: v for k, v in a.items() if k not in strip})
+    returns = [post(client, b_with_a), post(client, a_by_stranger)]
+
+    def cases() -> list[dict] | None:
+        found = {c["enrollment_id"]: c for c in client.get("/v1/dedup/cases").json()["items"]}
+        return [found[r["id"]] for r in returns] if all(r["id"] in found for r in returns) else None
+
+    opened = until(cases, what="both cases opened")
+    engine = client.get("/v1/dedup/engine").json()
+    # the scale of every score: MOSIP targetFPIR 40 against an expected gallery of 1M
+    assert (engine["auto_threshold"], engine["grey_threshold"]) == (10.0, 9.0)
+    scores = [{c["enrollment_id"]: c["scores"]["fused"] for c in case["candidates"]} for case in opened]
+    assert scores[0][firsts[0]["id"]] > 20 and scores[0][firsts[1]["id"]] is None
+    assert all(s is not None and s < 9 for s in scores[1].values())
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+            login(page, url, token)
+            for n, (case, fused) in enumerate(zip(opened, scores)):
+                page.goto(f"{url}/console/adjudication?case={case['id']}")
+                expect(page.locator("#case-compare .person")).to_have_count(1 + len(fused), timeout=WAIT)
+                expect(page.locator("#score-scale")).to_contain_text("≥ 10,0")
+                expect(page.locator("#score-scale")).to_contain_text("9,0–10,0")
+                for candidate, score in fused.items():
+                    bar = page.locator(f"#case-compare [data-enrollment='{candidate}'] tr[data-modality=fused]")
+                    if score is None:
+                        expect(bar).to_contain_text("–")
+                        continue
+                    fill = bar.locator(".fill")
+                    # from 0 to twice the auto threshold: 0.9 is a sliver (it was 90 % of the bar)
+                    share = float(fill.get_attribute("data-share") or "nan")
+                    assert share == pytest.approx(min(100, score / 20 * 100), abs=0.06)
+                    assert ("over" in (fill.get_attribute("class") or "")) == (score >= 10)
+                    assert bar.locator(".threshold").get_attribute("style") == "left:50.0%"
+                    assert bar.locator(".grey-zone").get_attribute("style") == "left:45.0%;width:5.0%"
+                shot(page, f"ui-adjudication-scale-{n}")
+            page.close()
+            watcher.check()
+        finally:
+            browser.close()
+            client.close()
