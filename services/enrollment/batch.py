@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -210,20 +210,20 @@ def _parse(index: int, raw: Any, principal: Principal, today: dt.date) -> Ready 
         return _refused(index, recording.station_recording_id, exc)
 
 
-def _checked(r: Ready, today: dt.date) -> Ready | ItemAnswer:
+def _checked(r: Ready, today: dt.date, sites: Sequence[str]) -> Ready | ItemAnswer:
     try:
-        r.warnings = service.counter_check(r.recording, today)
+        r.warnings = service.counter_check(r.recording, today, sites)
     except DomainError as exc:
         return _refused(r.index, r.key, exc)
     return r
 
 
 async def submit_one(session: AsyncSession, writer: "GroupCommit", principal: Principal, recording: RecordingIn, *,
-                     key: str | None, today: dt.date) -> ItemAnswer:
+                     key: str | None, today: dt.date, sites: Sequence[str]) -> ItemAnswer:
     """`POST /v1/enrollments`: checks here, written by the group commit; DomainError if refused."""
     ready = hashed(0, recording, principal, key)
     try:
-        ready.warnings = service.counter_check(recording, today)
+        ready.warnings = service.counter_check(recording, today, sites)
     except InvalidInput:
         # A retry of a recording accepted under yesterday's rules (the age rule moves with the date).
         replay = await service.find_replay(session, recording, key, ready.digest)
@@ -239,7 +239,7 @@ async def submit_one(session: AsyncSession, writer: "GroupCommit", principal: Pr
 
 
 async def submit_batch(session: AsyncSession, principal: Principal, items: list[Any], *,
-                       today: dt.date) -> list[ItemAnswer]:
+                       today: dt.date, sites: Sequence[str]) -> list[ItemAnswer]:
     """One answer per item, in order. Commits.
 
     A re-sent batch (its first answer lost on a cut link) is answered from what the first one
@@ -265,7 +265,7 @@ async def submit_batch(session: AsyncSession, principal: Principal, items: list[
     ready: list[Ready] = []
     for r in parsed:
         earlier = existing.get((r.recording.recording.site, r.key))
-        checked = _replay(r, earlier) if earlier is not None else _checked(r, today)
+        checked = _replay(r, earlier) if earlier is not None else _checked(r, today, sites)
         if isinstance(checked, ItemAnswer):
             answers[r.index] = checked
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,12 +84,23 @@ def refused_structure(errors: list[Any], raw: Any, today: dt.date, *, strip: tup
     return InvalidInput(REFUSED, fields=every_problem(errors, raw, today, strip=strip))
 
 
-def counter_check(recording: RecordingIn, today: dt.date) -> list[Problem]:
-    """The warnings of an acceptable recording; every problem at once (422) if it has errors."""
-    problems = check_recording(recording, today=today)
+def counter_check(recording: RecordingIn, today: dt.date, sites: Sequence[str]) -> list[Problem]:
+    """The warnings of an acceptable recording; every problem at once (422) if it has errors.
+    `sites`: the dinas's sites (shared.sites.dinas_sites), where a card can be printed and collected."""
+    problems = check_recording(recording, today=today) + not_served(recording, sites)
     if any(p.severity == "error" for p in problems):
         raise InvalidInput(REFUSED, fields=problems)
     return problems
+
+
+def not_served(recording: RecordingIn, sites: Sequence[str]) -> list[Problem]:
+    """A pickup site of another regency: no print server of this dinas would ever print the card.
+    (An unknown code is already `site.unknown`.)"""
+    pickup = recording.pickup_site
+    if pickup in sites or regions.site(pickup) is None:
+        return []
+    return [problem("pickup_site", "pickup_site.not_served", code=pickup, dinas=sites[0],
+                    kecamatan=", ".join(sites[1:]) or "-")]
 
 
 async def correction_of(session: AsyncSession, recording: RecordingIn) -> str | None:

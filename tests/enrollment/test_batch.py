@@ -10,6 +10,7 @@ import json
 from services.enrollment import batch, service
 from services.enrollment.views import batch_view
 from shared.auth.principal import Principal, Role
+from shared.sites import dinas_sites
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
@@ -89,11 +90,13 @@ async def test_a_resent_batch_replays_what_todays_rules_would_refuse_without_che
     checked: list[str] = []
     counter_check = service.counter_check
     monkeypatch.setattr(service, "counter_check",
-                        lambda rec, today: checked.append(rec.station_recording_id) or counter_check(rec, today))
+                        lambda rec, today, sites: checked.append(rec.station_recording_id)
+                        or counter_check(rec, today, sites))
     ctx = enrollment_api.app.state.contexts["enrollment"]
     principal = Principal(id="station", name="station", role=Role.STATION, site=SITE)
     async with ctx.sessions() as session:
-        answers = await batch.submit_batch(session, principal, [*sent, new], today=too_early)
+        answers = await batch.submit_batch(session, principal, [*sent, new], today=too_early,
+                                           sites=dinas_sites("53.71"))
     view = batch_view(answers)  # the replayed rows stay readable once the session is gone
 
     assert [i.status for i in view.items] == [200, 200, 422]

@@ -15,10 +15,12 @@ from services.enrollment.schemas import RecordingIn
 from shared.auth.principal import Principal, Role
 from shared.db import create_engine, make_sessionmaker
 from shared.errors import InvalidInput
+from shared.sites import dinas_sites
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
 SITE = "53.71.04"
+KUPANG = dinas_sites("53.71")
 
 
 async def total_at(client, site: str = SITE) -> int:
@@ -106,13 +108,13 @@ async def test_a_retry_that_todays_rules_would_refuse_still_replays(enrollment_a
     too_early = recording_in.birth_date + dt.timedelta(days=365)
     async with ctx.sessions() as session:
         answer = await batch.submit_one(session, ctx.state["group_commit"], principal, recording_in,
-                                        key=rec["station_recording_id"], today=too_early)
+                                        key=rec["station_recording_id"], today=too_early, sites=KUPANG)
         assert answer.status == 200 and answer.enrollment.receipt_number == first.json()["receipt_number"]
 
         other = RecordingIn.model_validate(recording(3006, pickup_site=SITE))
         with pytest.raises(InvalidInput):
             await batch.submit_one(session, ctx.state["group_commit"], principal, other,
-                                   key=other.station_recording_id, today=too_early)
+                                   key=other.station_recording_id, today=too_early, sites=KUPANG)
     assert await total_at(enrollment_api) == 1
 
 

@@ -79,3 +79,20 @@ async def test_an_unknown_status_filter_is_refused_naming_the_known_ones(enrollm
     assert response.status_code == 422
     (field,) = response.json()["fields"]
     assert field["field"] == "query.status" and field["code"] == "field.enum" and "PRINTED" in field["message_en"]
+
+
+async def test_a_pickup_site_outside_the_dinas_is_refused_at_the_counter(enrollment_api):
+    """A kecamatan of another regency is a real site, but no print server of this dinas would ever
+    print the card: refused now, naming the field, rather than waiting in a queue nobody serves."""
+    bandung = "32.73.01"  # a kecamatan of Kota Bandung
+    rec = {**recording(2050, pickup_site=OEBOBO), "pickup_site": bandung}
+    refused = await enrollment_api.post("/v1/enrollments", json=rec)
+    assert refused.status_code == 422, refused.text
+    [field] = [f for f in refused.json()["fields"] if f["severity"] == "error"]
+    assert (field["field"], field["code"]) == ("pickup_site", "pickup_site.not_served")
+    assert bandung in field["message_en"] and "53.71.04" in field["message_en"] and bandung in field["message_id"]
+
+    answer = (await enrollment_api.post("/v1/enrollments/batch", json=[rec, recording(2051, pickup_site=OEBOBO)])).json()
+    assert [i["status"] for i in answer["items"]] == [422, 201]
+    page = (await enrollment_api.get("/v1/enrollments", params={"site": bandung})).json()
+    assert page["total"] == 0

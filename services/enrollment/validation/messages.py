@@ -99,6 +99,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Kode lokasi {code} tidak dikenal; gunakan kode kabupaten/kota (PP.KK) atau kecamatan (PP.KK.CC).",
         "Site code {code} is not known; use a regency/city (PP.KK) or kecamatan (PP.KK.CC) code.",
     ),
+    "pickup_site.not_served": (
+        "Lokasi pengambilan {code} tidak dilayani di sini: kartu hanya dicetak dan diambil di dinas {dinas} atau "
+        "kecamatannya ({kecamatan}).",
+        "Pickup site {code} is not served here: cards are printed and collected only at the dinas {dinas} or one of "
+        "its kecamatan ({kecamatan}).",
+    ),
     # --- personal data ---
     "blood_type.invalid": (
         "Golongan darah harus A, B, AB atau O (boleh diikuti + atau -), atau \"-\" bila tidak diketahui.",
