@@ -53,9 +53,10 @@ def _node_view(node, in_flight: int = 0) -> NodeView:  # type: ignore[no-untyped
 
 
 @router.post("/nodes", status_code=201, response_model=NodeRegistered, summary="A print agent registers itself")
-async def register(body: NodeIn, session: SessionDep, ctx: Context, principal: Agent) -> NodeRegistered:
+async def register(body: NodeIn, session: SessionDep, ctx: Context, principal: Agent,
+                   sites: Sites) -> NodeRegistered:
     lease = ctx.settings.print_lease_seconds
-    node = await service.register_node(session, principal, body, lease)
+    node = await service.register_node(session, principal, body, lease, sites=sites)
     await session.commit()
     return NodeRegistered(**_node_view(node).model_dump(), lease_seconds=lease, heartbeat_seconds=lease / 3)
 

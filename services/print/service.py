@@ -125,7 +125,10 @@ async def _maybe_queue(session: AsyncSession, rec: PrintRecord) -> None:
 
 # ---- nodes -----------------------------------------------------------------------------------
 
-async def register_node(session: AsyncSession, principal: Principal, body: NodeIn, lease_seconds: float) -> PrintNode:
+async def register_node(session: AsyncSession, principal: Principal, body: NodeIn, lease_seconds: float, *,
+                        sites: Sequence[str]) -> PrintNode:
+    """A print server joins its site's pool; its site is one of the dinas's (`sites`)."""
+    require_known(sites, ("site", body.site))
     principal.require_site(body.site)
     now = _now()
     node = PrintNode(id=uuid.uuid4(), name=body.name, site=body.site, role=body.role, capacity=body.capacity,

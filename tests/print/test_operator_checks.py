@@ -184,3 +184,13 @@ async def test_a_site_bound_credential_lists_only_its_own_sites_nodes_as_its_job
     asked = (await listed(dinas, "nodes", site=kecamatan)).json()
     assert [n["name"] for n in asked["items"]] == ["oebobo-ps1"]
     assert sorted(n["site"] for n in (await listed(dinas, "nodes")).json()["items"]) == [DINAS, kecamatan]
+
+
+async def test_a_print_server_joins_a_pool_of_a_site_of_the_dinas_only(print_api):
+    """A typo in an agent's --site made a pool of its own that no job ever reaches."""
+    api = print_api
+    refused = await api.post("/v1/print/nodes", json={"name": "ps-typo", "site": "53.71.40"})
+    problems = _refused(refused, 422, "invalid_input")
+    assert list(problems) == ["site"] and problems["site"]["code"] == "site.unknown"
+    assert (await api.get("/v1/print/nodes")).json()["total"] == 0
+    assert (await api.post("/v1/print/nodes", json={"name": "ps-oebobo", "site": "53.71.04"})).status_code == 201
