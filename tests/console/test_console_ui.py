@@ -133,3 +133,51 @@ def test_case_scores_are_drawn_against_the_engines_thresholds(allinone, token):
         finally:
             browser.close()
             client.close()
+
+
+def test_the_public_pages_fit_a_phone(allinone, token):
+    url, _ = allinone
+    client = httpx.Client(base_url=url, headers=auth(token), timeout=30)
+    watcher = Watcher()
+    resident = post(client, recording(401, pickup_site="53.71.04"))
+    until(lambda: status_of(client, resident["receipt_number"]) != "RECEIVED", what="recording decided")
+    issued = client.post("/v1/certificates", json={"enrollment_id": resident["id"]})
+    assert issued.status_code in (200, 201), issued.text
+    cert_token = issued.json()["token"]
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            phone = watcher.attach(browser.new_context(viewport={"width": 390, "height": 844}).new_page())
+            watcher.expect(404, "/console/nope")
+            for lang in ("id", "en"):
+                for path, ready in ((f"/console/verify?token={cert_token}", "#verify-result[data-status=valid]"),
+                                    ("/console/verify?token=bukan-kode", "#verify-result[data-status=invalid]"),
+                                    ("/console/verify", "#verify-form"),
+                                    (f"/console/status?receipt={resident['receipt_number']}", "#status-timeline li"),
+                                    ("/console/login", "#login-form"), ("/console/nope", "#not-found")):
+                    phone.goto(f"{url}{path}{'&' if '?' in path else '?'}lang={lang}")
+                    expect(phone.locator(ready).first).to_be_visible(timeout=WAIT)
+                    width = phone.evaluate("document.documentElement.scrollWidth")
+                    assert width <= 390, f"{path} ({lang}) is {width} px wide on a 390 px screen"
+                # the longest verdict, one word, stays inside its card
+                phone.goto(f"{url}/console/verify?token={cert_token}&lang={lang}")
+                expect(phone.locator("#verify-result")).to_have_attribute("data-status", "valid", timeout=WAIT)
+                for status in ("valid", "expired", "revoked", "unknown", "invalid"):
+                    phone.evaluate("(text) => { document.getElementById('verify-verdict').textContent = text; }",
+                                   MESSAGES[lang][f"verify.status.{status}"])
+                    badge, card = (phone.locator(s).bounding_box() for s in ("#verify-verdict", "#verify-result"))
+                    assert badge and card and badge["x"] + badge["width"] <= card["x"] + card["width"], status
+            phone.goto(f"{url}/console/verify?token={cert_token}")
+            expect(phone.locator("#verify-result")).to_have_attribute("data-status", "valid", timeout=WAIT)
+            shot(phone, "ui-verify-phone")
+            # on a desktop the two ways to verify stand side by side still
+            desk = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+            desk.goto(f"{url}/console/verify")
+            paste, upload = (desk.locator(s).bounding_box() for s in ("#verify-form", "#upload-form"))
+            assert paste and upload and paste["y"] == upload["y"] and paste["x"] < upload["x"]
+            for page in (phone, desk):
+                page.close()
+            watcher.check()
+        finally:
+            browser.close()
+            client.close()
