@@ -173,7 +173,9 @@ def load_public_keys(directory: str | Path) -> KeySet:
 
 def _read_private(path: Path) -> SigningKey:
     mode = path.stat().st_mode & 0o777
-    if os.name == "posix" and mode & 0o077:
+    # Readable by its group is how a Kubernetes secret reaches a non-root process (mode 0440, owned by
+    # root, the pod's fsGroup); anyone else reading it, or the group writing it, is a leak.
+    if os.name == "posix" and mode & 0o027:
         log.warning("private key file readable by others", extra={"path": str(path), "mode": oct(mode)})
     try:
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)

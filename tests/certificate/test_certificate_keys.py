@@ -104,6 +104,14 @@ def test_a_world_readable_private_key_is_warned_about(tmp_path, caplog):
     assert "PRIVATE KEY" not in caplog.text
 
 
+def test_a_private_key_readable_by_its_group_only_is_how_a_kubernetes_secret_is_mounted(tmp_path, caplog):
+    kid = generate_key(tmp_path)
+    (tmp_path / f"{kid}.key").chmod(0o440)  # deploy/k8s/base/patches/signing-keys.yaml: defaultMode + fsGroup
+    with caplog.at_level(logging.WARNING):
+        load_signing_key(tmp_path)
+    assert "readable by others" not in caplog.text
+
+
 def test_rotation_old_tokens_keep_verifying_new_tokens_carry_new_kid(build, tmp_path):
     old_kid = generate_key(tmp_path)
     old_token = sign_token(build.claims(), load_signing_key(tmp_path))
