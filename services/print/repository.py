@@ -159,11 +159,11 @@ async def routes(session: AsyncSession) -> Sequence[SiteRoute]:
     return (await session.execute(select(SiteRoute).order_by(SiteRoute.site))).scalars().all()
 
 
-async def move_waiting(session: AsyncSession, from_site: str, to_site: str, pickup_site: str) -> int:
-    """Waiting jobs whose pickup site is `pickup_site` and that wait at `from_site` go to `to_site`."""
+async def move_waiting(session: AsyncSession, pickup_site: str, to_site: str) -> int:
+    """Waiting jobs whose pickup site is `pickup_site`, wherever they wait, go to `to_site`."""
     waiting = select(PrintRecord.enrollment_id).where(PrintRecord.pickup_site == pickup_site)
     result = await session.execute(
-        update(PrintJob).where(PrintJob.site == from_site, PrintJob.status == JobStatus.QUEUED,
+        update(PrintJob).where(PrintJob.site != to_site, PrintJob.status == JobStatus.QUEUED,
                                PrintJob.enrollment_id.in_(waiting)).values(site=to_site)
     )
     return int(result.rowcount or 0)

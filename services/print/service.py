@@ -111,8 +111,7 @@ async def _maybe_queue(session: AsyncSession, rec: PrintRecord) -> None:
         return
     if await repository.job_for_enrollment(session, rec.enrollment_id) is not None:
         return
-    route = await repository.route(session, rec.pickup_site)
-    site = route.print_site if route else rec.pickup_site
+    site = print_sites(await repository.routes(session)).get(rec.pickup_site, rec.pickup_site)
     job = PrintJob(id=uuid.uuid4(), enrollment_id=rec.enrollment_id, site=site, status=JobStatus.QUEUED,
                    created_at=_now(), attempts=0)
     session.add(job)
@@ -514,16 +513,42 @@ async def redirect_site(session: AsyncSession, principal: Principal, site: str, 
                        f"Batalkan salah satunya lebih dulu.",
             message_en=f"Redirect loop ({chain}): the redirects already set from {to_site} lead back to {site}. "
                        f"Cancel one of them first.")])
+    before = print_sites(await repository.routes(session))
     current = await repository.route(session, site, for_update=True)
-    from_site = current.print_site if current else site
     if current is None:
         current = SiteRoute(site=site, print_site=to_site, reason=reason, set_by=principal.actor, set_at=_now())
         session.add(current)
     else:
         current.print_site, current.reason, current.set_by, current.set_at = to_site, reason, principal.actor, _now()
-    moved = await repository.move_waiting(session, from_site, to_site, site)
     await session.flush()
+    moved = await _follow_redirects(session, before)
     await audit(session, principal, "print.site.redirect", "site", site, {"to": to_site, "reason": reason, "moved": moved})
+    return moved
+
+
+def print_sites(routes: Sequence[SiteRoute]) -> dict[str, str]:
+    """Where each redirected site's cards are printed: its redirect followed to the end (53.71.01 →
+    53.71.02 while 53.71.02 → 53.71: at 53.71, since 53.71.02 is down too). Loops are refused when
+    a redirect is set; one found anyway ends where it would come round."""
+    hop = {r.site: r.print_site for r in routes}
+    out = {}
+    for site, at in hop.items():
+        seen = {site}
+        while at in hop and hop[at] not in seen | {at}:
+            seen.add(at)
+            at = hop[at]
+        out[site] = at
+    return out
+
+
+async def _follow_redirects(session: AsyncSession, before: dict[str, str]) -> int:
+    """After a redirect was set or cleared: the waiting jobs of every site whose print site changed
+    (the site itself, and the sites redirected to it) go to the new one."""
+    after = print_sites(await repository.routes(session))
+    moved = 0
+    for site in sorted(before.keys() | after.keys()):
+        if before.get(site, site) != after.get(site, site):
+            moved += await repository.move_waiting(session, site, after.get(site, site))
     return moved
 
 
@@ -541,12 +566,15 @@ def _loop_through(routes: Sequence[SiteRoute], site: str, to_site: str) -> list[
 
 
 async def clear_redirect(session: AsyncSession, principal: Principal, site: str) -> int:
-    """Print `site`'s cards at the site again; its jobs waiting elsewhere come back."""
+    """Print `site`'s cards at the site again; its jobs waiting elsewhere come back (and those of
+    the sites redirected to it)."""
+    await repository.lock_routes(session)
     current = await repository.route(session, site, for_update=True)
     if current is None:
         raise NotFound(f"site {site} is not redirected")
-    moved = await repository.move_waiting(session, current.print_site, site, site)
+    before = print_sites(await repository.routes(session))
     await session.delete(current)
     await session.flush()
+    moved = await _follow_redirects(session, before)
     await audit(session, principal, "print.site.redirect_cleared", "site", site, {"moved": moved})
     return moved

@@ -194,3 +194,28 @@ async def test_a_print_server_joins_a_pool_of_a_site_of_the_dinas_only(print_api
     assert list(problems) == ["site"] and problems["site"]["code"] == "site.unknown"
     assert (await api.get("/v1/print/nodes")).json()["total"] == 0
     assert (await api.post("/v1/print/nodes", json={"name": "ps-oebobo", "site": "53.71.04"})).status_code == 201
+
+
+async def test_a_site_redirected_to_a_site_that_is_redirected_in_turn_prints_where_the_chain_ends(print_api, amqp_url):
+    """53.71.01 is redirected to 53.71.02; then 53.71.02 goes down too and is redirected to the dinas:
+    the cards of 53.71.01 followed only the first redirect and waited at 53.71.02, which prints
+    nothing. They go to the dinas, new ones too, and come back when 53.71.02 prints again."""
+    api = print_api
+    assert (await _redirect(api, "53.71.01", "53.71.02")).status_code == 200
+    waiting = await publish_jobs(amqp_url, "53.71.01", 2)
+
+    async def at(site: str, count: int) -> bool:
+        return await jobs_total(api, site=site, status="QUEUED") == count
+
+    await eventually(lambda: at("53.71.02", 2), timeout=30, what="53.71.01's jobs waiting at 53.71.02")
+    down = await _redirect(api, "53.71.02", DINAS)
+    assert down.status_code == 200 and down.json()["moved_jobs"] == 2, down.text
+    assert await at(DINAS, 2) and await at("53.71.02", 0)
+    await publish_jobs(amqp_url, "53.71.01", 1, seed=2)
+    await eventually(lambda: at(DINAS, 3), timeout=30, what="a new job of 53.71.01 queued at the dinas")
+
+    back = await api.delete("/v1/print/sites/53.71.02/redirect")
+    assert back.status_code == 200 and back.json()["moved_jobs"] == 3, back.text
+    assert await at("53.71.02", 3) and await at(DINAS, 0)
+    jobs = (await api.get("/v1/print/jobs", params={"site": "53.71.02", "limit": 10})).json()["items"]
+    assert set(waiting) <= {j["enrollment_id"] for j in jobs}
