@@ -6,8 +6,6 @@ Console.page(() => {
   const { $, api, t, el, fill } = Console;
   let current = null;
 
-  const reasons = (text) => text.split(", ").map((r) => Console.label("adj.reason", r)).join(", ");
-
   function photo(base64) {
     if (!base64) return el("div", { class: "photo none", text: t("adj.no_photo") });
     return el("img", { class: "photo", src: `data:image/jpeg;base64,${base64}`, alt: "" });
@@ -68,7 +66,8 @@ Console.page(() => {
         el("dt", { text: t("name") }), el("dd", { text: r.name || "–" }),
         el("dt", { text: "NIK" }), el("dd", { class: "mono", text: s.nik || r.nik || "–" }),
         el("dt", { text: t("record.birth") }), el("dd", { text: [d.birth_place, d.birth_date].filter(Boolean).join(", ") || "–" }),
-        el("dt", { text: t("status") }), el("dd", { text: r.status ? Console.statusLabel(r.status) : (s.outcome || s.status || "–") }),
+        el("dt", { text: t("status") }), el("dd", { text: r.status ? Console.statusLabel(r.status)
+          : (s.outcome || s.status) ? Console.label("dedup", s.outcome || s.status) : "–" }),
         el("dt", { text: t("record.sites") }), el("dd", { text: `${s.recording_site || r.recording_site || "–"} → ${s.pickup_site || r.pickup_site || "–"}` }),
         el("dt", { text: t("receipt") }), el("dd", { class: "mono", text: s.receipt_number || r.receipt_number || "–" })),
       s.fingers_captured !== undefined
@@ -82,7 +81,7 @@ Console.page(() => {
     showScale();
     current = c;
     $("#case-id").textContent = c.id;
-    $("#case-reason").textContent = `${t("reason")}: ${reasons(c.reason)} · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`;
+    fill("#case-reason", [`${t("reason")}: `, Console.reason(c.reason), ` · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`]);
     // CaseDetail gives both sides with photos; a plain CaseView only ids, NIKs and scores
     const sides = c.matches || c.candidates;
     const records = await Promise.all([c.enrollment_id, ...sides.map((x) => x.enrollment_id)].map(person));
@@ -100,7 +99,7 @@ Console.page(() => {
     $("#cases-total").textContent = `(${body.total})`;
     fill("#cases", body.items.map((c) => el("tr", { "data-case": c.id, class: current && current.id === c.id ? "selected" : "" },
       el("td", { class: "small", text: Console.fmtTime(c.opened_at) }), el("td", { class: "mono", text: c.nik }),
-      el("td", { text: c.site }), el("td", { class: "small", text: reasons(c.reason) }),
+      el("td", { text: c.site }), el("td", { class: "small" }, Console.reason(c.reason)),
       el("td", { class: "num", text: c.candidates.length }),
       el("td", {}, el("button", { type: "button", class: "small", text: t("adj.open"), onclick: () => open(c.id).catch(Console.fail) })))));
     $("#no-cases").hidden = body.items.length > 0;

@@ -22,7 +22,10 @@ Console.page(() => {
       [t("cert.issued_by"), cert.issued_by],
       [t("cert.enrollment_id"), el("a", { class: "mono small", href: `/console/enrollments?q=${cert.nik}`, text: cert.enrollment_id })],
       [t("verify.revoked_at"), cert.revoked_at && Console.fmtTime(cert.revoked_at)],
-      [t("reason"), cert.revoke_reason],
+      // why it ended: the code in words, and an operator's own reason beside it
+      [t("reason"), cert.revoke_code ? el("span", {}, Console.reason(cert.revoke_code),
+        cert.revoke_code === "operator" && cert.revoke_reason ? ` — ${cert.revoke_reason}` : "")
+        : cert.revoke_reason],
       [t("cert.superseded_by"), cert.superseded_by],
     ]);
     $("#cert-token").value = cert.token;

@@ -210,6 +210,23 @@ const Console = (() => {
   // a translated label, or the code itself when the dictionary does not know it
   const label = (prefix, code) => config.messages[`${prefix}.${code}`] || code;
   const statusLabel = (status) => label("status", status);
+  // A reason the system gives as a code (or several, comma-separated: a de-duplication's reasons)
+  // in words, from the dictionary's `reason.<code>` (an unknown code stays as it is); a reason in
+  // words (not a code) is the system's own text: the half in the page's language.
+  const CODES = /^[a-z0-9_:]+(,\s*[a-z0-9_:]+)*$/;
+  function reasonText(value) {
+    if (!value) return "";
+    if (!CODES.test(value)) return inLanguage(value);
+    return value.split(/,\s*/).map((code) => config.messages[`reason.${code}`] || code).join("; ");
+  }
+  // the words, with the code small beside them for operators (not on the public pages)
+  function reason(value) {
+    if (!value) return "";
+    const text = reasonText(value);
+    const code = !config.public && CODES.test(value) && text !== value;
+    return el("span", { class: "reason" }, el("span", { class: "reason-text", text }),
+      code ? el("code", { class: "reason-code", text: value }) : null);
+  }
   const badge = (text, kind) => el("span", { class: `badge ${kind || ""}`, text });
 
   function timeline(target, steps) {
@@ -288,6 +305,7 @@ const Console = (() => {
 
   return {
     config, t, inLanguage, api, ApiError, can, mayActFor, who, login, logout, page, $, $$, el, fill, flash, fail, details,
-    fmtTime, fmtDate, fmtDuration, fmtClock, fmtNumber, parseTime, label, statusLabel, badge, timeline, every, onSubmit,
+    fmtTime, fmtDate, fmtDuration, fmtClock, fmtNumber, parseTime, label, statusLabel, reasonText, reason, badge,
+    timeline, every, onSubmit,
   };
 })();

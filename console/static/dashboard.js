@@ -36,7 +36,8 @@ Console.page(() => {
     state.textContent = engine.paused ? t("dash.engine.paused") : t("dash.engine.running");
     state.className = `badge ${engine.paused ? "warn" : "ok"}`;
     state.dataset.paused = String(engine.paused);
-    $("#engine-reason").textContent = engine.reason || "";
+    // an operator's reason as they wrote it; the engine's own (an ABIS not answering) in the page's language
+    $("#engine-reason").textContent = (engine.automatic ? Console.inLanguage(engine.reason) : engine.reason) || "";
     $("#engine-meta").textContent = t("dash.engine.meta", {
       matcher: engine.matcher, by: engine.changed_by || "–", at: Console.fmtTime(engine.changed_at),
       gallery: engine.gallery_size === null ? "–" : fmtNumber(engine.gallery_size),

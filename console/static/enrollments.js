@@ -18,7 +18,7 @@ Console.page(() => {
       [t("record.address"), [address.street, address.rt && `RT ${address.rt}/RW ${address.rw}`, places.village, places.district]
         .filter(Boolean).join(", ")],
       [t("record.sites"), `${r.recording_site} → ${r.pickup_site}`],
-      [t("reason"), r.status_reason],
+      [t("reason"), Console.reason(r.status_reason)],
       ["ID", el("span", { class: "mono small", text: r.id })],
     ]);
     fill("#record-warnings", (r.warnings || []).map((w) => el("p", { class: "notice warn small",
@@ -55,7 +55,7 @@ Console.page(() => {
     } });
     fill("#record-jobs", body.items.length ? body.items.map((job) => el("tr", { "data-job": job.id },
       el("td", { class: "mono", text: job.serial || "–" }), el("td", { text: job.site }),
-      el("td", {}, badge(t(`print.job.${job.status}`), "info"), job.wait_reason ? el("div", { class: "muted small", text: job.wait_reason }) : ""),
+      el("td", {}, badge(t(`print.job.${job.status}`), "info"), job.wait_reason ? el("div", { class: "muted small", text: Console.inLanguage(job.wait_reason) }) : ""),
       el("td", { class: "small", text: job.printed_at ? Console.fmtTime(job.printed_at) : "–" }),
       el("td", { class: "job-actions" }, job.status === "PRINTED" && Console.can("print.hand_over") ? handOver(job) : "",
         job.status === "PRINTED" && Console.can("print.reprint") && Console.config.features.reprint ? reprint(job) : "")))

@@ -52,14 +52,16 @@ Console.page(() => {
     let rows;
     if (Console.config.features.site_queue) {
       const queues = await Promise.all(sites.map((site) => api(`/v1/print/sites/${site}/queue`)));
-      rows = queues.filter((q) => q.waiting > 0).map((q) => [q.site, q.waiting, q.reason || t("print.no_printer_free")]);
+      rows = queues.filter((q) => q.waiting > 0)
+        .map((q) => [q.site, q.waiting, q.reason ? Console.inLanguage(q.reason) : t("print.no_printer_free")]);
     } else {
       const pages = await Promise.all(["QUEUED", "HELD"].map((s) => api(`/v1/print/jobs?status=${s}&limit=200`)));
       const bySite = new Map();
       for (const job of pages.flatMap((p) => p.items)) {
         const entry = bySite.get(job.site) || { count: 0, reasons: new Set() };
         entry.count += 1;
-        entry.reasons.add(job.wait_reason || (job.status === "HELD" ? t("print.held") : t("print.no_printer_free")));
+        entry.reasons.add(job.wait_reason ? Console.inLanguage(job.wait_reason)
+          : job.status === "HELD" ? t("print.held") : t("print.no_printer_free"));
         bySite.set(job.site, entry);
       }
       rows = [...bySite.entries()].sort().map(([site, e]) => [site, e.count, [...e.reasons].join("; ")]);

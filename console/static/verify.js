@@ -2,7 +2,7 @@
 "use strict";
 
 Console.page(() => {
-  const { $, api, t, el, details } = Console;
+  const { $, api, t, details } = Console;
   const KIND = { valid: "ok", expired: "warn", revoked: "bad", unknown: "bad", invalid: "bad" };
 
   async function verify(token) {
@@ -16,7 +16,7 @@ Console.page(() => {
       [t("verify.birth_date"), body.birth_date && Console.fmtDate(body.birth_date)],
       [t("cert.valid_until"), body.valid_until && Console.fmtDate(body.valid_until)],
       [t("verify.issuer"), body.issuer], [t("verify.revoked_at"), body.revoked_at && Console.fmtTime(body.revoked_at)],
-      [t("reason"), body.reason && el("span", { class: "mono", text: body.reason })],
+      [t("reason"), Console.reason(body.reason)],
     ]);
     $("#verify-result").hidden = false;
     $("#verify-result").dataset.status = body.status;

@@ -13,10 +13,25 @@ from fastapi import FastAPI
 
 from console import i18n, roles
 from console.routes import PAGES, router
+from services.certificate.models import RevokeCode
+from services.certificate.token import Reason
+from services.dedup.abis.protocol import FailureReason, failure_name
 from shared.errors import install_error_handlers
 from tests.console.browser import Watcher, chromium_path, launch, sync_playwright
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
+# Every reason the services give as a code, which the pages show in words (Console.reason): a
+# de-duplication's (services/dedup: the matcher, the same-NIK rules, an adjudicator's decision, an
+# external ABIS's refusals), a certificate's revocation, a verification's, a cancelled card's.
+REASON_CODES = [
+    "same_nik_same_person_replacement", "same_nik_different_biometrics", "same_nik_and_other_match",
+    "score_in_grey_zone", "score_above_auto_threshold", "duplicate_record", "empty_gallery", "too_few_usable_fingers",
+    "no_usable_iris", "unknown_format", "bad_template_size", "bad_template_values", "adjudicated:same_person",
+    "adjudicated:different_persons", "replaced",
+    *(failure_name(code) for code in (FailureReason.NO_BIOMETRIC_DATA, FailureReason.INVALID_TEMPLATE_FORMAT,
+                                      FailureReason.QUALITY_CHECK_FAILED)),
+    *(code.value for code in RevokeCode), *(reason.value for reason in Reason),
+]
 
 
 @pytest.fixture
@@ -47,8 +62,10 @@ def test_every_literal_key_in_templates_and_scripts_is_in_the_dictionary():
                           "status": ["RECEIVED", "ENROLL_FAILURE", "ADJUDICATION", "DUPLICATE", "PRINT_READY",
                                      "SENT_FOR_PRINTING", "PRINTED", "ISSUED"],
                           "verify.status": ["valid", "expired", "revoked", "unknown", "invalid"],
-                          "node": ["LIVE", "DRAINING", "LOST"]}.items():
-        assert {f"{prefix}.{c}" for c in codes} <= keys, prefix
+                          "node": ["LIVE", "DRAINING", "LOST"], "reason": REASON_CODES,
+                          "dedup": ["WAITING", "ADJUDICATION", "DECIDED", "unique", "duplicate", "adjudication",
+                                    "enroll_failure"]}.items():
+        assert {f"{prefix}.{c}" for c in codes} <= keys, sorted({f"{prefix}.{c}" for c in codes} - keys)
 
 
 def test_role_table_admits_admin_everywhere_and_station_nowhere():

@@ -181,3 +181,75 @@ def test_the_public_pages_fit_a_phone(allinone, token):
         finally:
             browser.close()
             client.close()
+
+
+def test_the_systems_codes_are_shown_as_words(allinone, token):
+    url, _ = allinone
+    client = httpx.Client(base_url=url, headers=auth(token), timeout=30)
+    watcher = Watcher()
+    # a print server-less kecamatan: 53.71.01's only print server is drained, one of its residents waits
+    def nodes_of_site() -> list[dict]:
+        nodes = client.get("/v1/print/nodes", params={"limit": 200}).json()["items"]
+        return [n for n in nodes if n["site"] == "53.71.01"]
+
+    node = until(lambda: next((n for n in nodes_of_site() if n["status"] == "LIVE"), None), what="53.71.01 printing")
+    assert client.post(f"/v1/print/nodes/{node['id']}/drain").status_code == 200
+    until(lambda: all(n["status"] == "GONE" for n in nodes_of_site()), what="53.71.01's print server gone")
+    post(client, recording(402, pickup_site="53.71.01"))
+    queue = until(lambda: (q := client.get("/v1/print/sites/53.71.01/queue").json())["waiting"] and q,
+                  what="a job waiting at 53.71.01")
+    assert " / " in queue["reason"]  # "no live print server at this site / tidak ada server cetak aktif"
+    # a resident, their certificate revoked by an operator, and their NIK recorded with a stranger's biometrics
+    a = recording(403, pickup_site="53.71.04")
+    first = post(client, a)
+    until(lambda: status_of(client, first["receipt_number"]) != "RECEIVED", what="A decided")
+    cert = client.post("/v1/certificates", json={"enrollment_id": first["id"]}).json()
+    revoked = client.post(f"/v1/certificates/{cert['number']}/revoke", json={"reason": "data salah"})
+    assert revoked.json()["revoke_code"] == "operator"
+    stranger = post(client, recording(9403, resident={k: v for k, v in a.items()
+                                                      if k not in ("station_recording_id", "recording", "biometrics")}))
+    until(lambda: status_of(client, stranger["receipt_number"]) == "ADJUDICATION", what="case opened")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+            login(page, url, token)
+
+            # the record in adjudication: why, in words, the code small beside them
+            page.goto(f"{url}/console/enrollments?q={stranger['receipt_number']}")
+            reason = page.locator("#record-details .reason")
+            words = ID["reason.same_nik_different_biometrics"]
+            expect(reason.locator(".reason-text")).to_have_text(words, timeout=WAIT)
+            expect(reason.locator(".reason-code")).to_have_text("same_nik_different_biometrics")
+            shot(page, "ui-reason-enrollment")
+            page.goto(f"{url}/console/adjudication")
+            case_reason = page.locator("#cases .reason-text").first
+            expect(case_reason).to_have_text(words, timeout=WAIT)
+
+            # why cards wait: the Indonesian half of the print service's words
+            page.goto(f"{url}/console/print")
+            row = page.locator("#waiting tr[data-site='53.71.01']")
+            expect(row).to_contain_text("tidak ada server cetak aktif", timeout=WAIT)
+            assert "no live print server" not in row.inner_text()
+
+            # a revoked certificate: the revocation's code in words, and the operator's own reason
+            page.goto(f"{url}/console/certificates")
+            page.fill("#find-number", cert["number"])
+            page.click("#find-form button[type=submit]")
+            expect(page.locator("#cert-details .reason-text")).to_have_text(ID["reason.operator"], timeout=WAIT)
+            expect(page.locator("#cert-details")).to_contain_text("data salah")
+            shot(page, "ui-reason-certificate")
+
+            # the public page: words only, in the page's language
+            public = watcher.attach(browser.new_context(viewport={"width": 1100, "height": 800}).new_page())
+            for lang, words in (("id", ID), ("en", EN)):
+                public.goto(f"{url}/console/verify?token={cert['token']}&lang={lang}")
+                expect(public.locator("#verify-result")).to_have_attribute("data-status", "revoked", timeout=WAIT)
+                expect(public.locator("#verify-details .reason")).to_have_text(words["reason.operator"])
+            shot(public, "ui-reason-verify")
+            for p in (page, public):
+                p.close()
+            watcher.check()
+        finally:
+            browser.close()
+            client.close()
