@@ -5,6 +5,10 @@ dismissed, and a refused credential ending the session. Screenshots go to artifa
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -12,6 +16,7 @@ from playwright.sync_api import expect
 from console.i18n import MESSAGES
 from tests.console.browser import Watcher, chromium_path, launch, login, post, shot, status_of, sync_playwright, until
 from tests.support.api import auth, recording
+from tests.support.processes import ektp
 
 pytestmark = [
     pytest.mark.slow,
@@ -253,3 +258,129 @@ def test_the_systems_codes_are_shown_as_words(allinone, token):
         finally:
             browser.close()
             client.close()
+
+
+def test_a_dismissed_confirmation_sends_nothing(allinone, token):
+    url, _ = allinone
+    client = httpx.Client(base_url=url, headers=auth(token), timeout=30)
+    watcher = Watcher()
+    # a printed card (hand over, reprint), a valid certificate (revoke), an open case (decide), a
+    # paused engine (resume); the all-in-one's print servers (drain) and redirects (cancel)
+    a = recording(501, pickup_site="53.71.04")
+    first = post(client, a)
+    until(lambda: status_of(client, first["receipt_number"]) == "PRINTED", what="A's card printed")
+    job = client.get("/v1/print/jobs", params={"enrollment_id": first["id"]}).json()["items"][0]
+    cert = client.post("/v1/certificates", json={"enrollment_id": first["id"]}).json()
+    stranger = post(client, recording(9501, resident={k: v for k, v in a.items()
+                                                      if k not in ("station_recording_id", "recording", "biometrics")}))
+    until(lambda: status_of(client, stranger["receipt_number"]) == "ADJUDICATION", what="case opened")
+    case = next(c for c in client.get("/v1/dedup/cases").json()["items"] if c["enrollment_id"] == stranger["id"])
+    assert client.post("/v1/dedup/engine/pause", json={"reason": "uji konfirmasi"}).json()["paused"]
+    node = until(lambda: next((n for n in client.get("/v1/print/nodes", params={"limit": 200}).json()["items"]
+                               if n["site"] == "53.71.04" and n["status"] == "LIVE"), None), what="a live print server")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+            asked: list[str] = []
+            sent: list[str] = []
+            page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+            page.on("request", lambda request: sent.append(f"{request.method} {request.url}")
+                    if request.method != "GET" else None)
+            login(page, url, token)
+            sent.clear()
+
+            expect(page.locator("#resume")).to_be_visible(timeout=WAIT)
+            page.click("#resume")
+
+            page.goto(f"{url}/console/print")
+            page.locator(f"#nodes tr[data-node='{node['name']}'] button").click()
+            page.locator("#routes tr[data-site='53.71.03'] button").click()
+
+            page.goto(f"{url}/console/enrollments?q={first['receipt_number']}")
+            row = page.locator(f"#record-jobs tr[data-job='{job['id']}']")
+            row.get_by_role("button", name=ID["print.hand_over"]).click(timeout=WAIT)
+            row.locator("input[name=reason]").fill("foto buram")
+            row.get_by_role("button", name=ID["print.reprint"]).click()
+
+            page.goto(f"{url}/console/adjudication?case={case['id']}")
+            expect(page.locator("#case")).to_be_visible(timeout=WAIT)
+            page.check("input[value=same_person]")
+            page.fill("#decision-note", "sidik jari sama")
+            page.click("#decision-form button[type=submit]")
+
+            page.goto(f"{url}/console/certificates")
+            page.fill("#find-number", cert["number"])
+            page.click("#find-form button[type=submit]")
+            expect(page.locator("#cert-status")).to_have_attribute("data-status", "VALID", timeout=WAIT)
+            page.fill("#revoke-reason", "data salah")
+            page.click("#revoke-form button[type=submit]")
+            expect(page.locator("#revoke-form button")).to_be_enabled()
+            page.wait_for_timeout(1000)  # anything a dismissed dialog let through would be on its way
+
+            assert asked == [
+                ID["dash.resume.confirm"],
+                ID["print.drain.confirm"].format(name=node["name"]),
+                ID["print.routes.clear.confirm"].format(site="53.71.03"),
+                ID["print.hand_over.confirm"].format(serial=job["serial"]),
+                ID["print.reprint.confirm"].format(serial=job["serial"]),
+                ID["adj.decide.confirm"].format(decision=ID["adj.same_person"]),
+                ID["cert.revoke.confirm"].format(number=cert["number"]),
+            ]
+            assert sent == [], sent  # nothing was asked of the API but to look
+            # and nothing changed
+            assert client.get("/v1/dedup/engine").json()["paused"]
+            assert next(n for n in client.get("/v1/print/nodes", params={"limit": 200}).json()["items"]
+                        if n["id"] == node["id"])["status"] == "LIVE"
+            assert "53.71.03" in {r["site"] for r in client.get("/v1/print/sites/routes").json()}
+            jobs = client.get("/v1/print/jobs", params={"enrollment_id": first["id"]}).json()["items"]
+            assert [(j["id"], j["status"], j["serial"]) for j in jobs] == [(job["id"], "PRINTED", job["serial"])]
+            assert client.get(f"/v1/dedup/cases/{case['id']}").json()["status"] == "OPEN"
+            assert client.get(f"/v1/certificates/{cert['number']}").json()["status"] == "VALID"
+            page.close()
+            watcher.check()
+        finally:
+            browser.close()
+            client.close()
+
+
+def test_a_refused_credential_ends_the_session_only_when_one_was_sent(allinone, token, tmp_path: Path):
+    url, proc = allinone
+    watcher = Watcher()
+    watcher.expect(401, "/v1/")
+    admin_cli = {**proc.env, "EKTP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'ektp.db'}"}
+
+    def cli(*args: str) -> str:
+        return subprocess.run(ektp(*args), env=admin_cli, capture_output=True, text=True, timeout=120,
+                              check=True).stdout.strip().splitlines()[-1]
+
+    credential = json.loads(cli("credentials", "create", "--name", "operator dinas", "--role", "dinas_operator",
+                                "--site", "53.71"))
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            # no credential sent (the login page's own call): a 401 leaves the page as it is
+            page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+            page.goto(f"{url}/console/login")
+            page.evaluate("() => { window.stayed = true; }")
+            status = page.evaluate("() => Console.api('/v1/dedup/engine').then(() => 200, (error) => error.status)")
+            assert status == 401
+            page.wait_for_timeout(1000)  # a page sent round to the login page again would be a new page
+            assert page.evaluate("() => window.stayed === true") and page.url.endswith("/console/login")
+
+            # a credential sent and refused (revoked while the dashboard polls): back to the login page
+            page.fill("#login-token", credential["token"])
+            page.click("#login-form button[type=submit]")
+            page.wait_for_url("**/console/dashboard")
+            expect(page.locator("#who")).to_contain_text("operator dinas")
+            expect(page.locator("#engine-state")).to_have_attribute("data-paused", "false", timeout=WAIT)
+            cli("credentials", "revoke", credential["id"])
+            page.wait_for_url("**/console/login", timeout=WAIT)
+            assert page.evaluate("() => sessionStorage.getItem('ektp.token')") is None
+            page.wait_for_timeout(1000)  # and it stays there: nothing else is refused
+            assert page.url.endswith("/console/login")
+            expect(page.locator("#login-link")).to_be_visible()
+            page.close()
+            watcher.check()
+        finally:
+            browser.close()
