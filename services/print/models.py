@@ -28,6 +28,7 @@ class PrintRecord(Base):
     card: Mapped[dict | None] = mapped_column(EncryptedJSON)
     pickup_site: Mapped[str | None] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20))  # unique | duplicate | replaced
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column()  # the newer recording of the person, if replaced
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 

@@ -15,10 +15,9 @@ from services.print.models import (
 from shared.db import conflict_insert, paginate
 
 
-async def record(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintRecord | None:
-    return (await session.execute(
-        select(PrintRecord).where(PrintRecord.enrollment_id == enrollment_id).with_for_update()
-    )).scalar_one_or_none()
+async def record(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = True) -> PrintRecord | None:
+    stmt = select(PrintRecord).where(PrintRecord.enrollment_id == enrollment_id)
+    return (await session.execute(stmt.with_for_update() if for_update else stmt)).scalar_one_or_none()
 
 
 async def job_for_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
@@ -32,6 +31,15 @@ async def waiting_job(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJ
     return (await session.execute(
         select(PrintJob).where(PrintJob.enrollment_id == enrollment_id,
                                PrintJob.status.in_([JobStatus.QUEUED, JobStatus.HELD])).with_for_update()
+    )).scalars().first()
+
+
+async def current_job(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
+    """The record's job being printed, printed or handed over (not a cancelled or voided one), locked."""
+    return (await session.execute(
+        select(PrintJob).where(PrintJob.enrollment_id == enrollment_id,
+                               PrintJob.status.in_([JobStatus.CLAIMED, JobStatus.PRINTED, JobStatus.ISSUED]))
+        .with_for_update()
     )).scalars().first()
 
 

@@ -79,24 +79,61 @@ async def on_dedup_unique(session: AsyncSession, event: Event) -> None:
 
 async def _replace(session: AsyncSession, enrollment_id: uuid.UUID, *, by: uuid.UUID) -> None:
     """Dedup found a newer recording of the same person (same NIK, same biometrics) that replaces
-    this record. Its card, if no print server has started it, is not printed: the resident gets one
-    card, the new one (`print.card_cancelled`; the record becomes REPLACED). A card being printed or
-    printed already is left to the operators' reprint and hand-over rules."""
+    this record: the resident gets one card, the new one, and the record becomes REPLACED. Its card
+    not started yet is cancelled; one printed but not handed over is void (destroy it: its data is
+    the old one); one being printed is void once printed, cancelled if it spoils. A card handed
+    over already stays the resident's until the new one is."""
     old = await _record(session, enrollment_id)
     if old.outcome == REPLACED:
         return  # a redelivered decision
-    waiting = await repository.waiting_job(session, enrollment_id)
-    if waiting is None and await repository.job_for_enrollment(session, enrollment_id) is not None:
+    job = await repository.waiting_job(session, enrollment_id) or await repository.current_job(session, enrollment_id)
+    if job is not None and job.status == JobStatus.ISSUED:
         return
     old.outcome = REPLACED
-    if waiting is not None:
-        waiting.status = JobStatus.CANCELLED
-        waiting.wait_reason = f"replaced by enrollment {by} / diganti rekaman {by}"
+    old.replaced_by = by
     await session.flush()
+    if job is None or job.status in (JobStatus.QUEUED, JobStatus.HELD):
+        await _cancel(session, old, job)
+    elif job.status == JobStatus.PRINTED:
+        await _void_replaced(session, old, job)
+    # CLAIMED: `report` voids or cancels it when its agent tells how it went.
+
+
+async def _cancel(session: AsyncSession, rec: PrintRecord, job: PrintJob | None) -> None:
+    """`print.card_cancelled`: no card of this replaced record will be handed over."""
+    if job is not None:
+        job.status = JobStatus.CANCELLED
+        job.wait_reason = f"replaced by enrollment {rec.replaced_by} / diganti rekaman {rec.replaced_by}"
+        await session.flush()
     await add_event(session, messaging, new_event("print.card_cancelled", {
-        "job_id": str(waiting.id) if waiting else None, "enrollment_id": str(enrollment_id),
-        "site": waiting.site if waiting else old.pickup_site, "reason": "replaced", "replaced_by": str(by)},
-        key=str(enrollment_id)))
+        "job_id": str(job.id) if job else None, "enrollment_id": str(rec.enrollment_id),
+        "site": job.site if job else rec.pickup_site, "reason": "replaced", "replaced_by": str(rec.replaced_by)},
+        key=str(rec.enrollment_id)))
+
+
+async def _void_replaced(session: AsyncSession, rec: PrintRecord, job: PrintJob) -> None:
+    """A printed card of a replaced record: VOID (`print.card_voided`), never handed over; its serial
+    stays USED with the reason. Then the record's card is cancelled."""
+    reason = f"replaced by enrollment {rec.replaced_by} / diganti rekaman baru"
+    blank = await repository.blank_by_claim(session, job.claim_id) if job.claim_id else None
+    if blank is not None:
+        blank.reason = f"void: {reason}"[:200]
+    job.status = JobStatus.VOID
+    await session.flush()
+    key = str(job.enrollment_id)
+    await add_event(session, messaging, new_event("print.card_voided", {
+        "job_id": str(job.id), "enrollment_id": key, "site": job.site, "serial": job.serial, "reason": reason}, key=key))
+    await _cancel(session, rec, None)
+
+
+async def _requeue(session: AsyncSession, job: PrintJob) -> None:
+    """A claimed job whose blank was spoiled goes back to the queue; cancelled if its record was
+    replaced meanwhile."""
+    job.status = JobStatus.QUEUED
+    job.node_id = job.claim_id = job.serial = None
+    rec = await repository.record(session, job.enrollment_id, for_update=False)
+    if rec is not None and rec.outcome == REPLACED:
+        await _cancel(session, rec, job)
 
 
 async def on_dedup_duplicate(session: AsyncSession, event: Event) -> None:
@@ -188,10 +225,7 @@ async def _release_claims(session: AsyncSession, node: PrintNode, *, reason: str
                 blank.reason = reason
                 blank.used_at = _now()
                 await _card_spoiled(session, job, blank.serial, code)
-        job.status = JobStatus.QUEUED
-        job.node_id = None
-        job.claim_id = None
-        job.serial = None
+        await _requeue(session, job)
     await session.flush()
     return len(jobs)
 
@@ -308,17 +342,16 @@ async def report(session: AsyncSession, principal: Principal, job_id: uuid.UUID,
         await add_event(session, messaging, new_event("print.card_printed", {
             "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site, "serial": job.serial,
             "node_id": str(job.node_id)}, key=str(job.enrollment_id)))
+        rec = await repository.record(session, job.enrollment_id, for_update=False)
+        if rec is not None and rec.outcome == REPLACED:  # replaced while it was being printed
+            await _void_replaced(session, rec, job)
         return job, "printed"
     blank.status = SerialStatus.SPOILED
     blank.reason = reason or "spoiled"
     blank.used_at = now
-    serial = job.serial
-    job.status = JobStatus.QUEUED
-    job.node_id = None
-    job.claim_id = None
-    job.serial = None
+    await _card_spoiled(session, job, job.serial, blank.reason)
+    await _requeue(session, job)
     await session.flush()
-    await _card_spoiled(session, job, serial, blank.reason)
     return job, "spoiled"
 
 

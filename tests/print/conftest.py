@@ -1,4 +1,5 @@
-"""Fixtures for the card renderer, chip record and print drivers: a Kota Kupang resident."""
+"""Fixtures for the card renderer, chip record and print drivers (a Kota Kupang resident), and the
+print service in-process on real PostgreSQL and RabbitMQ."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import dataclasses
 import datetime as dt
 import io
 import math
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
+from services.print.app import create_app
 from services.print.card import CardData
+from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +77,18 @@ def make_card_data(**overrides: Any) -> CardData:
         signature_image=make_signature_png(),
     )
     return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture
+async def print_api(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The print service in-process; the client carries the bootstrap admin token."""
+    settings = Settings(database_url=pg_url, broker_url=amqp_url, env="test", bootstrap_token=token,
+                        data_dir=tmp_path, log_json=False, print_lease_seconds=1.0)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60,
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            yield client
 
 
 @pytest.fixture

@@ -53,9 +53,11 @@ def event_parts(recording_: dict) -> tuple[dict, dict]:
     return rec, {"fingerprints": fingers, "photo_jpeg": bio["photo_jpeg"], "signature_png": bio["signature_png"]}
 
 
-async def publish_jobs(amqp_url: str, site: str, count: int, *, seed: int = 1) -> list[str]:
+async def publish_jobs(amqp_url: str, site: str, count: int, *, seed: int = 1,
+                       replacement_of: str | None = None) -> list[str]:
     """Publishes the two events that make a print job, `count` times (one resident's data each
-    time under a new enrollment id); returns the enrollment ids."""
+    time under a new enrollment id; dedup's decision names `replacement_of` if given); returns
+    the enrollment ids."""
     record, biometrics = card_event_data(site, seed)
     ids = [str(uuid.uuid4()) for _ in range(count)]
     connection = await aio_pika.connect_robust(amqp_url)
@@ -65,7 +67,8 @@ async def publish_jobs(amqp_url: str, site: str, count: int, *, seed: int = 1) -
             for event in (
                 new_event("enrollment.submitted", {"enrollment_id": enrollment_id, "receipt_number": "R-" + enrollment_id[:8],
                                                    "record": record, "biometrics": biometrics}, key=enrollment_id),
-                new_event("dedup.unique", {"enrollment_id": enrollment_id, "site": site}, key=enrollment_id),
+                new_event("dedup.unique", {"enrollment_id": enrollment_id, "site": site,
+                                           "replacement_of": replacement_of}, key=enrollment_id),
             ):
                 await channel.default_exchange.publish(AmqpTransport.message(event.outgoing()),
                                                        routing_key="print.records")

@@ -6,35 +6,17 @@ The print service in-process on real PostgreSQL and RabbitMQ."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import aio_pika
 import httpx
-import pytest
 
-from services.print.app import create_app
 from shared.messaging import Event
 from shared.messaging.amqp import AmqpTransport
 from shared.messaging.envelope import EXCHANGE
-from shared.settings import Settings
 from tests.enrollment.service_app import credentials  # noqa: F401 (a fixture)
 from tests.print.pool import add_stock, check_accounting, jobs_total, publish_jobs, query
 from tests.support.api import auth, eventually
 
 DINAS = "53.71"
-
-
-@pytest.fixture
-async def print_api(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The print service in-process; the client carries the bootstrap admin token."""
-    settings = Settings(database_url=pg_url, broker_url=amqp_url, env="test", bootstrap_token=token,
-                        data_dir=tmp_path, log_json=False, print_lease_seconds=1.0)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
-            yield client
 
 
 def _refused(response: httpx.Response, status: int, error: str) -> dict[str, dict]:
