@@ -8,8 +8,16 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q -e .
 port=8000
+data_dir=./var
 args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do [ "${args[$i]}" = "--port" ] && port=${args[$((i + 1))]}; done
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --port) port=${args[$((i + 1))]} ;;
+    --port=*) port=${args[$i]#--port=} ;;
+    --data-dir) data_dir=${args[$((i + 1))]} ;;
+    --data-dir=*) data_dir=${args[$i]#--data-dir=} ;;
+  esac
+done
 .venv/bin/ektp up "$@" &
 server=$!
 trap 'kill -INT $server 2>/dev/null; wait $server' INT TERM
@@ -18,6 +26,8 @@ for _ in $(seq 1 120); do
     2>/dev/null && break
   sleep 0.5
 done
-.venv/bin/ektp demo --url "http://127.0.0.1:$port" --enrollments 20 --duplicates 2 || true
+# The demo logs in with the token `ektp up` keeps in its data directory (or EKTP_BOOTSTRAP_TOKEN).
+token=${EKTP_BOOTSTRAP_TOKEN:-$(cat "$data_dir/bootstrap-token" 2>/dev/null || true)}
+.venv/bin/ektp demo --url "http://127.0.0.1:$port" --token "$token" --enrollments 20 --duplicates 2 || true
 echo "The system keeps running at http://127.0.0.1:$port (Ctrl-C to stop)."
 wait $server
