@@ -139,6 +139,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
         "Tanggal/waktu tidak sah: gunakan format ISO (YYYY-MM-DD atau YYYY-MM-DDTHH:MM:SS+08:00).",
         "Invalid date/time: use ISO format (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+08:00).",
     ),
+    "field.pattern": ("Format tidak sesuai: harus cocok dengan pola {pattern}.",
+                      "Wrong format: must match the pattern {pattern}."),
     "field.invalid": ("Nilai tidak sah ({detail}).", "Invalid value ({detail})."),
 }
 
@@ -214,10 +216,13 @@ def _one(path: str, err: Mapping[str, Any]) -> FieldProblem:
         return field_problem(path, "field.date_format")
     if kind in _TYPE_NAMES:
         return field_problem(path, "field.type", expected=_TYPE_NAMES[kind])
+    if kind == "string_pattern_mismatch":
+        return field_problem(path, "field.pattern", pattern=ctx.get("pattern", "?"))
     if kind == "json_invalid":  # what and where: the location of this error is a character offset
         offset = next((part for part in err.get("loc", ()) if isinstance(part, int)), None)
-        where = f" at character {offset}" if offset is not None else ""
-        return field_problem(path, "field.invalid", detail=f"{err.get('msg', kind)}{where}: {ctx.get('error', '')}")
+        where = (f" pada karakter {offset}", f" at character {offset}") if offset is not None else ("", "")
+        return field_problem(path, "field.invalid", detail=(f"JSON tidak sah{where[0]}: {ctx.get('error', '')}",
+                                                            f"{err.get('msg', kind)}{where[1]}: {ctx.get('error', '')}"))
     return field_problem(path, "field.invalid", detail=str(err.get("msg", kind)))
 
 

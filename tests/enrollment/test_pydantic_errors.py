@@ -81,3 +81,26 @@ def problems_for_list(data):
     with pytest.raises(ValidationError) as exc:
         RecordingIn.model_validate(data)
     return from_pydantic_errors(exc.value.errors())
+
+
+def test_a_pattern_and_malformed_json_are_told_in_each_messages_own_language():
+    from pydantic import BaseModel, Field
+
+    from shared.errors import problems_from_pydantic
+
+    class Site(BaseModel):
+        site: str = Field(pattern=r"^\d{2}\.\d{2}(\.\d{2})?$")
+
+    with pytest.raises(ValidationError) as pattern:
+        Site(site="53-71")
+    [problem] = problems_from_pydantic(pattern.value.errors(), strip=())
+    assert (problem.field, problem.code) == ("site", "field.pattern")
+    assert problem.message_id.startswith("Format tidak sesuai") and "should" not in problem.message_id
+    assert problem.message_en.startswith("Wrong format")
+
+    with pytest.raises(ValidationError) as malformed:
+        Site.model_validate_json('{"site": "53.71"')
+    errors = [{**e, "loc": ("body", 16)} for e in malformed.value.errors()]  # FastAPI gives the offset
+    [problem] = problems_from_pydantic(errors)
+    assert "JSON tidak sah pada karakter 16" in problem.message_id and "Invalid JSON" not in problem.message_id
+    assert "at character 16" in problem.message_en
