@@ -220,9 +220,10 @@ def _one(path: str, err: Mapping[str, Any]) -> FieldProblem:
         return field_problem(path, "field.pattern", pattern=ctx.get("pattern", "?"))
     if kind == "json_invalid":  # what and where: the location of this error is a character offset
         offset = next((part for part in err.get("loc", ()) if isinstance(part, int)), None)
-        where = (f" pada karakter {offset}", f" at character {offset}") if offset is not None else ("", "")
-        return field_problem(path, "field.invalid", detail=(f"JSON tidak sah{where[0]}: {ctx.get('error', '')}",
-                                                            f"{err.get('msg', kind)}{where[1]}: {ctx.get('error', '')}"))
+        where_id, where_en = (f" pada karakter {offset}", f" at character {offset}") if offset is not None else ("", "")
+        error = ctx.get("error", "")
+        return field_problem(path, "field.invalid", detail=(f"JSON tidak sah{where_id}: {error}",
+                                                            f"{err.get('msg', kind)}{where_en}: {error}"))
     return field_problem(path, "field.invalid", detail=str(err.get("msg", kind)))
 
 
