@@ -26,20 +26,22 @@ from services.print.app import module as print_module
 from shared.app import build_app
 from shared.migrate import upgrade
 from shared.settings import Settings
+from shared.sites import dinas_sites
 
 log = logging.getLogger(__name__)
 
-# The city's five new print servers: three go to kecamatan, two back up the dinas.
-DEFAULT_AGENTS: tuple[tuple[str, str], ...] = (
-    ("53.71.01", "primary"),
-    ("53.71.02", "primary"),
-    ("53.71.04", "primary"),
-    ("53.71", "backup"),
-    ("53.71", "backup"),
-)
-KOTA_KUPANG_SITES = ("53.71", "53.71.01", "53.71.02", "53.71.03", "53.71.04", "53.71.05", "53.71.06")
-# Kecamatan without a print server of their own: their cards are printed at the dinas.
-PRINTED_AT_DINAS = ("53.71.03", "53.71.05", "53.71.06")
+# Kota Kupang's five new print servers: three went to kecamatan, two back up the dinas. Another
+# dinas (EKTP_DINAS_CODE) gets the same shape: its first three kecamatan, two dinas backups.
+KUPANG_KECAMATAN_WITH_SERVER = ("53.71.01", "53.71.02", "53.71.04")
+
+
+def kecamatan_with_server(dinas: str) -> tuple[str, ...]:
+    return KUPANG_KECAMATAN_WITH_SERVER if dinas == "53.71" else dinas_sites(dinas)[1:4]
+
+
+def printed_at_dinas(dinas: str) -> tuple[str, ...]:
+    """Kecamatan without a print server of their own: their cards are printed at the dinas."""
+    return tuple(s for s in dinas_sites(dinas)[1:] if s not in kecamatan_with_server(dinas))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -48,11 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
                      extra_routers=[console_router])
 
 
-def agent_plan(count: int) -> list[tuple[str, str]]:
+def agent_plan(count: int, dinas: str) -> list[tuple[str, str]]:
     """The first `count` agents: the city's five, then more dinas primaries."""
-    plan = list(DEFAULT_AGENTS[:count])
-    plan += [("53.71", "primary")] * max(0, count - len(DEFAULT_AGENTS))
-    return plan
+    five = [(site, "primary") for site in kecamatan_with_server(dinas)] + [(dinas, "backup")] * 2
+    return five[:count] + [(dinas, "primary")] * max(0, count - len(five))
 
 
 class StopSignals:
@@ -128,7 +129,7 @@ class AllInOne:
                   f"  resident status: {self.url}/v1/status/<receipt>\n"
                   f"  admin token:     {self.settings.bootstrap_token}\n"
                   f"  print agents:    {len(agents)} "
-                  f"({', '.join(f'{s} {r}' for s, r in agent_plan(self.print_agents))})\n"
+                  f"({', '.join(f'{s} {r}' for s, r in agent_plan(self.print_agents, self.settings.dinas_code))})\n"
                   f"  data:            {self.settings.data_dir.resolve()}\n"
                   "Press Ctrl-C to stop.\n", flush=True)
             await signals.stop.wait()
@@ -165,7 +166,8 @@ class AllInOne:
 
     def _start_agents(self) -> list[PrintAgent]:
         agents = []
-        for i, (site, role) in enumerate(agent_plan(self.print_agents), start=1):
+        plan = agent_plan(self.print_agents, self.settings.dinas_code)
+        for i, (site, role) in enumerate(plan, start=1):
             output = Path(self.settings.data_dir) / "cards" / site
             driver = make_driver(self.driver, output_dir=output) if self.driver == "render" else make_driver(self.driver)
             config = AgentConfig(service_url=self.url, token=self.settings.bootstrap_token or "", site=site, role=role,
@@ -177,7 +179,7 @@ class AllInOne:
         headers = {"Authorization": f"Bearer {self.settings.bootstrap_token}"}
         async with httpx.AsyncClient(base_url=self.url, headers=headers) as client:
             routed = {r["site"] for r in (await client.get("/v1/print/sites/routes")).json()}
-            for site in PRINTED_AT_DINAS:
+            for site in printed_at_dinas(self.settings.dinas_code):
                 if site not in routed:
                     response = await client.post(f"/v1/print/sites/{site}/redirect", json={
                         "to_site": self.settings.dinas_code,
@@ -185,13 +187,13 @@ class AllInOne:
                     response.raise_for_status()
 
     async def _seed_stock(self) -> None:
-        """Blank cards for each Kota Kupang site, so that a demo prints (0 turns it off)."""
+        """Blank cards for each site of the dinas, so that a demo prints (0 turns it off)."""
         if self.seed_stock <= 0:
             return
         headers = {"Authorization": f"Bearer {self.settings.bootstrap_token}"}
         async with httpx.AsyncClient(base_url=self.url, headers=headers) as client:
             stock = {s["site"]: s for s in (await client.get("/v1/print/stock")).json()}
-            for n, site in enumerate(KOTA_KUPANG_SITES, start=1):
+            for n, site in enumerate(dinas_sites(self.settings.dinas_code), start=1):
                 if site in stock:
                     continue
                 first = f"{n:02d}{1:08d}"

@@ -55,7 +55,7 @@ def up(
     print_agents: Annotated[int, typer.Option(help="Print agents to start (3 kecamatan + 2 dinas backups first)")] = 5,
     data_dir: Annotated[Path, typer.Option(help="Database, keys and rendered cards go here")] = Path("./var"),
     driver: Annotated[str, typer.Option(help="Print agents' driver: render (PNG+PDF files) or sim")] = "render",
-    seed_stock: Annotated[int, typer.Option(help="Blank cards given to each Kota Kupang site at start (0: none)")] = 1000,
+    seed_stock: Annotated[int, typer.Option(help="Blank cards given to each site of the dinas at start (0: none)")] = 1000,
 ) -> None:
     """All-in-one: every service, the embedded database and queue, and N print agents. No servers needed."""
     from ektp.allinone import AllInOne

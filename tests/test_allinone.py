@@ -1,5 +1,6 @@
-"""`ektp up` stopped with Ctrl-C while its print agents print: the agents stop first (each finishes
-and reports the card it holds, then leaves its pool), then the services; exit 0, no traceback.
+"""`ektp up`: its print servers follow the dinas it runs for. Stopped with Ctrl-C while its print
+agents print, the agents stop first (each finishes and reports the card it holds, then leaves its
+pool), then the services; exit 0, no traceback.
 
 uvicorn used to take the SIGINT itself and stop serving at once, while the agents still claimed and
 reported through it: tracebacks, retries against a closed port, and with a card in flight a process
@@ -58,3 +59,18 @@ async def test_ctrl_c_stops_the_print_agents_before_the_services(allinone, token
     assert "CLAIMED" not in jobs and jobs["PRINTED"] == cards_rendered(data_dir) >= 3, jobs
     assert nodes == {"GONE": 5}
     assert "RESERVED" not in blanks and "SPOILED" not in blanks and blanks["USED"] == jobs["PRINTED"], blanks
+
+
+def test_the_print_servers_follow_the_dinas_it_runs_for():
+    """Kota Kupang's five print servers as the city placed them; another dinas (EKTP_DINAS_CODE)
+    gets the same shape from its own kecamatan, so its start-up stock and redirects name its sites."""
+    from ektp.allinone import agent_plan, printed_at_dinas
+
+    assert agent_plan(5, "53.71") == [("53.71.01", "primary"), ("53.71.02", "primary"), ("53.71.04", "primary"),
+                                      ("53.71", "backup"), ("53.71", "backup")]
+    assert printed_at_dinas("53.71") == ("53.71.03", "53.71.05", "53.71.06")
+    assert agent_plan(6, "53.71")[-1] == ("53.71", "primary")
+    bandung = agent_plan(5, "32.73")  # Kota Bandung
+    assert bandung == [("32.73.01", "primary"), ("32.73.02", "primary"), ("32.73.03", "primary"),
+                       ("32.73", "backup"), ("32.73", "backup")]
+    assert printed_at_dinas("32.73")[0] == "32.73.04" and all(s.startswith("32.73.") for s in printed_at_dinas("32.73"))
