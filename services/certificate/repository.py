@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.certificate.models import CertStatus, Certificate, DedupEngine, Resident
 from services.certificate.models import Sequence as NumberSequence
@@ -91,10 +92,15 @@ async def waiting_without_certificate(session: AsyncSession, statuses: Iterable[
 
 async def expired_while_waiting(session: AsyncSession, statuses: Iterable[str], *, today: dt.date,
                                 limit: int) -> Sequence[Certificate]:
-    """Valid certificates past their date whose resident still waits for the card, locked."""
+    """Valid certificates past their date whose resident still waits for the card (by the recording
+    it was issued for, or by a newer one that replaced it), locked."""
+    statuses = list(statuses)
+    newer = aliased(Resident)
+    waits_again = and_(Resident.status == "REPLACED",
+                       exists().where(newer.nik == Resident.nik, newer.status.in_(statuses)))
     stmt = (select(Certificate).join(Resident, Resident.enrollment_id == Certificate.enrollment_id)
             .where(Certificate.status == CertStatus.VALID, Certificate.valid_until < today,
-                   Resident.status.in_(list(statuses)))
+                   or_(Resident.status.in_(statuses), waits_again))
             .order_by(Certificate.valid_until).limit(limit).with_for_update(of=Certificate, skip_locked=True))
     return (await session.execute(stmt)).scalars().all()
 

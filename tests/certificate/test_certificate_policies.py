@@ -150,9 +150,11 @@ async def test_a_replaced_recording_gets_no_certificate_and_its_renewal_goes_to_
                 await service.issue(session, None, settings, key, uuid.UUID(old_id), now=now, actor="test")
             assert refused.value.code == "recording_replaced"
 
-        async with sessions() as session:
-            expiring = dt.datetime.combine(old.valid_until, dt.time(12), tzinfo=service.WITA)
-            renewed = await service.renew(session, None, settings, key, old.number, now=expiring, actor="test")
+        async with sessions() as session:  # the auto-renew policy finds it once expired
+            auto = Settings(database_url=database_url, cert_auto_renew=True)
+            expired = dt.datetime.combine(old.valid_until + dt.timedelta(days=1), dt.time(12), tzinfo=service.WITA)
+            assert await service.apply_policies(session, auto, key, now=expired, batch=5) == {"auto_renew": 1}
+            [renewed] = [c for c in (await session.execute(select(Certificate))).scalars() if c.number != old.number]
             await session.commit()
         assert renewed.enrollment_id == uuid.UUID(new_id)
         async with sessions() as session:
