@@ -75,7 +75,8 @@ async def claim(node_id: uuid.UUID, body: ClaimIn, session: SessionDep, ctx: Con
     while True:
         claims, status = await service.claim(session, principal, node_id, max_jobs=body.max_jobs,
                                              lease_seconds=ctx.settings.print_lease_seconds,
-                                             low_threshold=ctx.settings.print_low_stock_threshold)
+                                             low_threshold=ctx.settings.print_low_stock_threshold,
+                                             holding=body.holding)
         await session.commit()  # never wait while holding a transaction
         if claims:
             ctx.events_written()  # print.stock_low, when this claim crossed the threshold

@@ -98,10 +98,9 @@ async def expired_nodes(session: AsyncSession, now: dt.datetime) -> Sequence[Pri
     )).scalars().all()
 
 
-async def claimed_by(session: AsyncSession, node_id: uuid.UUID) -> Sequence[PrintJob]:
-    return (await session.execute(
-        select(PrintJob).where(PrintJob.node_id == node_id, PrintJob.status == JobStatus.CLAIMED).with_for_update()
-    )).scalars().all()
+async def claimed_by(session: AsyncSession, node_id: uuid.UUID, *, lock: bool = True) -> Sequence[PrintJob]:
+    stmt = select(PrintJob).where(PrintJob.node_id == node_id, PrintJob.status == JobStatus.CLAIMED)
+    return (await session.execute(stmt.with_for_update() if lock else stmt)).scalars().all()
 
 
 async def nodes(session: AsyncSession, *, site: str | None, status: str | None, limit: int,

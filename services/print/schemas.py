@@ -50,6 +50,11 @@ class NodePage(BaseModel):
 class ClaimIn(BaseModel):
     max_jobs: int = Field(default=1, ge=1, le=32)
     wait_seconds: float = Field(default=20.0, ge=0, le=30, description="Long-poll: wait this long for work")
+    holding: list[uuid.UUID] | None = Field(
+        default=None, max_length=64,
+        description="Claim ids the agent is printing or reporting. A job the node holds under any other claim "
+        "is one whose answer the agent never got: it is handed out again (same claim and blank). Omitted (an "
+        "agent that does not say): none is")
 
 
 class ClaimedJob(BaseModel):

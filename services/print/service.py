@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,24 +257,29 @@ class Claim:
 
 
 async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID, *, max_jobs: int,
-                lease_seconds: float, low_threshold: int | None = None) -> tuple[list[Claim], str]:
-    """Jobs for the node and the node's status (a node told DRAINING stops asking)."""
+                lease_seconds: float, low_threshold: int | None = None,
+                holding: Collection[uuid.UUID] | None = None) -> tuple[list[Claim], str]:
+    """Jobs for the node and the node's status (a node told DRAINING stops asking). First those
+    of its claims its agent never heard of (`holding`: the claims it has), then new ones."""
     node = await _own_node(session, principal, node_id)
-    if node.status != NodeStatus.LIVE:
+    if node.status not in (NodeStatus.LIVE, NodeStatus.DRAINING):
         return [], node.status
+    unheard = await _unheard_claims(session, node, holding)
+    if node.status != NodeStatus.LIVE:
+        return unheard, node.status
     now = _now()
     node.last_heartbeat = now
     node.lease_expires_at = now + dt.timedelta(seconds=lease_seconds)
     held = (await repository.in_flight(session, [node.id])).get(node.id, 0)
     free = min(max_jobs, node.capacity - held)
     if free <= 0:
-        return [], node.status
+        return unheard, node.status
     if node.role == NodeRole.BACKUP:
         primaries = await repository.live_primaries(session, node.site, now)
         loads = await repository.in_flight(session, [p.id for p in primaries])
         if any(loads.get(p.id, 0) < p.capacity for p in primaries):
-            return [], node.status  # a primary has room: the backup stays idle
-    claims: list[Claim] = []
+            return unheard, node.status  # a primary has room: the backup stays idle
+    claims: list[Claim] = unheard
     jobs = await repository.queued_jobs(session, node.site, free)
     # All blanks at once: the session does not autoflush, so one-by-one would hand out one serial twice.
     blanks = await repository.next_blanks(session, node.site, len(jobs)) if jobs else []
@@ -292,12 +297,29 @@ async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID,
         job.claimed_at = now
         job.wait_reason = None
         job.attempts += 1
-        rec = await repository.record(session, job.enrollment_id)
-        claims.append(Claim(job=job, card=rec.card if rec and rec.card else {}))
+        claims.append(await _handed(session, job))
     await session.flush()
     if claims and low_threshold is not None:
         await check_low_stock(session, node.site, low_threshold)
     return claims, node.status
+
+
+async def _handed(session: AsyncSession, job: PrintJob) -> Claim:
+    rec = await repository.record(session, job.enrollment_id)
+    return Claim(job=job, card=rec.card if rec and rec.card else {})
+
+
+async def _unheard_claims(session: AsyncSession, node: PrintNode, holding: Collection[uuid.UUID] | None) -> list[Claim]:
+    """The node's claims that its agent does not hold: their answer never reached it (a link that
+    dropped, a gateway's timeout, the service killed between its commit and its answer). Nothing
+    gave them back (the node is alive), so their cards waited for ever and filled the agent's
+    capacity. They are handed out again as they are (same claim, same blank): the agent never
+    started those cards. `holding` None (an agent that does not say): none."""
+    if holding is None:
+        return []
+    held = set(holding)
+    return [await _handed(session, job) for job in await repository.claimed_by(session, node.id, lock=False)
+            if job.claim_id not in held]
 
 
 async def report(session: AsyncSession, principal: Principal, job_id: uuid.UUID, *, claim_id: uuid.UUID,

@@ -7,8 +7,10 @@
 Each connection gets a byte budget (both directions together): with `cut_probability` a random
 one in [min_bytes, max_bytes], else `max_bytes * 4`, so that even a kept-alive connection dies
 after a while. When the budget is spent the proxy closes both sides at once (with an RST), in
-the middle of a request or of an answer. It runs its own event loop in a thread, so blocking and
-async clients can both use it.
+the middle of a request or of an answer. With `cut_answer_with` it also cuts, once, the first
+answer whose bytes hold that marker, before any of it reaches the client (an answer lost on the
+way: the server did the work, the client never heard of it). It runs its own event loop in a
+thread, so blocking and async clients can both use it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import threading
 
 class FlakyProxy:
     def __init__(self, upstream_port: int, *, upstream_host: str = "127.0.0.1", cut_probability: float = 0.4,
-                 min_bytes: int = 200, max_bytes: int = 400_000, seed: int = 0) -> None:
+                 min_bytes: int = 200, max_bytes: int = 400_000, seed: int = 0,
+                 cut_answer_with: bytes | None = None) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self.cut_answer_with = cut_answer_with  # cleared when it has cut that answer
         self.cut_probability = cut_probability
         self.min_bytes, self.max_bytes = min_bytes, max_bytes
         self.rng = random.Random(seed)
@@ -61,12 +65,16 @@ class FlakyProxy:
             return
         cut = asyncio.Event()
 
-        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, answers: bool) -> None:
             try:
                 while not cut.is_set():
                     data = await reader.read(16384)
                     if not data:
                         break
+                    if answers and self.cut_answer_with is not None and self.cut_answer_with in data:
+                        self.cut_answer_with = None
+                        cut.set()
+                        return
                     if len(data) >= budget[0]:
                         writer.write(data[: budget[0]])
                         await writer.drain()
@@ -81,7 +89,8 @@ class FlakyProxy:
             except (ConnectionError, OSError):
                 cut.set()
 
-        pipes = [asyncio.create_task(pipe(client_r, upstream_w)), asyncio.create_task(pipe(upstream_r, client_w))]
+        pipes = [asyncio.create_task(pipe(client_r, upstream_w, answers=False)),
+                 asyncio.create_task(pipe(upstream_r, client_w, answers=True))]
         watch = asyncio.create_task(cut.wait())
         while not cut.is_set() and not all(p.done() for p in pipes):
             await asyncio.wait([watch, *pipes], return_when=asyncio.FIRST_COMPLETED)

@@ -114,9 +114,10 @@ class Cluster:
         return self
 
     def start_agent(self, site: str, *, role: str = "primary", capacity: int = 1, driver: str = "sim",
-                    name: str | None = None, extra: tuple[str, ...] = ()) -> Proc:
+                    name: str | None = None, extra: tuple[str, ...] = (), service_url: str | None = None) -> Proc:
+        """A print agent; `service_url` reaches the print service another way (a proxy) if given."""
         name = name or f"agent-{site}-{role}-{len(self.agents) + 1}"
-        args = ["print-agent", "--service-url", self.url("print"), "--site", site, "--role", role,
+        args = ["print-agent", "--service-url", service_url or self.url("print"), "--site", site, "--role", role,
                 "--capacity", str(capacity), "--driver", driver, "--name", name,
                 "--output-dir", str(self.workdir / "cards"), *extra]
         proc = Proc(name, ektp(*args), {**self.env, "EKTP_AGENT_TOKEN": self.token}, self.workdir / f"{name}.log")

@@ -46,6 +46,9 @@ class PrintAgent:
         self.node_id: str | None = None
         self.heartbeat_seconds = 5.0
         self.in_flight: set[asyncio.Task[None]] = set()
+        # Claim ids of the cards printing or being reported: said with every claim, so the service
+        # hands again a claim whose answer never reached this agent (it would wait for ever).
+        self.holding: set[str] = set()
         self.printed = 0
         self.spoiled = 0
         self._stopping = asyncio.Event()
@@ -135,7 +138,8 @@ class PrintAgent:
             stop_wait = asyncio.create_task(self._stopping.wait())
             claim = asyncio.create_task(self._call(
                 "POST", f"/v1/print/nodes/{self.node_id}/claim",
-                json={"max_jobs": free, "wait_seconds": self.config.claim_wait_seconds}))
+                json={"max_jobs": free, "wait_seconds": self.config.claim_wait_seconds,
+                      "holding": sorted(self.holding)}))
             done, _ = await asyncio.wait({stop_wait, claim}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
             if claim not in done:
@@ -151,6 +155,9 @@ class PrintAgent:
             response.raise_for_status()
             body = response.json()
             for job in body["jobs"]:
+                if job["claim_id"] in self.holding:
+                    continue  # already printing it (an answer of a request retried after it was cut)
+                self.holding.add(job["claim_id"])
                 task = asyncio.create_task(self._print(job))
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
@@ -158,6 +165,12 @@ class PrintAgent:
                 self.stop()
 
     async def _print(self, job: dict) -> None:
+        try:
+            await self._print_and_report(job)
+        finally:
+            self.holding.discard(job["claim_id"])
+
+    async def _print_and_report(self, job: dict) -> None:
         card = job["card"]
         data = card_data(card, serial=job["serial"], issue_place=card["issue_place"],
                          issue_date=dt.date.fromisoformat(card["issue_date"]))
