@@ -141,6 +141,20 @@ async def on_engine_event(session: AsyncSession, event: Event) -> None:
     await session.flush()
 
 
+# ---- a site's own ----------------------------------------------------------------------------
+
+def _require_site(principal: Principal, resident: Resident | None, what: str) -> None:
+    """A site-bound credential acts for residents recorded or collecting their card at its site."""
+    sites = (resident.record["recording"]["site"], resident.record["pickup_site"]) if resident is not None else ()
+    if not principal.city_wide and not any(principal.may_act_for(s) for s in sites):
+        raise Forbidden(f"{what} belongs to another site", code="wrong_site")
+
+
+async def _require_site_of(session: AsyncSession, principal: Principal, cert: Certificate) -> None:
+    if not principal.city_wide:
+        _require_site(principal, await repository.resident(session, cert.enrollment_id), f"certificate {cert.number}")
+
+
 # ---- issuing ---------------------------------------------------------------------------------
 
 async def issue(session: AsyncSession, principal: Principal | None, settings: Settings, key: SigningKey,
@@ -152,9 +166,8 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
     resident = await repository.resident(session, enrollment_id, for_update=True)
     if resident is None:
         raise NotFound(f"no recording {enrollment_id} known to the certificate service (yet)")
-    sites = (resident.record["recording"]["site"], resident.record["pickup_site"])
-    if principal is not None and not any(principal.may_act_for(s) for s in sites):
-        raise Forbidden(f"recording {enrollment_id} belongs to another site", code="wrong_site")
+    if principal is not None:
+        _require_site(principal, resident, f"recording {enrollment_id}")
     if resident.status == "REPLACED":
         raise Conflict(f"recording {enrollment_id} was replaced by a newer recording of the same NIK before its card "
                        "was printed: issue the certificate for the newer recording", code="recording_replaced")
@@ -200,6 +213,8 @@ async def renew(session: AsyncSession, principal: Principal | None, settings: Se
     cert = await repository.certificate(session, number, for_update=True)
     if cert is None:
         raise NotFound(f"certificate {number} not found")
+    if principal is not None:
+        await _require_site_of(session, principal, cert)
     if cert.status != CertStatus.VALID:
         raise Conflict(f"certificate {number} is {cert.status}; only the current certificate is renewed",
                        code="not_valid")
@@ -231,6 +246,7 @@ async def revoke(session: AsyncSession, principal: Principal, number: str, reaso
     cert = await repository.certificate(session, number, for_update=True)
     if cert is None:
         raise NotFound(f"certificate {number} not found")
+    await _require_site_of(session, principal, cert)
     if cert.status != CertStatus.VALID:
         raise Conflict(f"certificate {number} is already {cert.status}", code="not_valid")
     await _revoke(session, cert, RevokeCode.OPERATOR, reason, now=dt.datetime.now(dt.UTC))
@@ -243,6 +259,7 @@ async def read(session: AsyncSession, principal: Principal, number: str, action:
     cert = await repository.certificate(session, number)
     if cert is None:
         raise NotFound(f"certificate {number} not found")
+    await _require_site_of(session, principal, cert)
     await audit(session, principal, action, "certificate", number)
     return cert
 
