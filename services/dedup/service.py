@@ -20,7 +20,7 @@ from services.dedup.models import (
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
 
@@ -231,10 +231,13 @@ async def case_detail(session: AsyncSession, case: Case) -> dict[str, Any]:
     return {"recording": _side(recording), "matches": matches}
 
 
-async def position(session: AsyncSession, enrollment_id: uuid.UUID) -> dict[str, Any]:
+async def position(session: AsyncSession, principal: Principal, enrollment_id: uuid.UUID) -> dict[str, Any]:
+    """Where a recording waits, or how it was decided: for its recording or pickup site's credentials."""
     request = await repository.request_by_enrollment(session, enrollment_id)
     if request is None:
         raise NotFound(f"enrollment {enrollment_id} is not in de-duplication")
+    if not (principal.may_act_for(request.recording_site) or principal.may_act_for(request.pickup_site)):
+        raise Forbidden(f"enrollment {enrollment_id} belongs to another site", code="wrong_site")
     waiting, _, _ = await repository.backlog(session)
     state = await repository.engine_state(session)
     ahead = await repository.waiting_ahead(session, request.seq) if request.status == RequestStatus.WAITING else None
