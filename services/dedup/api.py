@@ -118,7 +118,11 @@ async def list_cases(
 ) -> CasePage:
     rows, total = await repository.cases(session, status=status, site=site, reason=reason, limit=limit,
                                          offset=offset)
-    await audit(session, principal, "dedup.cases.list", "cases", status or "all", {"count": len(rows)})
+    # The NIKs of each case's recording and candidates are listed: which ones is kept, as for a case opened.
+    shown = {str(r.enrollment_id): None for r in rows} | {str(c["enrollment_id"]): None for r in rows
+                                                         for c in r.candidates}
+    await audit(session, principal, "dedup.cases.list", "cases", status or "all",
+                {"count": len(rows), "ids": [str(r.id) for r in rows], "enrollment_ids": list(shown)})
     await session.commit()
     return CasePage(items=[CaseView.model_validate(r, from_attributes=True) for r in rows], total=total,
                     limit=limit, offset=offset)

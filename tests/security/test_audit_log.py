@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import select
 
 from shared.auth.models import AuditEntry
-from tests.support.api import eventually, recording
+from tests.support.api import auth, eventually, recording, wait_status
 
 
 async def test_reads_of_personal_data_are_audited_with_who_what_and_when(app_and_tokens):
@@ -61,3 +61,33 @@ async def test_pausing_and_resuming_dedup_are_audited_and_a_new_reason_reaches_r
     assert [(e.action, (e.detail or {}).get("reason")) for e in entries] == [
         ("dedup.engine.pause", "lisensi habis"), ("dedup.engine.pause", "pemeliharaan server"),
         ("dedup.engine.resume", None)]
+
+
+async def _case(app, tokens: dict[str, str]) -> dict:
+    """An open adjudication case: a resident's NIK recorded again with another person's biometrics."""
+    station, adjudicator = auth(tokens["station"]), auth(tokens["adjudicator"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        first = recording(61, pickup_site="53.71.04")
+        accepted = await client.post("/v1/enrollments", json=first, headers=station)
+        assert accepted.status_code == 201, accepted.text
+        await wait_status(client, accepted.json()["receipt_number"], "SENT_FOR_PRINTING")
+        resident = {k: v for k, v in first.items() if k not in ("station_recording_id", "recording", "biometrics")}
+        again = await client.post("/v1/enrollments", json=recording(62, resident=resident), headers=station)
+        assert again.status_code == 201, again.text
+
+        async def opened() -> dict | None:
+            cases = (await client.get("/v1/dedup/cases", headers=adjudicator)).json()["items"]
+            return next((c for c in cases if c["enrollment_id"] == again.json()["id"]), None)
+
+        return await eventually(opened, what="adjudication case opened")
+
+
+async def test_a_list_of_cases_is_audited_with_the_records_whose_niks_it_shows(app_and_tokens):
+    app, tokens, _ = app_and_tokens
+    case = await _case(app, tokens)
+    async with app.state.platform.sessions() as session:
+        entries = (await session.execute(select(AuditEntry).where(AuditEntry.action == "dedup.cases.list")
+                                         .order_by(AuditEntry.id))).scalars().all()
+    shown = entries[-1].detail
+    assert case["id"] in shown["ids"]
+    assert {case["enrollment_id"], *(c["enrollment_id"] for c in case["candidates"])} <= set(shown["enrollment_ids"])
