@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.dedup import repository, service
 from services.dedup.abis import urls
@@ -92,7 +92,7 @@ async def backlog_position(enrollment_id: uuid.UUID, session: SessionDep, princi
             description="No bearer credential: the URL's HMAC signature and expiry are the authorisation. "
                         "Only the templates are served, never the photo or signature.")
 async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: SessionDep,
-                          settings: SettingsDep) -> dict:
+                          settings: SettingsDep, http: Request) -> dict:
     why = urls.verify(settings, str(reference_id), exp, sig)
     if why == "expired":
         raise Forbidden("this biometrics URL has expired", code="url_expired")
@@ -101,6 +101,10 @@ async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: 
     request = await repository.request_by_enrollment(session, reference_id)
     if request is None:
         raise NotFound(f"reference {reference_id} not found")
+    # No credential names the caller: the audit log names the ABIS and where the request came from.
+    abis = Principal(id="system", name="external ABIS (signed URL)", role=Role.ADMIN, site=settings.dinas_code)
+    await audit(session, abis, "dedup.biometrics.read", "enrollment", str(reference_id),
+                {"expires": exp, "client": http.client.host if http.client else None})
     await session.commit()
     return urls.templates_only(request.biometrics)
 

@@ -91,3 +91,24 @@ async def test_a_list_of_cases_is_audited_with_the_records_whose_niks_it_shows(a
     shown = entries[-1].detail
     assert case["id"] in shown["ids"]
     assert {case["enrollment_id"], *(c["enrollment_id"] for c in case["candidates"])} <= set(shown["enrollment_ids"])
+
+
+async def test_templates_an_abis_fetches_through_a_signed_url_are_audited(app_and_tokens):
+    from services.dedup.abis import urls
+
+    app, tokens, _ = app_and_tokens
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        accepted = await client.post("/v1/enrollments", json=recording(63, pickup_site="53.71.04"),
+                                     headers=auth(tokens["station"]))
+        enrollment_id = accepted.json()["id"]
+        url = httpx.URL(urls.sign(app.state.platform.settings, enrollment_id))
+
+        async def fetched() -> httpx.Response | None:
+            response = await client.get(url.path, params=url.params)
+            return response if response.status_code == 200 else None
+
+        assert "fingerprints" in (await eventually(fetched, what="templates served")).json()
+    async with app.state.platform.sessions() as session:
+        (entry,) = (await session.execute(select(AuditEntry).where(AuditEntry.action == "dedup.biometrics.read")
+                                          .where(AuditEntry.subject_id == enrollment_id))).scalars().all()
+    assert entry.actor == "external ABIS (signed URL) (system)" and entry.detail["client"]
