@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from services.print import api, consumers, metrics, service
 from services.print.models import messaging
@@ -15,6 +17,10 @@ from shared.runtime import ServiceContext, ServiceModule
 from shared.settings import Environment, Settings
 
 log = logging.getLogger(__name__)
+
+# The longest a print agent waits between two tries of a call the service did not answer
+# (services/print/agent/runner.py, PrintAgent._call).
+AGENT_RETRY_MAX_SECONDS = 15.0
 
 
 async def startup(ctx: ServiceContext) -> None:
@@ -26,11 +32,24 @@ async def startup(ctx: ServiceContext) -> None:
 
 
 async def reap_lost_nodes(ctx: ServiceContext) -> None:
-    """Nodes whose lease expired are LOST; their jobs go back to the site's queue."""
+    """Nodes whose lease expired are LOST; their jobs go back to the site's queue.
+
+    A lease runs out only while the service could hear the node. For a lease and the agents'
+    longest wait between two tries after the process starts, and after a pass that could not reach
+    the database, no node is declared lost: while the service (or its database) was away no agent
+    could renew its lease, and each tries again at most that long after it is back. Reaped at
+    once, every print server printing through a restart of the service lost its cards: spoiled,
+    printed again elsewhere, and the first ones, reported late, void."""
+    grace = ctx.settings.print_lease_seconds + AGENT_RETRY_MAX_SECONDS
+    reap_after = time.monotonic() + grace
     while True:
         try:
             async with ctx.sessions() as session, session.begin():
-                lost = await service.reap_lost_nodes(session)
+                if time.monotonic() < reap_after:
+                    await session.execute(select(1))  # the database answers: the grace runs
+                    lost = 0
+                else:
+                    lost = await service.reap_lost_nodes(session)
             if lost:
                 log.warning("%d print node(s) lost; their jobs are queued again", lost)
                 ctx.events_written()  # print.card_spoiled of the blanks they held
@@ -38,6 +57,7 @@ async def reap_lost_nodes(ctx: ServiceContext) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            reap_after = time.monotonic() + grace
             log.exception("reaping lost print nodes failed")
         await asyncio.sleep(max(ctx.settings.print_lease_seconds / 5, 0.5))
 
