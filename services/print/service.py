@@ -264,7 +264,7 @@ async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID,
     node = await _own_node(session, principal, node_id)
     if node.status not in (NodeStatus.LIVE, NodeStatus.DRAINING):
         return [], node.status
-    unheard = await _unheard_claims(session, node, holding)
+    unheard = await _unheard_claims(session, principal, node, holding)
     if node.status != NodeStatus.LIVE:
         return unheard, node.status
     now = _now()
@@ -297,19 +297,23 @@ async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID,
         job.claimed_at = now
         job.wait_reason = None
         job.attempts += 1
-        claims.append(await _handed(session, job))
+        claims.append(await _handed(session, principal, job))
     await session.flush()
     if claims and low_threshold is not None:
         await check_low_stock(session, node.site, low_threshold)
     return claims, node.status
 
 
-async def _handed(session: AsyncSession, job: PrintJob) -> Claim:
+async def _handed(session: AsyncSession, principal: Principal, job: PrintJob) -> Claim:
+    """The job with its card's data (name, NIK, address, photo, fingerprints), audited as handed to the agent."""
     rec = await repository.record(session, job.enrollment_id)
+    await audit(session, principal, "print.card.claim", "print_job", str(job.id),
+                {"enrollment_id": str(job.enrollment_id), "node_id": str(job.node_id), "serial": job.serial})
     return Claim(job=job, card=rec.card if rec and rec.card else {})
 
 
-async def _unheard_claims(session: AsyncSession, node: PrintNode, holding: Collection[uuid.UUID] | None) -> list[Claim]:
+async def _unheard_claims(session: AsyncSession, principal: Principal, node: PrintNode,
+                          holding: Collection[uuid.UUID] | None) -> list[Claim]:
     """The node's claims that its agent does not hold: their answer never reached it (a link that
     dropped, a gateway's timeout, the service killed between its commit and its answer). Nothing
     gave them back (the node is alive), so their cards waited for ever and filled the agent's
@@ -318,7 +322,7 @@ async def _unheard_claims(session: AsyncSession, node: PrintNode, holding: Colle
     if holding is None:
         return []
     held = set(holding)
-    return [await _handed(session, job) for job in await repository.claimed_by(session, node.id, lock=False)
+    return [await _handed(session, principal, job) for job in await repository.claimed_by(session, node.id, lock=False)
             if job.claim_id not in held]
 
 

@@ -112,3 +112,24 @@ async def test_templates_an_abis_fetches_through_a_signed_url_are_audited(app_an
         (entry,) = (await session.execute(select(AuditEntry).where(AuditEntry.action == "dedup.biometrics.read")
                                           .where(AuditEntry.subject_id == enrollment_id))).scalars().all()
     assert entry.actor == "external ABIS (signed URL) (system)" and entry.detail["client"]
+
+
+async def test_the_card_data_a_print_agent_claims_is_audited(app_and_tokens):
+    app, tokens, _ = app_and_tokens
+    agent = auth(tokens["print_agent"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        stock = await client.post("/v1/print/sites/53.71.04/stock", json={"first_serial": "0700000001", "count": 1},
+                                  headers=auth(tokens["admin"]))
+        accepted = await client.post("/v1/enrollments", json=recording(64, pickup_site="53.71.04"),
+                                     headers=auth(tokens["station"]))
+        assert (stock.status_code, accepted.status_code) == (201, 201)
+        await wait_status(client, accepted.json()["receipt_number"], "SENT_FOR_PRINTING")
+        node = (await client.post("/v1/print/nodes", json={"name": "oebobo-ps1", "site": "53.71.04"},
+                                  headers=agent)).json()
+        claimed = await client.post(f"/v1/print/nodes/{node['id']}/claim", json={"wait_seconds": 0}, headers=agent)
+        (job,) = claimed.json()["jobs"]
+        assert job["card"]["record"]["nik"]  # personal data handed to the agent
+    async with app.state.platform.sessions() as session:
+        (entry,) = (await session.execute(select(AuditEntry).where(AuditEntry.action == "print.card.claim"))).scalars()
+    assert (entry.subject_id, entry.role) == (job["job_id"], "print_agent")
+    assert entry.detail == {"enrollment_id": accepted.json()["id"], "node_id": node["id"], "serial": "0700000001"}
