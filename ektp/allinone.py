@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -48,6 +49,12 @@ def create_app(settings: Settings) -> FastAPI:
     modules = [enrollment_module(), dedup_module(), print_module(), certificate_module()]
     return build_app(modules, settings, title="KTP-el issuance platform (all-in-one)",
                      extra_routers=[console_router])
+
+
+def _agent_ended(agent: PrintAgent, task: asyncio.Task[None]) -> None:
+    """An agent that stops with an error (its printer failed) says so at once; the rest print on."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("print agent %s stopped: %s", agent.config.name, task.exception())
 
 
 def agent_plan(count: int, dinas: str) -> list[tuple[str, str]]:
@@ -124,6 +131,8 @@ class AllInOne:
                 return
             agents = self._start_agents()
             agent_tasks = [asyncio.create_task(a.run()) for a in agents]
+            for agent, task in zip(agents, agent_tasks, strict=True):
+                task.add_done_callback(functools.partial(_agent_ended, agent))
             print(f"\nKTP-el all-in-one is running at {self.url}\n"
                   f"  API docs:        {self.url}/docs\n"
                   f"  resident status: {self.url}/v1/status/<receipt>\n"
@@ -159,9 +168,7 @@ class AllInOne:
                 for job in list(agent.in_flight):
                     job.cancel()
                 task.cancel()
-        for agent, outcome in zip(agents, await drained, strict=True):
-            if isinstance(outcome, Exception):
-                log.error("print agent %s stopped with an error: %r", agent.config.name, outcome)
+        await drained  # an agent's error is logged when it ends (_agent_ended)
         print(f"print agents stopped ({sum(a.printed for a in agents)} card(s) printed)", flush=True)
 
     def _start_agents(self) -> list[PrintAgent]:

@@ -117,7 +117,7 @@ def print_agent(
     """One print server: registers itself with its site's pool, prints, drains on SIGTERM."""
     from services.print.agent.drivers import make_driver
     from services.print.agent.health import serve_health
-    from services.print.agent.runner import AgentConfig, PrintAgent
+    from services.print.agent.runner import AgentConfig, PrintAgent, PrinterFault
     from shared.logs import configure_logging
 
     credential = token or os.environ.get("EKTP_AGENT_TOKEN") or os.environ.get("EKTP_BOOTSTRAP_TOKEN")
@@ -144,7 +144,13 @@ def print_agent(
             if health is not None:
                 health.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (PrinterFault, OSError) as exc:
+        # A printer that cannot print (checked at start) or failed while printing: exit non-zero, so
+        # the operator (or Kubernetes, restarting the pod) sees it; its pool goes on without it.
+        typer.echo(f"print agent stopped: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

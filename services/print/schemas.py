@@ -75,7 +75,7 @@ class ResultIn(BaseModel):
     outcome: Literal["printed", "spoiled", "unprintable"] = Field(
         description="printed; spoiled (the blank is used up: give a reason); unprintable (the data cannot go on "
         "a card: nothing was printed, the blank returns to stock and the job is held for an operator)")
-    reason: Literal["misprint", "chip_failure", "jam"] | None = None
+    reason: Literal["misprint", "chip_failure", "jam", "printer_fault"] | None = None
     detail: str | None = Field(default=None, max_length=300)
 
 

@@ -9,7 +9,9 @@ A driver prints one card at a time (a card printer is a serial device): concurre
 
 Outcomes: `Printed`, or `Spoiled` with a reason (the blank is used up and must be accounted for).
 Data that cannot be printed at all (a value too long for the card) raises ValueError before any
-blank is used; the caller fails the job instead of spoiling a card.
+blank is used; the caller fails the job instead of spoiling a card. Any other exception is a fault
+of the printer (a device error, a full or unwritable disk): the agent spoils that blank and stops.
+`check` raises if the printer cannot print at all; the agent calls it before joining its pool.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import dataclasses
 import os
 import random
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -70,6 +73,8 @@ PrintOutcome = Printed | Spoiled
 
 @runtime_checkable
 class PrinterDriver(Protocol):
+    async def check(self) -> None: ...
+
     async def print_card(self, job: CardJob) -> PrintOutcome: ...
 
 
@@ -95,6 +100,16 @@ class RenderDriver:
         self.key_id = key_id
         self.dpi = dpi
         self._lock = asyncio.Lock()
+
+    async def check(self) -> None:
+        """OSError if the cards cannot be written (a missing volume, a read-only or full disk)."""
+        await asyncio.to_thread(self._check)
+
+    def _check(self) -> None:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.output_dir, prefix=".write-check-") as probe:  # agents may share it
+            probe.write(b"ok")
+            probe.flush()
 
     async def print_card(self, job: CardJob) -> PrintOutcome:
         async with self._lock:
@@ -138,6 +153,9 @@ class SimDriver:
         self.failure_rate = failure_rate
         self._rng = random.Random(rng_seed)
         self._lock = asyncio.Lock()
+
+    async def check(self) -> None:
+        return None
 
     async def print_card(self, job: CardJob) -> PrintOutcome:
         async with self._lock:

@@ -4,13 +4,16 @@ It registers with the print service (site, role, capacity, printer model, versio
 lease by heartbeat, and claims jobs of its site up to its capacity (long-poll), prints each with
 its driver and reports the result. On SIGTERM (or `stop`) it drains: claims nothing more,
 finishes what it holds, deregisters. If it dies, its lease expires and the service gives its
-jobs to the rest of the pool.
+jobs to the rest of the pool. A printer that cannot print keeps it out of its pool (`check`); one
+that faults while printing spoils that blank (`printer_fault`) and stops the agent (PrinterFault),
+so a broken printer does not take the site's blanks one after another.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import logging
 import socket
@@ -24,6 +27,14 @@ from services.print.card.payload import card_data
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
+
+
+class PrinterFault(RuntimeError):
+    """The printer failed while printing: the agent stopped (restart it once the printer is fixed)."""
+
+
+class Stopped(Exception):
+    """The agent is stopping and the print service does not answer: the call is given up."""
 
 
 @dataclass
@@ -53,6 +64,7 @@ class PrintAgent:
         self.spoiled = 0
         self._stopping = asyncio.Event()
         self.registered = asyncio.Event()
+        self.fault: BaseException | None = None
 
     def stop(self) -> None:
         """Drain: take no new job, finish the ones held, deregister."""
@@ -62,9 +74,14 @@ class PrintAgent:
     async def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.config.token}"}
         timeout = httpx.Timeout(self.config.claim_wait_seconds + 15, connect=5)
+        await self.driver.check()
         async with httpx.AsyncClient(base_url=self.config.service_url, headers=headers, timeout=timeout) as client:
             self.client = client
-            await self._register()
+            try:
+                await self._register()
+            except Stopped:
+                log.info("stopped before the print service answered; not registered")
+                return
             heartbeat = asyncio.create_task(self._heartbeat_loop())
             try:
                 await self._claim_loop()
@@ -75,9 +92,13 @@ class PrintAgent:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
                 await self._deregister()
+        if self.fault is not None:
+            raise PrinterFault(f"printer fault: {self.fault!r}") from self.fault
 
-    async def _call(self, method: str, url: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
-        """Retries until the service answers (a weak link must not lose a report)."""
+    async def _call(self, method: str, url: str, *, until_stopped: bool = False,
+                    **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        """Retries until the service answers (a weak link must not lose a report). A call made
+        `until_stopped` (registering, claiming) is given up once the agent stops (Stopped)."""
         delay = self.config.retry_seconds
         while True:
             try:
@@ -87,13 +108,19 @@ class PrintAgent:
                 log.warning("%s %s answered %s; retrying", method, url, response.status_code)
             except httpx.TransportError as exc:
                 log.warning("%s %s failed (%s); retrying", method, url, exc.__class__.__name__)
-            await asyncio.sleep(delay)
+            if until_stopped:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                if self._stopping.is_set():
+                    raise Stopped(f"{method} {url}")
+            else:
+                await asyncio.sleep(delay)
             delay = min(delay * 2, 15.0)
 
     async def _register(self) -> None:
         body = {"name": self.config.name, "site": self.config.site, "role": self.config.role,
                 "capacity": self.config.capacity, "printer_model": self.config.printer_model, "version": VERSION}
-        response = await self._call("POST", "/v1/print/nodes", json=body)
+        response = await self._call("POST", "/v1/print/nodes", json=body, until_stopped=True)
         response.raise_for_status()
         node = response.json()
         self.node_id = node["id"]
@@ -108,14 +135,15 @@ class PrintAgent:
         try:
             await self.client.delete(f"/v1/print/nodes/{self.node_id}")
             log.info("node %s deregistered", self.node_id)
-        except httpx.HTTPError:
-            log.warning("could not deregister; the lease will expire", exc_info=True)
+        except httpx.HTTPError as exc:
+            log.warning("could not deregister (%s); the lease will expire", exc.__class__.__name__)
 
     async def _announce_drain(self) -> None:
         try:
             await self.client.post(f"/v1/print/nodes/{self.node_id}/drain", timeout=5)
-        except httpx.HTTPError:
-            log.warning("could not tell the service this node drains; finishing the open claim", exc_info=True)
+        except httpx.HTTPError as exc:
+            log.warning("could not tell the service this node drains (%s); finishing the open claim",
+                        exc.__class__.__name__)
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -139,16 +167,20 @@ class PrintAgent:
             claim = asyncio.create_task(self._call(
                 "POST", f"/v1/print/nodes/{self.node_id}/claim",
                 json={"max_jobs": free, "wait_seconds": self.config.claim_wait_seconds,
-                      "holding": sorted(self.holding)}))
+                      "holding": sorted(self.holding)}, until_stopped=True))
             done, _ = await asyncio.wait({stop_wait, claim}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
-            if claim not in done:
-                # Draining: tell the service, so the long-poll already sent answers at once; it may
-                # still hand us jobs: take and finish them.
-                await self._announce_drain()
-                response = await claim
-            else:
-                response = claim.result()
+            try:
+                if claim not in done:
+                    # Draining: tell the service, so the long-poll already sent answers at once; it
+                    # may still hand us jobs: take and finish them.
+                    await self._announce_drain()
+                    response = await claim
+                else:
+                    response = claim.result()
+            except Stopped:
+                log.warning("stopping while the print service does not answer the claim")
+                break
             if response.status_code == 409 or response.status_code == 404:
                 await self._register()
                 continue
@@ -184,6 +216,14 @@ class PrintAgent:
             # job is held for an operator.
             log.error("job %s cannot be printed: %s", job["job_id"], exc)
             body = {"claim_id": job["claim_id"], "outcome": "unprintable", "detail": str(exc)[:300]}
+        except Exception as exc:  # noqa: BLE001 (whatever the device or disk raised)
+            # The printer failed mid-card: the blank may be used up, so it is spoiled, and the agent
+            # stops rather than spoil the site's blanks one after another.
+            log.error("printer fault on job %s (%r): this print server stops", job["job_id"], exc)
+            body = {"claim_id": job["claim_id"], "outcome": "spoiled", "reason": "printer_fault",
+                    "detail": repr(exc)[:300]}
+            self.fault = self.fault or exc
+            self.stop()
         else:
             if isinstance(outcome, Printed):
                 body = {"claim_id": job["claim_id"], "outcome": "printed"}
