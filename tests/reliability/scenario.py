@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 
 from shared.db import asyncpg_dsn
-from tests.support.api import auth, recording
+from tests.support.api import auth, recording, submit_recording
 from tests.support.processes import SERVICES, Cluster
 
 KECAMATAN_PRINTERS = ("53.71.01", "53.71.02", "53.71.04")
@@ -134,23 +134,12 @@ class Scenario:
                 rec = recording(self.seed + i)
                 self.personal.update((rec["nik"], rec["name"], rec["kk_number"]))
                 async with semaphore:
-                    for _ in range(120):
-                        try:
-                            r = await enrollment.post("/v1/enrollments", json=rec,
-                                                      headers={"Idempotency-Key": rec["station_recording_id"]})
-                        except httpx.HTTPError:
-                            await asyncio.sleep(0.5)
-                            continue
-                        if r.status_code in (200, 201):
-                            body = r.json()
-                            self.accepted[body["id"]] = body["receipt_number"]
-                            return
-                        if r.status_code >= 500:
-                            await asyncio.sleep(0.5)
-                            continue
-                        self.report.refused += 1
-                        return
-                self.report.refused += 1
+                    r = await submit_recording([enrollment], rec)
+                if r is not None and r.status_code in (200, 201):
+                    body = r.json()
+                    self.accepted[body["id"]] = body["receipt_number"]
+                else:
+                    self.report.refused += 1
 
             tasks = []
             for i in range(self.recordings):

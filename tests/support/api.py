@@ -7,7 +7,7 @@ import datetime as dt
 import inspect
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -28,6 +28,23 @@ def recording(seed: int, *, pickup_site: str | None = None, **kwargs: Any) -> di
         if pickup_site is None or rec["pickup_site"] == pickup_site:
             return rec
     raise AssertionError(f"no resident of {pickup_site} generated")
+
+
+async def submit_recording(clients: Sequence[httpx.AsyncClient], rec: dict, *, tries: int = 120,
+                           pause: float = 0.5) -> httpx.Response | None:
+    """Posts a recording as a station does: again with the same Idempotency-Key while no answer
+    comes or the answer is a 5xx, each time to the next of `clients` (replicas behind a gateway).
+    Returns the first other answer (accepted or refused), None if none came in `tries`."""
+    for attempt in range(tries):
+        try:
+            r = await clients[attempt % len(clients)].post(
+                "/v1/enrollments", json=rec, headers={"Idempotency-Key": rec["station_recording_id"]})
+        except httpx.HTTPError:
+            r = None
+        if r is not None and r.status_code < 500:
+            return r
+        await asyncio.sleep(pause)
+    return None
 
 
 async def eventually(check: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30, interval: float = 0.2,
