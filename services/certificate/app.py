@@ -12,6 +12,7 @@ from services.certificate import api, consumers, service
 from services.certificate.models import messaging
 from shared import keys
 from shared.app import build_app
+from shared.messaging.transport import to_the_end
 from shared.runtime import ServiceContext, ServiceModule
 from shared.settings import Environment, Settings
 
@@ -35,12 +36,17 @@ async def run_policies(ctx: ServiceContext) -> None:
     settings, wake = ctx.settings, ctx.state["policy_wake"]
     if not policies_enabled(settings):
         return
+
+    async def one_pass() -> dict[str, int]:
+        async with ctx.sessions() as session:
+            made = await service.apply_policies(session, settings, ctx.state["signing_key"],
+                                                now=service.clock(settings))
+            await session.commit()
+        return made
+
     while True:
         while True:
-            async with ctx.sessions() as session:
-                made = await service.apply_policies(session, settings, ctx.state["signing_key"],
-                                                    now=service.clock(settings))
-                await session.commit()
+            made = await to_the_end(one_pass())
             if not made:
                 break
             ctx.events_written()

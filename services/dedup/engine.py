@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from services.dedup import repository, service
 from services.dedup.matching import Matcher, MatcherUnavailable
+from shared.messaging.transport import to_the_end
 from shared.runtime import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,11 @@ async def run_engine(ctx: ServiceContext) -> None:
         watch = _Watch(ctx, matcher)
         while True:
             try:
-                if await decide_one(ctx, matcher):
+                if await to_the_end(decide_one(ctx, matcher)):
                     watch.failures = 0
                     continue
-                await matcher.sync(ctx.sessions)  # decisions made elsewhere (adjudication)
-                await watch.idle()
+                await to_the_end(matcher.sync(ctx.sessions))  # decisions made elsewhere (adjudication)
+                await to_the_end(watch.idle())
                 await asyncio.sleep(IDLE_SECONDS)
             except asyncio.CancelledError:
                 raise

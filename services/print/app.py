@@ -13,6 +13,7 @@ from services.print import api, consumers, metrics, service
 from services.print.models import messaging
 from shared import keys
 from shared.app import build_app
+from shared.messaging.transport import to_the_end
 from shared.runtime import ServiceContext, ServiceModule
 from shared.settings import Environment, Settings
 
@@ -42,14 +43,17 @@ async def reap_lost_nodes(ctx: ServiceContext) -> None:
     printed again elsewhere, and the first ones, reported late, void."""
     grace = ctx.settings.print_lease_seconds + AGENT_RETRY_MAX_SECONDS
     reap_after = time.monotonic() + grace
+
+    async def one_pass() -> int:
+        async with ctx.sessions() as session, session.begin():
+            if time.monotonic() < reap_after:
+                await session.execute(select(1))  # the database answers: the grace runs
+                return 0
+            return await service.reap_lost_nodes(session)
+
     while True:
         try:
-            async with ctx.sessions() as session, session.begin():
-                if time.monotonic() < reap_after:
-                    await session.execute(select(1))  # the database answers: the grace runs
-                    lost = 0
-                else:
-                    lost = await service.reap_lost_nodes(session)
+            lost = await to_the_end(one_pass())
             if lost:
                 log.warning("%d print node(s) lost; their jobs are queued again", lost)
                 ctx.events_written()  # print.card_spoiled of the blanks they held
@@ -73,7 +77,7 @@ async def refresh_queue_metrics(ctx: ServiceContext) -> None:
     """The gauge ektp_print_jobs_waiting{site} that autoscalers read from /metrics."""
     while True:
         try:
-            await metrics.refresh_waiting(ctx)
+            await to_the_end(metrics.refresh_waiting(ctx))
         except asyncio.CancelledError:
             raise
         except Exception:
