@@ -33,6 +33,8 @@ from shared.settings import Environment, Settings
 
 log = logging.getLogger(__name__)
 
+STOP_SECONDS = 10.0  # what background work may take to finish when the process stops
+
 
 async def open_transport(settings: Settings, engine: AsyncEngine, *, name: str) -> Transport:
     """The embedded queue (in the database) or RabbitMQ, started."""
@@ -99,7 +101,9 @@ class RelayThread:
     async def stop(self) -> None:
         if self._loop is not None and self._stopping is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)
-        await asyncio.to_thread(self._thread.join, 30)
+        await asyncio.to_thread(self._thread.join, STOP_SECONDS)
+        if self._thread.is_alive():
+            log.warning("stopping without waiting for the outbox relays (what they did not send goes after a restart)")
 
     def _run(self) -> None:
         """The thread: uvloop, as uvicorn gives the request loop, when it is installed."""
@@ -256,7 +260,12 @@ class Runner:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Each finishes the database work it is in (a delivery runs to its end); on SQLite one can
+        # wait for a write lock that is not given back while the process stops (busy timeout: 60 s
+        # each try). The process does not wait for that: what was not finished is delivered again.
+        pending = (await asyncio.wait(self._tasks, timeout=STOP_SECONDS))[1] if self._tasks else set()
+        if pending:
+            log.warning("stopping without waiting for %s", ", ".join(sorted(t.get_name() for t in pending)))
         self._tasks.clear()
         await self.relays.stop()
         for module in self.modules:
