@@ -26,20 +26,12 @@ async def job_for_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) ->
     )).scalars().first()
 
 
-async def waiting_job(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
-    """The record's job not started yet (QUEUED or HELD), locked; None once a print server claimed it."""
+async def live_job(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
+    """The record's job that is not cancelled or voided (a reprint leaves one of those), locked; a
+    claim committed meanwhile shows in its status."""
     return (await session.execute(
         select(PrintJob).where(PrintJob.enrollment_id == enrollment_id,
-                               PrintJob.status.in_([JobStatus.QUEUED, JobStatus.HELD])).with_for_update()
-    )).scalars().first()
-
-
-async def current_job(session: AsyncSession, enrollment_id: uuid.UUID) -> PrintJob | None:
-    """The record's job being printed, printed or handed over (not a cancelled or voided one), locked."""
-    return (await session.execute(
-        select(PrintJob).where(PrintJob.enrollment_id == enrollment_id,
-                               PrintJob.status.in_([JobStatus.CLAIMED, JobStatus.PRINTED, JobStatus.ISSUED]))
-        .with_for_update()
+                               PrintJob.status.not_in([JobStatus.CANCELLED, JobStatus.VOID])).with_for_update()
     )).scalars().first()
 
 

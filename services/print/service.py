@@ -86,7 +86,7 @@ async def _replace(session: AsyncSession, enrollment_id: uuid.UUID, *, by: uuid.
     old = await _record(session, enrollment_id)
     if old.outcome == REPLACED:
         return  # a redelivered decision
-    job = await repository.waiting_job(session, enrollment_id) or await repository.current_job(session, enrollment_id)
+    job = await repository.live_job(session, enrollment_id)
     if job is not None and job.status == JobStatus.ISSUED:
         return
     old.outcome = REPLACED
@@ -563,7 +563,8 @@ async def redirect_site(session: AsyncSession, principal: Principal, site: str, 
         raise InvalidInput("a site cannot be redirected to itself", code="redirect_to_self")
     require_known(sites, ("path.site", site), ("to_site", to_site))
     await repository.lock_routes(session)
-    loop = _loop_through(await repository.routes(session), site, to_site)
+    routes = await repository.routes(session)
+    loop = _loop_through(routes, site, to_site)
     if loop:
         chain = " → ".join(loop)
         raise Conflict(f"pengalihan melingkar / redirect loop: {chain}", code="redirect_loop", fields=[FieldProblem(
@@ -572,7 +573,7 @@ async def redirect_site(session: AsyncSession, principal: Principal, site: str, 
                        f"Batalkan salah satunya lebih dulu.",
             message_en=f"Redirect loop ({chain}): the redirects already set from {to_site} lead back to {site}. "
                        f"Cancel one of them first.")])
-    before = print_sites(await repository.routes(session))
+    before = print_sites(routes)
     current = await repository.route(session, site, for_update=True)
     if current is None:
         current = SiteRoute(site=site, print_site=to_site, reason=reason, set_by=principal.actor, set_at=_now())
