@@ -112,18 +112,25 @@ async def _cancel(session: AsyncSession, rec: PrintRecord, job: PrintJob | None)
 
 
 async def _void_replaced(session: AsyncSession, rec: PrintRecord, job: PrintJob) -> None:
-    """A printed card of a replaced record: VOID (`print.card_voided`), never handed over; its serial
-    stays USED with the reason. Then the record's card is cancelled."""
+    """A printed card of a replaced record is void, never handed over; then the record's card is
+    cancelled."""
     reason = f"replaced by enrollment {rec.replaced_by} / diganti rekaman baru"
+    await _void(session, job, reason, blank_note=reason)
+    await _cancel(session, rec, None)
+
+
+async def _void(session: AsyncSession, job: PrintJob, reason: str, *, blank_note: str) -> None:
+    """A printed card made VOID (`print.card_voided`: destroy it); its serial stays USED, `blank_note`
+    on its blank."""
     blank = await repository.blank_by_claim(session, job.claim_id) if job.claim_id else None
     if blank is not None:
-        blank.reason = f"void: {reason}"[:200]
+        blank.reason = f"void: {blank_note}"[:200]
     job.status = JobStatus.VOID
     await session.flush()
     key = str(job.enrollment_id)
     await add_event(session, messaging, new_event("print.card_voided", {
-        "job_id": str(job.id), "enrollment_id": key, "site": job.site, "serial": job.serial, "reason": reason}, key=key))
-    await _cancel(session, rec, None)
+        "job_id": str(job.id), "enrollment_id": key, "site": job.site, "serial": job.serial, "reason": reason},
+        key=key))
 
 
 async def _requeue(session: AsyncSession, job: PrintJob) -> None:
@@ -533,11 +540,8 @@ async def reprint(session: AsyncSession, principal: Principal, job_id: uuid.UUID
     if job.status != JobStatus.PRINTED:
         raise Conflict(f"job {job_id} is {job.status}; only a PRINTED card (not yet handed over) can be reprinted",
                        code="not_printed")
-    blank = await repository.blank_by_claim(session, job.claim_id) if job.claim_id else None
-    if blank is not None:
-        blank.reason = f"void: reprinted by {principal.actor}: {reason}"[:200]
-    job.status = JobStatus.VOID
     job.reprint_reason = reason
+    await _void(session, job, reason, blank_note=f"reprinted by {principal.actor}: {reason}")
     new = PrintJob(id=uuid.uuid4(), enrollment_id=job.enrollment_id, site=job.site, status=JobStatus.QUEUED,
                    created_at=_now(), attempts=0, reprint_of=job.id, reprint_reason=reason)
     session.add(new)
@@ -546,8 +550,6 @@ async def reprint(session: AsyncSession, principal: Principal, job_id: uuid.UUID
                 {"enrollment_id": str(job.enrollment_id), "void_serial": job.serial, "reason": reason,
                  "new_job_id": str(new.id)})
     key = str(job.enrollment_id)
-    await add_event(session, messaging, new_event("print.card_voided", {
-        "job_id": str(job.id), "enrollment_id": key, "site": job.site, "serial": job.serial, "reason": reason}, key=key))
     await add_event(session, messaging, new_event("print.job_queued", {
         "job_id": str(new.id), "enrollment_id": key, "site": new.site, "reprint_of": str(job.id)}, key=key))
     return job, new
