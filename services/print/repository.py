@@ -16,6 +16,9 @@ from shared.db import conflict_insert, paginate
 
 
 async def record(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = True) -> PrintRecord | None:
+    """Locked when it is to change. Reading its card or pickup site with a job locked, take no lock:
+    a replacement locks the record before the job (`service._replace`), and the reverse order
+    could deadlock."""
     stmt = select(PrintRecord).where(PrintRecord.enrollment_id == enrollment_id)
     return (await session.execute(stmt.with_for_update() if for_update else stmt)).scalar_one_or_none()
 

@@ -313,7 +313,7 @@ async def claim(session: AsyncSession, principal: Principal, node_id: uuid.UUID,
 
 async def _handed(session: AsyncSession, principal: Principal, job: PrintJob) -> Claim:
     """The job with its card's data (name, NIK, address, photo, fingerprints), audited as handed to the agent."""
-    rec = await repository.record(session, job.enrollment_id)
+    rec = await repository.record(session, job.enrollment_id, for_update=False)
     await audit(session, principal, "print.card.claim", "print_job", str(job.id),
                 {"enrollment_id": str(job.enrollment_id), "node_id": str(job.node_id), "serial": job.serial})
     return Claim(job=job, card=rec.card if rec and rec.card else {})
@@ -394,7 +394,7 @@ async def hand_over(session: AsyncSession, principal: Principal, job_id: uuid.UU
     job = await repository.job(session, job_id, for_update=True)
     if job is None:
         raise NotFound(f"print job {job_id} not found")
-    record = await repository.record(session, job.enrollment_id)
+    record = await repository.record(session, job.enrollment_id, for_update=False)
     if not (record is not None and record.pickup_site and principal.may_act_for(record.pickup_site)):
         principal.require_site(job.site)
     if job.status == JobStatus.ISSUED:
