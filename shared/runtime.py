@@ -30,6 +30,7 @@ from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import QUEUES
 from shared.messaging.transport import Transport
 from shared.settings import Environment, Settings
+from shared.sites import dinas_sites
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,11 @@ class ServiceContext:
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.platform.sessions
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """The sites the dinas prints for, that recordings, stock and redirects may name (shared.sites)."""
+        return dinas_sites(self.settings.dinas_code)
 
     def events_written(self) -> None:
         """Call after a commit that wrote outbox rows: the relay publishes at once."""

@@ -24,7 +24,6 @@ from shared.ratelimit import rate_limit
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute, refine_invalid_body
-from shared.sites import dinas_sites
 
 router = APIRouter(prefix="/v1", tags=["enrollment"], route_class=ApiRoute)
 
@@ -57,7 +56,7 @@ async def submit_enrollment(
     today = dt.datetime.now(dt.UTC).date()
     answer = await batch.submit_one(session, ctx.state["group_commit"], principal, recording,
                                     key=idempotency_key or recording.station_recording_id, today=today,
-                                    sites=dinas_sites(ctx.settings.dinas_code))
+                                    sites=ctx.sites)
     if answer.status == 200:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -91,7 +90,7 @@ async def submit_batch(
     async with ctx.state["batch_slots"]:
         items = batch.split_items(body, kind)
         answers = await batch.submit_batch(session, principal, items, today=dt.datetime.now(dt.UTC).date(),
-                                           sites=dinas_sites(ctx.settings.dinas_code))
+                                           sites=ctx.sites)
         if any(a.status == 201 for a in answers):
             ctx.events_written()
         return batch_view(answers)

@@ -23,7 +23,6 @@ from shared.deps import SessionDep, require, service_context
 from shared.params import Offset, SiteQuery, SitePath
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute
-from shared.sites import dinas_sites
 
 router = APIRouter(prefix="/v1/print", tags=["print"], route_class=ApiRoute)
 
@@ -38,14 +37,6 @@ QueueReader = Annotated[Principal, Depends(require(Role.PRINT_AGENT, Role.PRINT_
                                                    Role.KECAMATAN_OPERATOR))]
 
 
-async def _sites(ctx: Context) -> tuple[str, ...]:
-    return dinas_sites(ctx.settings.dinas_code)
-
-
-# The sites stock and redirects may name: the dinas and its kecamatan.
-Sites = Annotated[tuple[str, ...], Depends(_sites)]
-
-
 def _node_view(node, in_flight: int = 0) -> NodeView:  # type: ignore[no-untyped-def]
     hours = max((time.time() - node.registered_at.timestamp()) / 3600, 1 / 60)
     return NodeView.model_validate(node, from_attributes=True).model_copy(
@@ -53,10 +44,9 @@ def _node_view(node, in_flight: int = 0) -> NodeView:  # type: ignore[no-untyped
 
 
 @router.post("/nodes", status_code=201, response_model=NodeRegistered, summary="A print agent registers itself")
-async def register(body: NodeIn, session: SessionDep, ctx: Context, principal: Agent,
-                   sites: Sites) -> NodeRegistered:
+async def register(body: NodeIn, session: SessionDep, ctx: Context, principal: Agent) -> NodeRegistered:
     lease = ctx.settings.print_lease_seconds
-    node = await service.register_node(session, principal, body, lease, sites=sites)
+    node = await service.register_node(session, principal, body, lease, sites=ctx.sites)
     await session.commit()
     return NodeRegistered(**_node_view(node).model_dump(), lease_seconds=lease, heartbeat_seconds=lease / 3)
 
@@ -170,9 +160,9 @@ async def reprint(job_id: uuid.UUID, body: ReprintIn, session: SessionDep, ctx: 
 
 
 @router.post("/sites/{site}/stock", response_model=StockView, status_code=201, summary="Receive blank cards")
-async def receive_stock(site: SitePath, body: StockIn, session: SessionDep, ctx: Context, principal: Operator,
-                        sites: Sites) -> StockView:
-    await service.receive_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold, sites=sites)
+async def receive_stock(site: SitePath, body: StockIn, session: SessionDep, ctx: Context,
+                        principal: Operator) -> StockView:
+    await service.receive_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold, sites=ctx.sites)
     await session.commit()
     ctx.state["work_available"].set()
     return (await _stock_views(session, ctx, site))[0]
@@ -180,9 +170,9 @@ async def receive_stock(site: SitePath, body: StockIn, session: SessionDep, ctx:
 
 @router.post("/sites/{site}/stock/transfer", response_model=TransferOut, summary="Move AVAILABLE blanks to another site")
 async def transfer_stock(site: SitePath, body: TransferIn, session: SessionDep, ctx: Context,
-                         principal: Operator, sites: Sites) -> TransferOut:
+                         principal: Operator) -> TransferOut:
     moved, left = await service.transfer_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold,
-                                               sites=sites)
+                                               sites=ctx.sites)
     await session.commit()
     ctx.events_written()
     ctx.state["work_available"].set()
@@ -192,9 +182,9 @@ async def transfer_stock(site: SitePath, body: TransferIn, session: SessionDep, 
 
 @router.put("/sites/{site}/stock/threshold", response_model=StockView, summary="A site's own low-stock threshold")
 async def set_threshold(site: SitePath, body: ThresholdIn, session: SessionDep, ctx: Context,
-                        principal: Operator, sites: Sites) -> StockView:
+                        principal: Operator) -> StockView:
     await service.set_low_threshold(session, principal, site, body.threshold, ctx.settings.print_low_stock_threshold,
-                                    sites=sites)
+                                    sites=ctx.sites)
     await session.commit()
     ctx.events_written()
     return (await _stock_views(session, ctx, site))[0]
@@ -213,9 +203,9 @@ async def queue(site: SitePath, session: SessionDep, principal: QueueReader) -> 
 
 
 @router.post("/sites/{site}/redirect", response_model=RedirectOut, summary="Print a site's cards at another site")
-async def redirect(site: SitePath, body: RedirectIn, session: SessionDep, ctx: Context, principal: Dinas,
-                   sites: Sites) -> RedirectOut:
-    moved = await service.redirect_site(session, principal, site, body.to_site, body.reason, sites=sites)
+async def redirect(site: SitePath, body: RedirectIn, session: SessionDep, ctx: Context,
+                   principal: Dinas) -> RedirectOut:
+    moved = await service.redirect_site(session, principal, site, body.to_site, body.reason, sites=ctx.sites)
     await session.commit()
     ctx.state["work_available"].set()
     return RedirectOut(site=site, print_site=body.to_site, moved_jobs=moved)
