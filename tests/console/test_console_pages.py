@@ -17,7 +17,7 @@ from services.certificate.models import RevokeCode
 from services.certificate.token import Reason
 from services.dedup.abis.protocol import FailureReason, failure_name
 from shared.errors import install_error_handlers
-from tests.console.browser import Watcher, chromium_path, launch, sync_playwright
+from tests.console.browser import Watcher, chromium_path
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
 # Every reason the services give as a code, which the pages show in words (Console.reason): a
@@ -144,34 +144,29 @@ async def test_an_upload_without_a_certificate_qr_says_so(client, tmp_path):
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test.sh installs it)")
-def test_the_watcher_catches_console_errors_and_failed_requests():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            page = browser.new_page()
-            watcher = Watcher()
-            watcher.attach(page)
-            page.route("http://console.test/**", lambda route: route.fulfill(
-                status=404 if "expected" in route.request.url else 500, body="{}"))
-            page.route("http://unreachable.test/**", lambda route: route.abort("connectionrefused"))
-            watcher.expect(404, "/expected")
-            page.goto("http://console.test/expected-page")  # an expected 404
-            page.evaluate("""async () => {
-                console.error("boom");
-                await fetch("http://console.test/expected-data");
-                await fetch("http://console.test/broken");
-                await fetch("http://unreachable.test/x").catch(() => null);
-            }""")
-            page.wait_for_timeout(500)
-            with pytest.raises(AssertionError) as failure:
-                watcher.check()
-            text = str(failure.value)
-            assert "console error: boom" in text
-            assert "HTTP 500" in text and "/broken" in text
-            assert "request failed" in text and "unreachable.test" in text
-            assert "expected-data" not in text
-        finally:
-            browser.close()
+def test_the_watcher_catches_console_errors_and_failed_requests(browser):
+    page = browser.new_page()
+    watcher = Watcher()
+    watcher.attach(page)
+    page.route("http://console.test/**", lambda route: route.fulfill(
+        status=404 if "expected" in route.request.url else 500, body="{}"))
+    page.route("http://unreachable.test/**", lambda route: route.abort("connectionrefused"))
+    watcher.expect(404, "/expected")
+    page.goto("http://console.test/expected-page")  # an expected 404
+    page.evaluate("""async () => {
+        console.error("boom");
+        await fetch("http://console.test/expected-data");
+        await fetch("http://console.test/broken");
+        await fetch("http://unreachable.test/x").catch(() => null);
+    }""")
+    page.wait_for_timeout(500)
+    with pytest.raises(AssertionError) as failure:
+        watcher.check()
+    text = str(failure.value)
+    assert "console error: boom" in text
+    assert "HTTP 500" in text and "/broken" in text
+    assert "request failed" in text and "unreachable.test" in text
+    assert "expected-data" not in text
 
 
 def test_the_example_receipt_has_the_form_of_a_receipt():
