@@ -13,6 +13,17 @@ HTTP_LATENCY = Histogram("ektp_http_request_seconds", "HTTP request latency", ["
 EVENTS_PUBLISHED = Counter("ektp_events_published_total", "Events relayed from an outbox to the broker", ["service"])
 EVENTS_CONSUMED = Counter("ektp_events_consumed_total", "Events delivered to a consumer", ["queue", "outcome"])
 
+# Any token is a valid HTTP method, so a label per method a client sends would let it create series
+# without end: the standard methods keep their name, every other one is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+
+
+def labels(scope: Scope) -> tuple[str, str]:
+    """(method, route) of a request: the method if standard, else "other"; the route's template
+    (`/v1/enrollments/{enrollment_id}`), never the path asked for, else "unmatched"."""
+    method = scope["method"] if scope["method"] in METHODS else "other"
+    return method, getattr(scope.get("route"), "path", "unmatched")
+
 
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
@@ -33,10 +44,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], path, str(status["code"])).inc()
-            HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)
+            method, route = labels(scope)
+            HTTP_REQUESTS.labels(method, route, str(status["code"])).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - start)
 
 
 router = APIRouter(tags=["operations"])

@@ -45,3 +45,38 @@ async def test_health_and_metrics_answer_anyone_and_carry_no_personal_data(app_a
     labelled = {re.sub(r"\{(\w+):\w+\}", r"{\1}", label)  # "{number:path}" is "{number}"
                 for label in re.findall(r'route="([^"]*)"', answers["/metrics"].text)}
     assert labelled and labelled <= {path for _, path in routes(app)} | {"unmatched"}
+
+
+def _series(metrics: str) -> set[tuple[str, str, str]]:
+    """(method, route, status) of every ektp_http_requests_total series /metrics shows."""
+    return set(re.findall(r'^ektp_http_requests_total\{method="([^"]*)",route="([^"]*)",status="([^"]*)"\}',
+                          metrics, re.MULTILINE))
+
+
+async def test_a_method_of_the_clients_making_adds_no_series_to_metrics(app_and_tokens):
+    """Any token is a valid HTTP method: a client sending a new one with each request must not make a
+    new series each time (Prometheus would drown). Every method beyond the standard ones is "other",
+    and a path that no route matches is "unmatched", whatever was asked."""
+    app, _, _ = app_and_tokens
+    odd = ["PURGE", "X-NIK-5371041708900001", "BREW", "FOO" * 30]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        for method in ("GET", "POST"):  # the series of the standard methods exist before
+            await client.request(method, "/v1/enrollments/stats")
+            await client.request(method, "/nowhere/0")
+        await client.get("/metrics")  # counted once it has answered
+        before = _series((await client.get("/metrics")).text)
+        for n, method in enumerate(odd):
+            await client.request(method, "/v1/enrollments/stats")
+            await client.request(method, f"/nowhere/{n}/{method}")
+        after = (await client.get("/metrics")).text
+
+    new = _series(after) - before
+    assert {method for method, _, _ in new} <= {"other"}, new
+    assert {route for _, route, _ in new} <= {"/v1/enrollments/stats", "unmatched"}, new
+    for method in odd:
+        assert f'method="{method}"' not in after
+        assert "/nowhere/" not in after
+    # The odd requests are still counted, as "other".
+    other = re.findall(r'^ektp_http_requests_total\{method="other",route="unmatched",status="404"\} (\S+)',
+                       after, re.MULTILINE)
+    assert other and float(other[0]) >= len(odd)
