@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -191,8 +192,11 @@ async def set_threshold(site: SitePath, body: ThresholdIn, session: SessionDep, 
 
 
 @router.get("/stock", response_model=list[StockView], summary="Blank-card stock per site")
-async def stock(session: SessionDep, ctx: Context, _: Operator, site: SiteQuery = None) -> list[StockView]:
-    return await _stock_views(session, ctx, site)
+async def stock(session: SessionDep, ctx: Context, principal: Operator, site: SiteQuery = None) -> list[StockView]:
+    sites = service.stock_scope(principal, site, ctx.sites)
+    if sites is not None and len(sites) == 1:
+        return await _stock_views(session, ctx, sites[0])
+    return await _stock_views(session, ctx, None, among=sites)
 
 
 @router.get("/sites/{site}/queue", response_model=QueueView,
@@ -224,9 +228,11 @@ async def routes(session: SessionDep, _: Operator) -> list[RouteView]:
     return [RouteView.model_validate(r, from_attributes=True) for r in await repository.routes(session)]
 
 
-async def _stock_views(session, ctx: ServiceContext, site: str | None) -> list[StockView]:  # type: ignore[no-untyped-def]
-    """Stock of one site (always one view, zeros if it has none) or of every site with stock."""
-    counts = await repository.stock_counts(session, site)
+async def _stock_views(session, ctx: ServiceContext, site: str | None,  # type: ignore[no-untyped-def]
+                       among: Sequence[str] | None = None) -> list[StockView]:
+    """Stock of one site (always one view, zeros if it has none) or of every site with stock (of
+    `among`, if given)."""
+    counts = await repository.stock_counts(session, (site,) if site is not None else among)
     if site is not None:
         counts.setdefault(site, {})
     states = await repository.site_stocks(session)

@@ -133,10 +133,11 @@ async def existing_serials(session: AsyncSession, serials: Sequence[str]) -> set
     return found
 
 
-async def stock_counts(session: AsyncSession, site: str | None = None) -> dict[str, dict[str, int]]:
+async def stock_counts(session: AsyncSession, sites: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+    """Blanks by site and status, of `sites` (None: every site)."""
     stmt = select(BlankCard.site, BlankCard.status, func.count()).group_by(BlankCard.site, BlankCard.status)
-    if site:
-        stmt = stmt.where(BlankCard.site == site)
+    if sites is not None:
+        stmt = stmt.where(BlankCard.site.in_(sites))
     out: dict[str, dict[str, int]] = {}
     for s, status, count in (await session.execute(stmt)).all():
         out.setdefault(s, {})[status] = int(count)

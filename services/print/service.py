@@ -23,7 +23,7 @@ from services.print.models import (
 )
 from services.print.schemas import NodeIn, StockIn, TransferIn
 from shared.auth.audit import audit
-from shared.auth.principal import Principal
+from shared.auth.principal import Principal, Role
 from shared.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
@@ -504,6 +504,23 @@ async def check_low_stock(session: AsyncSession, site: str, default: int) -> Non
     if low:
         await add_event(session, messaging, new_event(
             "print.stock_low", {"site": site, "available": available, "threshold": threshold}, key=f"stock:{site}"))
+
+
+def stock_scope(principal: Principal, site: str | None, sites: Sequence[str]) -> tuple[str, ...] | None:
+    """The sites whose blank stock `principal` may read (None: every site with stock), asked for
+    `site` or not: a city-wide credential every site; the dinas's print room (a print_operator of
+    the dinas's site, `sites[0]`) every site of the dinas, since it transfers blanks to any of them;
+    any other credential its own site. A site it may not read is 403 `wrong_site`."""
+    if principal.city_wide:
+        return None if site is None else (site,)
+    if principal.role == Role.PRINT_OPERATOR and principal.site == sites[0]:
+        if site is None:
+            return tuple(sites)
+        if site not in sites:
+            raise Forbidden(f"the dinas's print room reads the stock of the dinas's sites only, not of {site}",
+                            code="wrong_site")
+        return (site,)
+    return (principal.scope(site) or principal.site,)
 
 
 @dataclass

@@ -168,6 +168,45 @@ async def test_a_site_bound_credential_lists_only_its_own_sites_nodes_as_its_job
     assert sorted(n["site"] for n in (await listed(dinas, "nodes")).json()["items"]) == [DINAS, kecamatan]
 
 
+async def test_each_role_reads_the_blank_stock_of_the_sites_it_acts_for(print_api, credentials):  # noqa: F811
+    """A kecamatan's operators see their own site's blanks; the dinas's print room every site of the
+    dinas (it transfers blanks to any of them); a dinas operator and the admin every site. Before,
+    any print operator read every site's counts."""
+    api, kecamatan, other = print_api, "53.71.04", "53.71.01"
+    for n, site in enumerate((kecamatan, other, DINAS), start=1):
+        await add_stock(api, site, f"47{n}0000001", n)
+    tokens = {
+        "kecamatan_operator": (await credentials.create("kecamatan_operator", kecamatan))[1],
+        "print_operator": (await credentials.create("print_operator", kecamatan))[1],
+        "dinas print_operator": (await credentials.create("print_operator", DINAS))[1],
+        "dinas_operator": (await credentials.create("dinas_operator", DINAS))[1],
+    }
+
+    async def stock(who: str, **params: str) -> httpx.Response:
+        return await api.get("/v1/print/stock", params=params,
+                             headers=auth(tokens[who]) if who in tokens else {})  # else the admin's
+
+    def available(response: httpx.Response) -> dict[str, int]:
+        assert response.status_code == 200, response.text
+        return {s["site"]: s["available"] for s in response.json()}
+
+    everywhere = {kecamatan: 1, other: 2, DINAS: 3}
+    for who in ("kecamatan_operator", "print_operator"):
+        assert available(await stock(who)) == {kecamatan: 1}, who
+        assert available(await stock(who, site=kecamatan)) == {kecamatan: 1}, who
+        for site in (other, DINAS):
+            refused = await stock(who, site=site)
+            assert refused.status_code == 403 and refused.json()["error"] == "wrong_site", (who, refused.text)
+    assert available(await stock("dinas print_operator")) == everywhere
+    assert available(await stock("dinas print_operator", site=other)) == {other: 2}
+    assert available(await stock("dinas print_operator", site="53.71.05")) == {"53.71.05": 0}  # none received yet
+    refused = await stock("dinas print_operator", site="53.72.01")  # not a site of this dinas
+    assert refused.status_code == 403 and refused.json()["error"] == "wrong_site", refused.text
+    for who in ("dinas_operator", "admin"):
+        assert available(await stock(who)) == everywhere, who
+        assert available(await stock(who, site=other)) == {other: 2}, who
+
+
 async def test_a_print_server_joins_a_pool_of_a_site_of_the_dinas_only(print_api):
     """A typo in an agent's --site made a pool of its own that no job ever reaches."""
     api = print_api

@@ -92,7 +92,9 @@ SCOPE: dict[tuple[str, str], list[Ask] | str] = {
             body=lambda o: {"first_serial": o["serial"], "count": 1, "to_site": SITE})],
     ("PUT", "/v1/print/sites/{site}/stock/threshold"): [
         Ask(f"/v1/print/sites/{OTHER}/stock/threshold", body={"threshold": 5})],
-    ("GET", "/v1/print/stock"): "blank-card counts per site: no resident's record",
+    ("GET", "/v1/print/stock"): [
+        Ask(params={"site": OTHER}),
+        Ask(filtered=lambda o, b: [s["site"] for s in b] == [SITE])],
     ("GET", "/v1/print/sites/{site}/queue"): [Ask(f"/v1/print/sites/{OTHER}/queue")],
     ("GET", "/v1/print/sites/routes"): "which sites print at which: the dinas's plan, no record",
     ("POST", "/v1/certificates"): [Ask(body=lambda o: {"enrollment_id": o["enrollment_id"]})],
