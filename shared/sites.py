@@ -18,16 +18,22 @@ def dinas_sites(dinas_code: str) -> tuple[str, ...]:
     return (dinas_code, *(d.code for d in regions.districts(dinas_code)))
 
 
+def served(sites: Sequence[str]) -> tuple[str, str]:
+    """How a message names `sites` (the dinas's, as `dinas_sites` gives them), in Indonesian and English:
+    "dinas 53.71 atau salah satu kecamatannya (53.71.01, ...)". The one wording of the list, for a site
+    refused here as unknown and for a pickup site the counter (the enrollment service's, a station's)
+    refuses as not served."""
+    dinas, kecamatan = sites[0], ", ".join(sites[1:]) or "-"
+    return (f"dinas {dinas} atau salah satu kecamatannya ({kecamatan})",
+            f"the dinas {dinas} or one of its kecamatan ({kecamatan})")
+
+
 def require_known(sites: Sequence[str], *named: tuple[str, str]) -> None:
     """Refuses (422) every (field, site code) whose site is not one of `sites`, naming the field."""
-    dinas, kecamatan = sites[0], ", ".join(sites[1:]) or "-"
+    served_id, served_en = served(sites)
     problems = [
-        FieldProblem(
-            field=field, code="site.unknown",
-            message_id=f"Lokasi {code} tidak dikenal: bukan dinas {dinas} dan bukan salah satu kecamatannya "
-                       f"({kecamatan}).",
-            message_en=f"Site {code} is not known: it is neither the dinas {dinas} nor one of its kecamatan "
-                       f"({kecamatan}).")
+        FieldProblem(field=field, code="site.unknown", message_id=f"Lokasi {code} tidak dikenal: bukan {served_id}.",
+                     message_en=f"Site {code} is not known: it is not {served_en}.")
         for field, code in named if code not in sites
     ]
     if problems:

@@ -19,7 +19,7 @@ from services.enrollment.models import DedupEngineState, Enrollment, Status, Tim
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
 from services.enrollment.timeline import EVENT_STEPS, moves_forward
-from services.enrollment.validation import check_recording, every_problem
+from services.enrollment.validation import check_recording, check_served, every_problem
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
 from shared import regions
@@ -87,20 +87,10 @@ def refused_structure(errors: list[Any], raw: Any, today: dt.date, *, strip: tup
 def counter_check(recording: RecordingIn, today: dt.date, sites: Sequence[str]) -> list[Problem]:
     """The warnings of an acceptable recording; every problem at once (422) if it has errors.
     `sites`: the dinas's sites (shared.sites.dinas_sites), where a card can be printed and collected."""
-    problems = check_recording(recording, today=today) + not_served(recording, sites)
+    problems = check_recording(recording, today=today) + check_served(recording, sites)
     if any(p.severity == "error" for p in problems):
         raise InvalidInput(REFUSED, fields=problems)
     return problems
-
-
-def not_served(recording: RecordingIn, sites: Sequence[str]) -> list[Problem]:
-    """A pickup site of another regency: no print server of this dinas would ever print the card.
-    (An unknown code is already `site.unknown`.)"""
-    pickup = recording.pickup_site
-    if pickup in sites or regions.site(pickup) is None:
-        return []
-    return [problem("pickup_site", "pickup_site.not_served", code=pickup, dinas=sites[0],
-                    kecamatan=", ".join(sites[1:]) or "-")]
 
 
 async def correction_of(session: AsyncSession, recording: RecordingIn) -> str | None:

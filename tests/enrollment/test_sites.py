@@ -4,7 +4,12 @@ test_credential_cache.py)."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from services.enrollment.validation import check_served
+from shared.errors import InvalidInput
+from shared.sites import dinas_sites, require_known, served
+from tests.enrollment import factories
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
 from tests.support.api import auth, recording
 
@@ -91,8 +96,30 @@ async def test_a_pickup_site_outside_the_dinas_is_refused_at_the_counter(enrollm
     [field] = [f for f in refused.json()["fields"] if f["severity"] == "error"]
     assert (field["field"], field["code"]) == ("pickup_site", "pickup_site.not_served")
     assert bandung in field["message_en"] and "53.71.04" in field["message_en"] and bandung in field["message_id"]
+    served_id, served_en = served(dinas_sites("53.71"))
+    assert served_id in field["message_id"] and served_en in field["message_en"]
 
     answer = (await enrollment_api.post("/v1/enrollments/batch", json=[rec, recording(2051, pickup_site=OEBOBO)])).json()
     assert [i["status"] for i in answer["items"]] == [422, 201]
     page = (await enrollment_api.get("/v1/enrollments", params={"site": bandung})).json()
     assert page["total"] == 0
+
+
+def test_a_site_unknown_here_and_a_pickup_site_not_served_name_the_dinas_sites_in_the_same_words():
+    """The print service's refusal of a site (shared.sites.require_known) and the counter's of a pickup
+    site (the enrollment service's and a station's) list the sites served from one wording."""
+    kupang, bandung = dinas_sites("53.71"), "32.73.01"
+    served_id, served_en = served(kupang)
+    assert served_en == ("the dinas 53.71 or one of its kecamatan "
+                         "(53.71.01, 53.71.02, 53.71.03, 53.71.04, 53.71.05, 53.71.06)")
+    with pytest.raises(InvalidInput) as refused:
+        require_known(kupang, ("to_site", bandung))
+    [unknown] = refused.value.fields
+    assert unknown.message_id == f"Lokasi {bandung} tidak dikenal: bukan {served_id}."
+    assert unknown.message_en == f"Site {bandung} is not known: it is not {served_en}."
+    [not_served] = check_served(factories.recording(pickup_site=bandung), kupang)
+    assert not_served.code == "pickup_site.not_served"
+    assert not_served.message_id == (f"Lokasi pengambilan {bandung} tidak dilayani di sini: kartu hanya dicetak dan "
+                                     f"diambil di {served_id}.")
+    assert not_served.message_en == (f"Pickup site {bandung} is not served here: cards are printed and collected "
+                                     f"only at {served_en}.")

@@ -17,12 +17,13 @@ from shared.errors import problems_from_pydantic as from_pydantic_errors
 from .normalise import normalise_recording
 from .partial import every_problem, parsed_fields
 from .problems import Problem, Severity, has_errors
-from .rules import check_recording, check_what_parsed
+from .rules import check_recording, check_served, check_what_parsed
 
 __all__ = [
     "Problem",
     "Severity",
     "check_recording",
+    "check_served",
     "check_what_parsed",
     "dotted_path",
     "every_problem",

@@ -2,7 +2,8 @@
 
 Templates use ``str.format`` fields filled from the problem's ``params``. A param whose name
 ends in ``positions`` is a list of finger positions or eyes and is spelled out in each
-language ("ibu jari kanan, telunjuk kiri" / "right thumb, left index finger").
+language ("ibu jari kanan, telunjuk kiri" / "right thumb, left index finger"); a param ``sites``
+is the dinas's sites, named as ``shared.sites.served`` names them.
 Codes listed in ``WARNINGS`` are warnings by default; all others are errors.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.errors import FIELD_MESSAGES
+from shared.sites import served
 
 from .problems import Problem, Severity
 
@@ -100,10 +102,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Site code {code} is not known; use a regency/city (PP.KK) or kecamatan (PP.KK.CC) code.",
     ),
     "pickup_site.not_served": (
-        "Lokasi pengambilan {code} tidak dilayani di sini: kartu hanya dicetak dan diambil di dinas {dinas} atau "
-        "kecamatannya ({kecamatan}).",
-        "Pickup site {code} is not served here: cards are printed and collected only at the dinas {dinas} or one of "
-        "its kecamatan ({kecamatan}).",
+        "Lokasi pengambilan {code} tidak dilayani di sini: kartu hanya dicetak dan diambil di {sites}.",
+        "Pickup site {code} is not served here: cards are printed and collected only at {sites}.",
     ),
     # --- personal data ---
     "blood_type.invalid": (
@@ -256,13 +256,18 @@ def _spell(value: Any, lang: int) -> str:
     return ", ".join(BIOMETRIC_NAMES.get(str(v), (str(v), str(v)))[lang] for v in items)
 
 
+def _value(name: str, value: Any, lang: int) -> Any:
+    if name.endswith("positions"):
+        return _spell(value, lang)
+    return served(value)[lang] if name == "sites" else value
+
+
 def render(code: str, /, **params: Any) -> tuple[str, str]:
     """(Indonesian, English) text of ``code``; KeyError for a code not in the catalogue."""
     templates = CATALOGUE[code]
     out = []
     for lang, template in enumerate(templates):
-        values = {k: (_spell(v, lang) if k.endswith("positions") else v) for k, v in params.items()}
-        out.append(template.format(**values))
+        out.append(template.format(**{k: _value(k, v, lang) for k, v in params.items()}))
     return out[0], out[1]
 
 

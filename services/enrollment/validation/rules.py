@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from services.enrollment.schemas import MaritalStatus, RecordingIn
 from shared import regions
@@ -135,6 +135,16 @@ def check_village(code: str) -> list[Problem]:
 
 def check_site(code: str, field: str) -> list[Problem]:
     return [] if regions.site(code) else [problem(field, "site.unknown", code=code)]
+
+
+def check_served(rec: RecordingIn, sites: Sequence[str]) -> list[Problem]:
+    """A pickup site of another regency: no print server of this dinas would ever print the card.
+    `sites`: the dinas's sites (shared.sites.dinas_sites at the server; at a station, the list it
+    last learned from the server). An unknown code is already `site.unknown`."""
+    pickup = rec.pickup_site
+    if pickup in sites or regions.site(pickup) is None:
+        return []
+    return [problem("pickup_site", "pickup_site.not_served", code=pickup, sites=list(sites))]
 
 
 def check_dates(rec: RecordingIn, today: dt.date, now: dt.datetime) -> list[Problem]:
