@@ -10,7 +10,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ from services.certificate.app import module as certificate_module
 from services.dedup.app import module as dedup_module
 from services.enrollment.app import module as enrollment_module
 from services.print.agent.drivers import make_driver
+from services.print.agent.retention import Retention
 from services.print.agent.runner import AgentConfig, PrintAgent
 from services.print.app import module as print_module
 from shared.app import build_app
@@ -104,6 +105,7 @@ class AllInOne:
     print_agents: int
     driver: str = "render"
     seed_stock: int = 1000
+    retention: Retention = field(default_factory=Retention)  # of the render agents' card files
 
     @property
     def url(self) -> str:
@@ -176,7 +178,8 @@ class AllInOne:
         plan = agent_plan(self.print_agents, self.settings.dinas_code)
         for i, (site, role) in enumerate(plan, start=1):
             output = Path(self.settings.data_dir) / "cards" / site
-            driver = make_driver(self.driver, output_dir=output) if self.driver == "render" else make_driver(self.driver)
+            driver = (make_driver(self.driver, output_dir=output, retention=self.retention) if self.driver == "render"
+                      else make_driver(self.driver))
             config = AgentConfig(service_url=self.url, token=self.settings.bootstrap_token or "", site=site, role=role,
                                  capacity=1, name=f"allinone-{i}-{site}-{role}", printer_model=self.driver)
             agents.append(PrintAgent(config, driver))

@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from services.print.agent.retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MB, Retention
 from shared.settings import Settings, new_token
 
 app = typer.Typer(help="KTP-el issuance platform: run it, operate it, try it.", no_args_is_help=True,
@@ -48,6 +49,14 @@ def _settings(**overrides: object) -> Settings:
 
 # ---- running ---------------------------------------------------------------------------------
 
+# How long a render agent keeps the files of the cards it printed (services/print/agent/retention.py).
+KeepDays = Annotated[float, typer.Option(
+    min=0, envvar="EKTP_PRINT_KEEP_DAYS", help="render: cards rendered longer ago are removed (0: no age limit)")]
+KeepMb = Annotated[float, typer.Option(
+    min=0, envvar="EKTP_PRINT_KEEP_MB",
+    help="render: a site's card files are kept under this many MB, oldest removed first (0: no size limit)")]
+
+
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -56,6 +65,8 @@ def up(
     data_dir: Annotated[Path, typer.Option(help="Database, keys and rendered cards go here")] = Path("./var"),
     driver: Annotated[str, typer.Option(help="Print agents' driver: render (PNG+PDF files) or sim")] = "render",
     seed_stock: Annotated[int, typer.Option(help="Blank cards given to each site of the dinas at start (0: none)")] = 1000,
+    keep_days: KeepDays = DEFAULT_KEEP_DAYS,
+    keep_mb: KeepMb = DEFAULT_KEEP_MB,
 ) -> None:
     """All-in-one: every service, the embedded database and queue, and N print agents. No servers needed."""
     from ektp.allinone import AllInOne
@@ -72,7 +83,8 @@ def up(
     settings = _settings(database_url=database_url, bootstrap_token=token, data_dir=data_dir,
                          public_base_url=f"http://{host}:{port}", log_json=False)
     configure_logging(settings.log_level, json=False, service="all-in-one")
-    asyncio.run(AllInOne(settings, host, port, print_agents, driver=driver, seed_stock=seed_stock).serve())
+    asyncio.run(AllInOne(settings, host, port, print_agents, driver=driver, seed_stock=seed_stock,
+                         retention=Retention(keep_days, keep_mb)).serve())
 
 
 @app.command()
@@ -110,6 +122,8 @@ def print_agent(
     token: Annotated[Optional[str], typer.Option(help="Credential; default EKTP_AGENT_TOKEN")] = None,
     name: Annotated[Optional[str], typer.Option(help="Node name; default the host name")] = None,
     output_dir: Annotated[Path, typer.Option(help="render: where card files go")] = Path("./var/cards"),
+    keep_days: KeepDays = DEFAULT_KEEP_DAYS,
+    keep_mb: KeepMb = DEFAULT_KEEP_MB,
     sim_seconds: Annotated[float, typer.Option(help="sim: seconds per card")] = 1.0,
     sim_failure_rate: Annotated[float, typer.Option(help="sim: share of cards spoiled")] = 0.0,
     health_port: Annotated[int, typer.Option(help="GET /healthz is served here (0: off)")] = 0,
@@ -126,7 +140,7 @@ def print_agent(
         raise typer.Exit(2)
     configure_logging(os.environ.get("EKTP_LOG_LEVEL", "INFO"), json=True, service="print-agent")
     if driver == "render":
-        printer = make_driver("render", output_dir=output_dir / site)
+        printer = make_driver("render", output_dir=output_dir / site, retention=Retention(keep_days, keep_mb))
     else:
         printer = make_driver("sim", seconds_per_card=sim_seconds, failure_rate=sim_failure_rate)
     config = AgentConfig(service_url=service_url, token=credential, site=site, role=role, capacity=capacity,
@@ -396,7 +410,8 @@ def station_enqueue(
     file: Annotated[Path, typer.Argument(help="Recordings, one JSON object a line (NDJSON, UTF-8); - for stdin")],
     queue: StationQueue = Path("./var/station.db"),
 ) -> None:
-    """Check each recording at the counter (the server's own rules) and queue the good ones."""
+    """Check each recording at the counter (the server's own rules, the pickup site against the sites
+    the dinas serves as the last push learned them) and queue the good ones."""
     import datetime as dt
     import io
 
@@ -414,6 +429,10 @@ def station_enqueue(
             typer.echo(f"{file}: {exc}; nothing queued", err=True)
             raise typer.Exit(2) from None
         done = enqueue(open_queue(queue), read_lines(source), today=dt.date.today())
+    if done.sites is None:
+        typer.echo("pickup sites not checked: no push has learned yet which sites the dinas serves (the server "
+                   "checks them when the recordings are pushed) / lokasi pengambilan belum diperiksa: daftar "
+                   "lokasi yang dilayani dinas belum diketahui (server memeriksanya saat rekaman dikirim)", err=True)
     for srid in done.replaced:
         typer.echo(f"{srid}: replaces the recording the server refused, to be pushed again / "
                    "menggantikan rekaman yang ditolak server, akan dikirim lagi", err=True)
@@ -436,6 +455,7 @@ def station_push(
     give_up_after: Annotated[Optional[float], typer.Option(help="Stop with an error after this many seconds")] = None,
 ) -> None:
     """Push pending recordings (gzip'd batches, exponential backoff); resumable, never records twice.
+    Learns the pickup sites the dinas serves, for enqueue to check (see `ektp station sites`).
 
     Progress and retries go to stderr, the JSON summary to stdout. Exit codes: 0 all pushed, 2 usage
     (no credential, a --url that is not http(s)), 3 the credential refused (the recordings stay
@@ -495,6 +515,19 @@ def station_status(queue: StationQueue = Path("./var/station.db")) -> None:
     from ektp.station import counts, open_queue
 
     typer.echo(json.dumps(counts(open_queue(queue))))
+
+
+@station_app.command("sites")
+def station_sites(queue: StationQueue = Path("./var/station.db")) -> None:
+    """The pickup sites the dinas serves as the last push learned them (enqueue checks with them)."""
+    from ektp.station import open_queue, served_sites
+
+    known = served_sites(open_queue(queue))
+    if known is None:
+        typer.echo("no push has learned the sites yet: enqueue does not check pickup sites", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps({"sites": list(known.sites), "learned_from": known.learned_from,
+                           "learned_at": known.learned_at}))
 
 
 @station_app.command("refused")

@@ -69,6 +69,7 @@ MANUAL_SECRETS = {"ektp-app", "ektp-cert-keys", "ektp-print-agents", "ektp-tls"}
 # Environment variables the files set that are not Settings fields, and who reads them.
 NON_SETTINGS_ENV = {
     "EKTP_AGENT_TOKEN",  # `ektp print-agent` (ektp/cli.py)
+    "EKTP_PRINT_KEEP_DAYS", "EKTP_PRINT_KEEP_MB",  # `ektp print-agent`, `ektp up`: the card files kept
     "EKTP_HEALTHCHECK_URL",  # the image's HEALTHCHECK (Dockerfile)
     "EKTP_DB_USER", "EKTP_DB_PASSWORD", "EKTP_BROKER_USER", "EKTP_BROKER_PASSWORD",  # k8s: parts of the URLs
 }
@@ -287,6 +288,8 @@ def test_compose_print_agents_are_one_service_per_site(compose: dict[str, Any]) 
         env = agent["environment"]
         assert not {"EKTP_DATABASE_URL", "EKTP_BROKER_URL"} & set(env), "agents talk to the print service only"
         assert env["EKTP_AGENT_TOKEN"] == _env_example()[AGENT_TOKEN_VARS[site]], f"{name}: not its site's credential"
+        # the card files a site keeps: a limit by age and one by size (its directory fills no disk)
+        assert float(env["EKTP_PRINT_KEEP_DAYS"]) > 0 and float(env["EKTP_PRINT_KEEP_MB"]) > 0, name
     assert services["print-agent-53-71"]["deploy"]["replicas"] == 4
     assert services["print-agent-53-71-backup"]["deploy"]["replicas"] == 2
 
@@ -544,6 +547,11 @@ def test_one_print_agent_deployment_per_site(rendered: list[dict[str, Any]]) -> 
         # a print_agent credential acts for its own site only
         assert env["EKTP_AGENT_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "ektp-print-agents", "key": site}
         assert not {"EKTP_DATABASE_URL", "EKTP_BROKER_URL", "EKTP_DATA_KEY"} & set(env)
+        # the card files kept fit the cards volume, with 1 GiB to spare (the last 10 minutes' are never removed)
+        (cards,) = [v for v in pod["volumes"] if v["name"] == "cards"]
+        limit_mb = int(cards["emptyDir"]["sizeLimit"].removesuffix("Gi")) * 1024
+        assert 0 < float(env["EKTP_PRINT_KEEP_MB"]["value"]) <= limit_mb - 1024, name
+        assert float(env["EKTP_PRINT_KEEP_DAYS"]["value"]) > 0, name
         # the autoscaler (or the operator's `kubectl scale`) owns the count, not `kubectl apply`
         assert "replicas" not in deployment["spec"], f"{name}: replicas would undo kubectl scale"
 

@@ -4,7 +4,8 @@ A driver prints one card at a time (a card printer is a serial device): concurre
 `print_card` on one driver queue behind each other.
 
 - `RenderDriver` renders the card and writes it to a directory (the default, and what a real
-  printer integration would send to the device).
+  printer integration would send to the device); it removes old cards' files as it goes
+  (`retention.py`).
 - `SimDriver` only takes time and fails at a configured rate; for load tests.
 
 Outcomes: `Printed`, or `Spoiled` with a reason (the blank is used up and must be accounted for).
@@ -18,16 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 import random
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.print.agent.retention import PRUNE_EVERY_SECONDS, Retention, prune
 from services.print.card import CardData, build_chip_record, render_card
+
+log = logging.getLogger(__name__)
 
 SpoilReason = Literal["misprint", "chip_failure", "jam"]
 SPOIL_REASONS: tuple[SpoilReason, ...] = ("misprint", "chip_failure", "jam")
@@ -82,7 +88,8 @@ class RenderDriver:
     """Renders each card into `output_dir`: `<serial>-front.png`, `-back.png`, `.pdf`, `.chip`.
 
     The chip record is `job.chip_record` when the job carries one, else it is signed here with
-    `signing_key` (`key_id`); with neither the card is spoiled as a chip failure.
+    `signing_key` (`key_id`); with neither the card is spoiled as a chip failure. Old cards' files
+    are removed when it starts and after each card, as `retention` says (`retention.py`).
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class RenderDriver:
         signing_key: Ed25519PrivateKey | None = None,
         key_id: str | None = None,
         dpi: int = 300,
+        retention: Retention | None = None,
     ) -> None:
         if signing_key is not None and not key_id:
             raise ValueError("key_id is required with signing_key")
@@ -99,21 +107,32 @@ class RenderDriver:
         self.signing_key = signing_key
         self.key_id = key_id
         self.dpi = dpi
+        self.retention = retention or Retention()
         self._lock = asyncio.Lock()
+        self._printing: set[str] = set()  # file names of the cards given to print_card, not yet done
+        self._pruned_at: float | None = None
 
     async def check(self) -> None:
-        """OSError if the cards cannot be written (a missing volume, a read-only or full disk)."""
+        """OSError if the cards cannot be written (a missing volume, a read-only or full disk).
+        Old cards are removed first: a disk the agent filled before it had a retention is freed."""
         await asyncio.to_thread(self._check)
 
     def _check(self) -> None:
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        prune(self.output_dir, self.retention, busy=set(self._printing))
+        self._pruned_at = time.monotonic()
         with tempfile.NamedTemporaryFile(dir=self.output_dir, prefix=".write-check-") as probe:  # agents may share it
             probe.write(b"ok")
             probe.flush()
 
     async def print_card(self, job: CardJob) -> PrintOutcome:
-        async with self._lock:
-            return await asyncio.to_thread(self._print, job)
+        name = _safe_name(job.serial)
+        self._printing.add(name)
+        try:
+            async with self._lock:
+                return await asyncio.to_thread(self._print, job)
+        finally:
+            self._printing.discard(name)
 
     def _print(self, job: CardJob) -> PrintOutcome:
         card = dataclasses.replace(job.card, serial=job.serial)
@@ -136,7 +155,19 @@ class RenderDriver:
         }
         paths = {kind: _write(self.output_dir / fname, data) for kind, (fname, data) in contents.items()}
         sizes = {kind: len(data) for kind, (_, data) in contents.items()}
+        self._prune()
         return Printed(job.job_id, job.serial, paths, sizes)
+
+    def _prune(self) -> None:
+        """After a card, at most once every PRUNE_EVERY_SECONDS (a pass reads the whole directory: ~80 ms
+        at 2 GB of cards). A failure to remove old cards is logged, never the card's fault (it is printed)."""
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            prune(self.output_dir, self.retention, busy=set(self._printing))
+        except OSError as exc:
+            log.warning("could not remove old cards from %s: %r", self.output_dir, exc)
 
 
 class SimDriver:
