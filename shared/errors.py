@@ -205,7 +205,7 @@ def _one(path: str, err: Mapping[str, Any]) -> FieldProblem:
         return field_problem(path, "field.enum", expected=(expected.replace(" or ", " atau "), expected))
     if kind in ("string_too_long", "too_long"):
         return field_problem(path, "field.too_long", max=ctx.get("max_length", "?"))
-    if kind == "string_too_short" and ctx.get("min_length") == 1:
+    if kind == "string_too_short" and (ctx.get("min_length") == 1 or not str(err.get("input", "x")).strip()):
         return field_problem(path, "field.blank")
     if kind in ("string_too_short", "too_short"):
         return field_problem(path, "field.too_short", min=ctx.get("min_length", "?"))

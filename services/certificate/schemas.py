@@ -7,13 +7,15 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from shared.params import Reason
+
 
 class IssueIn(BaseModel):
     enrollment_id: uuid.UUID
 
 
 class RevokeIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=400)
+    reason: Reason = Field(max_length=400)
 
 
 class CertificateView(BaseModel):

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.params import Reason
+
 
 class EngineView(BaseModel):
     paused: bool
@@ -25,7 +27,7 @@ class EngineView(BaseModel):
 
 
 class PauseIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=400, examples=["lisensi penunggalan habis / licence expired"])
+    reason: Reason = Field(max_length=400, examples=["lisensi penunggalan habis / licence expired"])
 
 
 class SiteBacklog(BaseModel):
@@ -118,4 +120,4 @@ class CasePage(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Literal["same_person", "different_persons"]
-    note: str = Field(min_length=3, max_length=1000)
+    note: Reason = Field(max_length=1000)

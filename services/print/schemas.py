@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.params import Reason
+
 
 class NodeIn(BaseModel):
     name: str = Field(min_length=1, max_length=80, examples=["oebobo-ps1"])
@@ -143,7 +145,7 @@ class ThresholdIn(BaseModel):
 
 
 class ReprintIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=200, examples=["photo smudged at quality check"])
+    reason: Reason = Field(max_length=200, examples=["photo smudged at quality check"])
 
 
 class ReprintOut(BaseModel):
@@ -159,7 +161,7 @@ class QueueView(BaseModel):
 
 class RedirectIn(BaseModel):
     to_site: str = Field(pattern=r"^\d{2}\.\d{2}(\.\d{2})?$", examples=["53.71"])
-    reason: str = Field(min_length=3, max_length=200, examples=["no print server at this kecamatan"])
+    reason: Reason = Field(max_length=200, examples=["no print server at this kecamatan"])
 
 
 class RouteView(BaseModel):

@@ -160,3 +160,28 @@ async def test_an_uploaded_image_is_not_refused_for_its_nul_bytes(client):
     assert b"\x00" in image.getvalue()
     response = await client.post("/console/verify", files={"file": ("scan.png", image.getvalue(), "image/png")})
     assert response.status_code == 200 and 'id="upload-error"' in response.text  # read: no QR code in it
+
+
+ZERO = "00000000-0000-4000-8000-000000000000"
+# Every route where an operator writes why, and the field: a reason of blanks only is no reason.
+REASONS = [
+    ("/v1/dedup/engine/pause", {}, "reason"),
+    (f"/v1/dedup/cases/{ZERO}/decision", {"decision": "same_person"}, "note"),
+    ("/v1/certificates/470%2F0001%2FDukcapil%2F2026/revoke", {}, "reason"),
+    (f"/v1/print/jobs/{ZERO}/reprint", {}, "reason"),
+    ("/v1/print/sites/53.71.04/redirect", {"to_site": "53.71"}, "reason"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), REASONS, ids=["pause", "decision", "revoke", "reprint", "redirect"])
+@pytest.mark.parametrize("blank", ["   ", " \t \n ", ""])
+async def test_a_reason_of_blanks_only_is_refused_naming_the_field(client, path, body, field, blank):
+    response = await client.post(path, json={**body, field: blank})
+    assert response.status_code == 422, response.text  # a blank pause reason was taken and shown to residents
+    assert [(f["field"], f["code"]) for f in _error(response)["fields"]] == [(field, "field.blank")]
+
+
+async def test_a_reason_is_kept_without_its_surrounding_blanks(client):
+    paused = await client.post("/v1/dedup/engine/pause", json={"reason": "  licence expired \n"})
+    assert paused.status_code == 200 and paused.json()["reason"] == "licence expired"
+    assert (await client.post("/v1/dedup/engine/resume")).status_code == 200
