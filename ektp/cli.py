@@ -263,14 +263,25 @@ def credentials_create(
 def credentials_revoke(credential_id: Annotated[str, typer.Argument(help="The credential's id")]) -> None:
     """Revoke a credential; it stops working at once."""
     from shared.auth.principal import revoke_credential
+    from shared.errors import NotFound
+
+    try:
+        parsed = uuid.UUID(credential_id)
+    except ValueError:
+        typer.echo(f"{credential_id!r} is not a credential id (a UUID, as `ektp credentials list` shows)", err=True)
+        raise typer.Exit(2) from None
 
     async def main() -> None:
         async with _session() as session:
-            await revoke_credential(session, uuid.UUID(credential_id))
+            await revoke_credential(session, parsed)
             await session.commit()
-        typer.echo(f"revoked {credential_id}")
+        typer.echo(f"revoked {parsed}")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except NotFound:
+        typer.echo(f"no active credential {parsed}: unknown, or revoked already (`ektp credentials list`)", err=True)
+        raise typer.Exit(1) from None
 
 
 @credentials_app.command("list")
@@ -371,8 +382,17 @@ def verify(
 def _transport_call(queue: str, replay: bool) -> None:
     from shared.runtime import Platform
 
+    settings = _settings()
+    _require_database(settings.database_url)
+    if settings.is_sqlite and "EKTP_DATA_DIR" not in os.environ:
+        # The all-in-one keeps its data key beside its database: read it there, never make a new one
+        # in ./var, which cannot read the letters.
+        from sqlalchemy.engine import make_url
+
+        settings = _settings(data_dir=Path(make_url(settings.database_url).database or ".").parent)
+
     async def main() -> None:
-        platform = await Platform.open(_settings(), name="cli")
+        platform = await Platform.open(settings, name="cli")
         try:
             if replay:
                 moved = await platform.transport.replay_dead_letters(queue)
