@@ -23,8 +23,10 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "CERTIFICATE_ISSUED": ("Surat Keterangan pengganti KTP-el diterbitkan", "Interim certificate issued"),
     "CERTIFICATE_REVOKED": ("Surat Keterangan dicabut", "Interim certificate revoked"),
     "REPLACED": ("Diganti dengan rekaman baru (kartu pengganti)", "Replaced by a new recording (replacement card)"),
-    "PRINT_CANCELLED": ("Kartu ini tidak dicetak: diganti kartu dari rekaman baru",
-                        "This card is not printed: the new recording's card replaces it"),
+    # No card of this record will be handed over: not printed (cancelled while it waited), or printed
+    # and void (a correction after printing): the new recording's card replaces it.
+    "PRINT_CANCELLED": ("Kartu dari rekaman ini tidak akan diserahkan: diganti kartu dari rekaman baru",
+                        "No card of this recording will be handed over: the new recording's card replaces it"),
     # Not stored: added to the public view while the recording waits.
     "WAITING_FOR_DEDUP": ("Menunggu penunggalan", "Waiting for de-duplication"),
 }

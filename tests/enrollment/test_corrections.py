@@ -172,3 +172,33 @@ async def test_a_record_whose_waiting_card_was_cancelled_for_its_replacement_end
     assert (detail["status"], detail["siak_status"]) == ("REPLACED", "REPLACED_RECORD")
     listed = (await enrollment_api.get("/v1/enrollments", params={"status": "REPLACED"})).json()["items"]
     assert [e["id"] for e in listed] == [old_id]
+
+
+async def test_a_printed_card_voided_for_its_replacement_is_not_said_to_be_unprinted(enrollment_api):
+    """A correction after printing: the printed card is void (print.card_voided) and no card of the old
+    record will be handed over (print.card_cancelled, no job). The resident's timeline said
+    "Card printed", then "This card is not printed"."""
+    rec = recording(3060, pickup_site=SITE)
+    old_id = (await post(enrollment_api, rec))["id"]
+    receipt = (await enrollment_api.get(f"/v1/enrollments/{old_id}")).json()["receipt_number"]
+
+    async def apply(*events) -> None:
+        async with enrollment_api.app.state.platform.sessions() as session:
+            for event in events:
+                await service.apply_event(session, event)
+            await session.commit()
+
+    await apply(new_event("print.job_queued", {"enrollment_id": old_id, "site": SITE}, key=old_id),
+                new_event("print.card_printed", {"enrollment_id": old_id, "site": SITE, "serial": "0400000001"},
+                          key=old_id))
+    new_id = (await post(enrollment_api, again(rec, 3061, old_id)))["id"]
+    await apply(new_event("dedup.unique", {"enrollment_id": new_id, "replacement_of": old_id}, key=new_id),
+                new_event("print.card_cancelled", {"job_id": None, "enrollment_id": old_id, "site": SITE,
+                                                   "reason": "replaced", "replaced_by": new_id}, key=old_id))
+
+    old = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+    steps = {s["step"]: s for s in old["timeline"]}
+    assert old["status"] == "REPLACED" and {"CARD_PRINTED", "PRINT_CANCELLED"} <= set(steps)
+    cancelled = steps["PRINT_CANCELLED"]
+    assert "not printed" not in cancelled["text_en"] and "tidak dicetak" not in cancelled["text_id"]
+    assert "handed over" in cancelled["text_en"] and "diserahkan" in cancelled["text_id"]
