@@ -5,7 +5,9 @@ SQLite queue while the link is down, and pushed when it is up: gzip'd NDJSON bat
 `POST /v1/enrollments/batch`, exponential backoff on any failure, resumable after a crash or a
 power cut. A recording is marked sent only after the server answered for it; a re-sent one is
 answered as a replay (its station_recording_id is its idempotency key), so nothing is recorded
-twice.
+twice. Each push also asks the server which pickup sites its dinas serves
+(`GET /v1/enrollments/sites`) and keeps the list in the queue's database, so that the counter
+refuses a pickup site outside the dinas while the resident is still there, offline too.
 
     ektp station enqueue recordings.ndjson --queue var/station.db
     ektp station push --url https://dinas.example --token ektp_... --queue var/station.db
@@ -22,7 +24,7 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,9 +33,10 @@ import httpx
 from pydantic import ValidationError
 
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.validation import check_recording, every_problem, from_pydantic_errors
+from services.enrollment.validation import check_recording, check_served, every_problem, from_pydantic_errors
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
+from shared import regions
 
 PENDING, SENT, REFUSED = "pending", "sent", "refused"
 
@@ -53,6 +56,13 @@ CREATE TABLE IF NOT EXISTS recordings (
     answered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_recordings_state ON recordings (state, seq);
+-- The pickup sites the server last said its dinas serves (one row; none until a push reached it).
+CREATE TABLE IF NOT EXISTS served_sites (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sites TEXT NOT NULL,
+    learned_from TEXT NOT NULL,
+    learned_at TEXT NOT NULL
+);
 """
 
 
@@ -68,6 +78,64 @@ def open_queue(path: Path) -> sqlite3.Connection:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
+
+
+# ---- the pickup sites the dinas serves -------------------------------------------------------
+
+SITES_PATH = "/v1/enrollments/sites"
+
+
+@dataclass(frozen=True)
+class ServedSites:
+    """The sites the server last said its dinas serves (the dinas's code, then its kecamatan's), from
+    which URL and when."""
+
+    sites: tuple[str, ...]
+    learned_from: str
+    learned_at: str
+
+
+def served_sites(db: sqlite3.Connection) -> ServedSites | None:
+    """The last list learned from the server; None if no push ever reached it."""
+    row = db.execute("SELECT sites, learned_from, learned_at FROM served_sites WHERE id = 1").fetchone()
+    return None if row is None else ServedSites(tuple(json.loads(row[0])), row[1], row[2])
+
+
+def remember_sites(db: sqlite3.Connection, sites: Sequence[str], learned_from: str) -> bool:
+    """Keeps `sites` as the last known list; True if it is not the list kept before."""
+    before = served_sites(db)
+    db.execute("INSERT INTO served_sites (id, sites, learned_from, learned_at) VALUES (1, ?, ?, ?) "
+               "ON CONFLICT (id) DO UPDATE SET sites = excluded.sites, learned_from = excluded.learned_from, "
+               "learned_at = excluded.learned_at", (json.dumps(list(sites)), learned_from, _now()))
+    return before is None or before.sites != tuple(sites)
+
+
+def sites_of(answer: Any) -> tuple[str, ...]:
+    """The sites of the server's answer to GET /v1/enrollments/sites; BadAnswer if it is not one."""
+    sites = answer.get("sites") if isinstance(answer, dict) else None
+    if (not isinstance(sites, list) or not sites or not all(isinstance(s, str) and regions.site(s) for s in sites)
+            or answer.get("dinas") != sites[0]):
+        raise BadAnswer("not the dinas and its sites")
+    return tuple(sites)
+
+
+def learn_sites(db: sqlite3.Connection, http: httpx.Client, *, timeout: Any = httpx.USE_CLIENT_DEFAULT
+                ) -> tuple[bool, str]:
+    """Asks the server which pickup sites its dinas serves and keeps them. Returns (learned, a note for
+    the operator: the list if it is new, else "", or why it was not learned and what enqueue uses)."""
+    try:
+        response = http.get(SITES_PATH, timeout=timeout)
+        if response.status_code != 200:
+            raise BadAnswer(f"GET {response.request.url} answered {_error_of(response)}")
+        sites = sites_of(response.json())
+    except (httpx.HTTPError, ValueError) as exc:  # BadAnswer, or a body that is not JSON
+        cause = _cause(exc) if isinstance(exc, httpx.HTTPError) else str(exc) or "not JSON"
+        known = served_sites(db)
+        kept = (f"enqueue checks pickup sites with the list learned {known.learned_at}" if known else
+                "enqueue cannot check pickup sites until a push learns them")
+        return False, f"pickup sites served not learned ({cause}); {kept}"
+    changed = remember_sites(db, sites, str(response.request.url))
+    return True, f"pickup sites served, checked at enqueue from now on: {', '.join(sites)}" if changed else ""
 
 
 # ---- enqueue ---------------------------------------------------------------------------------
@@ -106,8 +174,10 @@ def check_utf8(stream: BinaryIO) -> None:
     stream.seek(0)
 
 
-def check_line(raw: str, today: dt.date) -> tuple[RecordingIn | None, list[Problem]]:
-    """The recording and its problems, checked exactly as the server will check it."""
+def check_line(raw: str, today: dt.date, sites: Sequence[str] | None = None
+               ) -> tuple[RecordingIn | None, list[Problem]]:
+    """The recording and its problems, checked exactly as the server will check it; its pickup site
+    against `sites`, the sites the dinas serves, if they are known."""
     try:
         recording = RecordingIn.model_validate_json(raw)
     except ValidationError as exc:
@@ -116,6 +186,8 @@ def check_line(raw: str, today: dt.date) -> tuple[RecordingIn | None, list[Probl
             return None, from_pydantic_errors(errors, strip=())
         return None, every_problem(errors, json.loads(raw), today)  # a wrong field hides no other problem
     problems = check_recording(recording, today=today)
+    if sites:
+        problems += check_served(recording, sites)
     if not recording.station_recording_id:
         problems.append(problem("station_recording_id", "field.missing"))
     return recording, problems
@@ -127,6 +199,7 @@ class Enqueued:
     already: int = 0  # the same recording already in the queue
     replaced: list[str] = field(default_factory=list)  # ids the server had refused, now queued corrected
     refused: list[Refusal] = field(default_factory=list)
+    sites: ServedSites | None = None  # the list pickup sites were checked against; None: not checked
 
 
 def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> Enqueued:
@@ -134,8 +207,12 @@ def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> 
 
     A station_recording_id already queued with another recording: if the server refused it (it
     stored nothing under the id), the new one is its correction and replaces it, pending again;
-    if it is pending or was accepted, the new one is refused (the server may hold the first)."""
-    out = Enqueued()
+    if it is pending or was accepted, the new one is refused (the server may hold the first).
+
+    A pickup site is checked against the sites the dinas serves as the last push learned them
+    (`pickup_site.not_served`, as the server says it); before any push learned them, it is not."""
+    out = Enqueued(sites=served_sites(db))
+    sites = out.sites.sites if out.sites else None
     for number, raw in enumerate(lines, start=1):
         # Parsed without its line ending, so that a JSON error's position is on this line, not the next.
         raw = raw.rstrip("\r\n")
@@ -143,7 +220,7 @@ def enqueue(db: sqlite3.Connection, lines: Iterable[str], *, today: dt.date) -> 
             raw = raw.removeprefix("\ufeff")
         if not raw.strip():
             continue
-        recording, problems = check_line(raw, today)
+        recording, problems = check_line(raw, today, sites)
         if recording is None or any(p.severity == "error" for p in problems):
             out.refused.append(Refusal(number, recording.station_recording_id if recording else None, problems))
             continue
@@ -461,10 +538,20 @@ class _Pusher:
         self.last_failure = ""
 
     def run(self) -> PushResult:
+        learned = self._learn_sites()
         while batch := _pending(self.db, self.size.size):
             self._check_deadline()
             self._send(batch)
+        if not learned and self.result.sent + self.result.replayed + self.result.refused:
+            self._learn_sites()  # the link carried batches since: once more
         return self.result
+
+    def _learn_sites(self) -> bool:
+        """The pickup sites served, asked for once; a failure is reported, not retried (the push goes on)."""
+        learned, note = learn_sites(self.db, self.http, timeout=self._request_timeout())
+        if note:
+            self.progress(self.result, self._pending_count(), note)
+        return learned
 
     def _send(self, batch: list[tuple[int, str, str]]) -> None:
         response = self._post(batch)

@@ -13,13 +13,14 @@ from services.enrollment import batch, repository, service
 from services.enrollment.models import Status
 from services.enrollment.schemas import (
     BatchAnswer, EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, EnrollmentStats, PublicStatus, RecordingIn,
+    ServedSites,
 )
 from services.enrollment.views import (
     accepted_view, batch_view, detail_view, paused_view, public_status_view, summary_view,
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
-from shared.deps import SessionDep, require, service_context
+from shared.deps import PrincipalDep, SessionDep, require, service_context
 from shared.ratelimit import rate_limit
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
@@ -100,6 +101,12 @@ async def submit_batch(
 async def enrollment_stats(session: SessionDep, principal: Reader, site: SiteQuery = None) -> EnrollmentStats:
     counts = await service.stats(session, principal, site)
     return EnrollmentStats(**{**counts, "dedup_paused": paused_view(counts["dedup_paused"])})
+
+
+@router.get("/enrollments/sites", response_model=ServedSites,
+            summary="The pickup sites this dinas serves (any credential; a station checks pickup_site with them)")
+async def served_sites(ctx: Context, _: PrincipalDep) -> ServedSites:
+    return ServedSites(dinas=ctx.sites[0], sites=list(ctx.sites))
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail, summary="One enrollment (audited)")

@@ -282,6 +282,12 @@ class BatchAnswer(BaseModel):
     items: list[BatchItemAnswer]
 
 
+class ServedSites(BaseModel):
+    dinas: str = Field(description="The dinas's site code (EKTP_DINAS_CODE), e.g. 53.71")
+    sites: list[str] = Field(description="The sites whose cards this dinas prints and hands over, where a "
+                                         "recording's pickup_site may be: the dinas's code, then its kecamatan's")
+
+
 class EnrollmentStats(BaseModel):
     site: str | None = Field(description="The site counted, or null for every site")
     total: int

@@ -25,6 +25,7 @@ MATRIX: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/v1/enrollments"): {"station", *ANY_OPERATOR},
     ("POST", "/v1/enrollments/batch"): {"station", *ANY_OPERATOR},
     ("GET", "/v1/enrollments/stats"): {*ANY_OPERATOR, "adjudicator", "print_operator"},
+    ("GET", "/v1/enrollments/sites"): EVERY_ROLE,  # the dinas's site codes (a station checks pickup sites)
     ("GET", "/v1/enrollments/{enrollment_id}"): {*ANY_OPERATOR, "adjudicator", "print_operator"},
     ("GET", "/v1/enrollments"): {*ANY_OPERATOR, "adjudicator", "print_operator"},
     ("GET", "/v1/status/{receipt_number}"): PUBLIC,

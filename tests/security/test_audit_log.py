@@ -50,6 +50,7 @@ NOT_PERSONAL = {
         ("DELETE", "/v1/print/sites/{site}/redirect"), ("GET", "/v1/print/sites/routes"),
     ], "print nodes, jobs, stock and routes: ids, serials, sites and counts (stock and redirects are audited)"),
     ("GET", "/v1/certificates/keys"): "public keys",
+    ("GET", "/v1/enrollments/sites"): "the dinas's site codes",
     **dict.fromkeys([("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
                     "operations: tests/security/test_operations_endpoints.py"),
     **dict.fromkeys([("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),

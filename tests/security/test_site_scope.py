@@ -56,6 +56,7 @@ SCOPE: dict[tuple[str, str], list[Ask] | str] = {
     ("GET", "/v1/enrollments/stats"): [
         Ask(params={"site": OTHER}),
         Ask(filtered=lambda o, b: b["site"] == SITE and set(b["by_site"]) <= {SITE})],
+    ("GET", "/v1/enrollments/sites"): "the dinas's site codes, the same for every site: no record",
     ("GET", "/v1/enrollments/{enrollment_id}"): [Ask(lambda o: f"/v1/enrollments/{o['enrollment_id']}")],
     ("GET", "/v1/enrollments"): [
         Ask(params={"site": OTHER}),
