@@ -16,6 +16,7 @@ rules), instead of straight to the app's 422 handler.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,8 +33,27 @@ from shared.limits import content_coding, is_json, media_type
 class OrjsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                not_utf8 = _not_utf8(body)
+                if not_utf8 is None:
+                    raise
+                raise not_utf8 from exc
         return self._json
+
+
+def _not_utf8(body: bytes) -> json.JSONDecodeError | None:
+    """A body that is not UTF-8 (a Latin-1 or UTF-16 export): where and which byte. orjson says
+    "str is not valid UTF-8: surrogates not allowed" at character 0, wherever the byte is."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = body[:exc.start].decode("utf-8")
+        return json.JSONDecodeError(f"not UTF-8 text (byte 0x{body[exc.start]:02x}): send the body in UTF-8",
+                                    before, len(before))
+    return None
 
 
 def require_json(headers: Headers) -> None:

@@ -74,11 +74,14 @@ async def test_a_body_that_is_not_plain_json_is_refused_as_such(client, headers)
 
 
 
-async def test_invalid_utf8_is_refused(client):
+async def test_invalid_utf8_is_refused_naming_where(client):
     body = json.dumps(recording(43)).encode().replace(b'"name": "', b'"name": "\xff\xfe', 1)
     response = await client.post("/v1/enrollments", content=body, headers={"Content-Type": "application/json"})
-    assert 400 <= response.status_code < 500
-    _error(response)
+    assert response.status_code == 422
+    (problem,) = _error(response)["fields"]
+    # orjson's own words were "str is not valid UTF-8: surrogates not allowed" at character 0
+    at = body.index(b"\xff")
+    assert problem["field"] == "body" and f"at character {at}: not UTF-8 text (byte 0xff)" in problem["message_en"]
     await _nothing_recorded(client)
 
 
