@@ -181,7 +181,8 @@ class AllInOne:
             driver = (make_driver(self.driver, output_dir=output, retention=self.retention) if self.driver == "render"
                       else make_driver(self.driver))
             config = AgentConfig(service_url=self.url, token=self.settings.bootstrap_token or "", site=site, role=role,
-                                 capacity=1, name=f"allinone-{i}-{site}-{role}", printer_model=self.driver)
+                                 capacity=1, name=f"allinone-{i}-{site}-{role}", printer_model=self.driver,
+                                 state_dir=output)  # after a restart, each takes over its node of the last run
             agents.append(PrintAgent(config, driver))
         return agents
 

@@ -120,8 +120,11 @@ def print_agent(
     capacity: Annotated[int, typer.Option(help="Cards in flight at once")] = 1,
     driver: Annotated[str, typer.Option(help="render (PNG+PDF files) or sim (timed, fails at a rate)")] = "render",
     token: Annotated[Optional[str], typer.Option(help="Credential; default EKTP_AGENT_TOKEN")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Node name; default the host name")] = None,
-    output_dir: Annotated[Path, typer.Option(help="render: where card files go")] = Path("./var/cards"),
+    name: Annotated[Optional[str], typer.Option(
+        help="Node name, one per print server (two agents on one host: one each); default the host name")] = None,
+    output_dir: Annotated[Path, typer.Option(
+        help="render: card files go to <this>/<site>; any driver keeps its node id there, so a restart takes "
+             "over the node of its previous process at once")] = Path("./var/cards"),
     keep_days: KeepDays = DEFAULT_KEEP_DAYS,
     keep_mb: KeepMb = DEFAULT_KEEP_MB,
     sim_seconds: Annotated[float, typer.Option(help="sim: seconds per card")] = 1.0,
@@ -144,7 +147,7 @@ def print_agent(
     else:
         printer = make_driver("sim", seconds_per_card=sim_seconds, failure_rate=sim_failure_rate)
     config = AgentConfig(service_url=service_url, token=credential, site=site, role=role, capacity=capacity,
-                         printer_model=driver, **({"name": name} if name else {}))
+                         printer_model=driver, state_dir=output_dir / site, **({"name": name} if name else {}))
     agent = PrintAgent(config, printer)
 
     async def main() -> None:

@@ -47,9 +47,14 @@ def _node_view(node, in_flight: int = 0) -> NodeView:  # type: ignore[no-untyped
 @router.post("/nodes", status_code=201, response_model=NodeRegistered, summary="A print agent registers itself")
 async def register(body: NodeIn, session: SessionDep, ctx: Context, principal: Agent) -> NodeRegistered:
     lease = ctx.settings.print_lease_seconds
-    node = await service.register_node(session, principal, body, lease, sites=ctx.sites)
+    registered = await service.register_node(session, principal, body, lease, sites=ctx.sites)
     await session.commit()
-    return NodeRegistered(**_node_view(node).model_dump(), lease_seconds=lease, heartbeat_seconds=lease / 3)
+    if registered.released:
+        ctx.events_written()  # print.card_spoiled of the blanks its previous process held
+        ctx.state["work_available"].set()
+    return NodeRegistered(**_node_view(registered.node).model_dump(), lease_seconds=lease, heartbeat_seconds=lease / 3,
+                          replaced=registered.replaced.id if registered.replaced else None,
+                          released_jobs=registered.released)
 
 
 @router.post("/nodes/{node_id}/heartbeat", response_model=NodeView, summary="Renew the node's lease")

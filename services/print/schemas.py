@@ -18,6 +18,11 @@ class NodeIn(BaseModel):
     capacity: int = Field(default=1, ge=1, le=32, description="Cards in flight at once")
     printer_model: str = Field(default="unknown", max_length=80)
     version: str = Field(default="unknown", max_length=40)
+    replaces: uuid.UUID | None = Field(
+        default=None,
+        description="The node this print server registered as before it restarted (same name, same site), "
+        "whose process has ended: if still LIVE or DRAINING it is made LOST at once and its claims go back to "
+        "the queue (their blanks spoiled, reason node_restarted), instead of after its lease. Unknown: ignored")
 
 
 class NodeView(BaseModel):
@@ -40,6 +45,8 @@ class NodeView(BaseModel):
 class NodeRegistered(NodeView):
     lease_seconds: float
     heartbeat_seconds: float
+    replaced: uuid.UUID | None = Field(default=None, description="The node `replaces` named, if it was still live")
+    released_jobs: int = Field(default=0, description="Its claimed jobs put back in the queue")
 
 
 class NodePage(BaseModel):

@@ -168,11 +168,20 @@ async def _maybe_queue(session: AsyncSession, rec: PrintRecord) -> None:
 
 # ---- nodes -----------------------------------------------------------------------------------
 
+@dataclass
+class Registered:
+    node: PrintNode
+    replaced: PrintNode | None = None  # the node of its previous process, if that was still live
+    released: int = 0  # the replaced node's claims put back in the queue
+
+
 async def register_node(session: AsyncSession, principal: Principal, body: NodeIn, lease_seconds: float, *,
-                        sites: Sequence[str]) -> PrintNode:
-    """A print server joins its site's pool; its site is one of the dinas's (`sites`)."""
+                        sites: Sequence[str]) -> Registered:
+    """A print server joins its site's pool; its site is one of the dinas's (`sites`). It names the
+    node of its previous process (`replaces`) when it restarted: see `_replace_node`."""
     require_known(sites, ("site", body.site))
     principal.require_site(body.site)
+    replaced, released = await _replace_node(session, principal, body) if body.replaces else (None, 0)
     now = _now()
     node = PrintNode(id=uuid.uuid4(), name=body.name, site=body.site, role=body.role, capacity=body.capacity,
                      printer_model=body.printer_model, version=body.version, status=NodeStatus.LIVE,
@@ -180,7 +189,36 @@ async def register_node(session: AsyncSession, principal: Principal, body: NodeI
                      lease_expires_at=now + dt.timedelta(seconds=lease_seconds), cards_printed=0)
     session.add(node)
     await session.flush()
-    return node
+    return Registered(node, replaced, released)
+
+
+async def _replace_node(session: AsyncSession, principal: Principal, body: NodeIn) -> tuple[PrintNode | None, int]:
+    """A restarted print server's previous node, of the same name and site: its process has ended (the
+    agent knows: it holds the lock of the file it keeps that node's id in, `agent/identity.py`). Still
+    LIVE or DRAINING (its lease not run out yet, or the service's restart grace not over), it is LOST
+    now and its claims go back to the queue as a lost node's do (their blanks spoiled, reason
+    `node_restarted`: the old process may have printed them; a late report is void). Before, its
+    cards waited for the lease or the grace (~30 s after an `ektp up` restart). A node already LOST
+    or GONE, or unknown (a database restored from before it), is left as it is."""
+    assert body.replaces is not None
+    old = await repository.node(session, body.replaces, for_update=True)
+    if old is None:
+        return None, 0
+    if (old.site, old.name) != (body.site, body.name):
+        raise InvalidInput("replaces: not this print server's node", fields=[FieldProblem(
+            field="replaces", code="node.not_same_server",
+            message_id=f"Node {old.id} bukan node server cetak ini: namanya {old.name!r} di lokasi {old.site}, "
+                       f"bukan {body.name!r} di {body.site}.",
+            message_en=f"Node {old.id} is not this print server's: it is {old.name!r} at site {old.site}, "
+                       f"not {body.name!r} at {body.site}.")])
+    if old.status not in (NodeStatus.LIVE, NodeStatus.DRAINING):
+        return None, 0
+    old.status = NodeStatus.LOST
+    released = await _release_claims(session, old, reason="agent restarted: its previous process ended mid-print",
+                                     code="node_restarted")
+    await audit(session, principal, "print.node.restarted", "print_node", str(old.id),
+                {"name": old.name, "site": old.site, "released_jobs": released})
+    return old, released
 
 
 async def _own_node(session: AsyncSession, principal: Principal, node_id: uuid.UUID) -> PrintNode:

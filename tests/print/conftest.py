@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from services.print.app import create_app
 from services.print.card import CardData
 from shared.settings import Settings
+from tests.print.pool import print_cluster  # noqa: F401 (a fixture, for every test here)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,10 +81,25 @@ def make_card_data(**overrides: Any) -> CardData:
 
 
 @pytest.fixture
-async def print_api(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+def print_lease() -> float:
+    """The print service's lease (`print_api`); a test whose nodes must not be reaped while it runs
+    sets a longer one with `@pytest.mark.parametrize("print_lease", [...])`."""
+    return 1.0
+
+
+@pytest.fixture
+def print_cluster_lease() -> str | None:
+    """EKTP_PRINT_LEASE_SECONDS of `print_cluster` (pool.py; None: the default), set by a test as
+    `print_lease` is."""
+    return None
+
+
+@pytest.fixture
+async def print_api(pg_url: str, amqp_url: str, token: str, tmp_path: Path,
+                    print_lease: float) -> AsyncIterator[httpx.AsyncClient]:
     """The print service in-process; the client carries the bootstrap admin token."""
     settings = Settings(database_url=pg_url, broker_url=amqp_url, env="test", bootstrap_token=token,
-                        data_dir=tmp_path, log_json=False, print_lease_seconds=1.0)
+                        data_dir=tmp_path, log_json=False, print_lease_seconds=print_lease)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60,

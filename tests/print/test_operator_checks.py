@@ -6,8 +6,11 @@ The print service in-process on real PostgreSQL and RabbitMQ."""
 
 from __future__ import annotations
 
+import json
+
 import aio_pika
 import httpx
+import pytest
 
 from shared.messaging import Event
 from shared.messaging.amqp import AmqpTransport
@@ -240,3 +243,48 @@ async def test_a_site_redirected_to_a_site_that_is_redirected_in_turn_prints_whe
     assert await at("53.71.02", 3) and await at(DINAS, 0)
     jobs = (await api.get("/v1/print/jobs", params={"site": "53.71.02", "limit": 10})).json()["items"]
     assert set(waiting) <= {j["enrollment_id"] for j in jobs}
+
+
+@pytest.mark.parametrize("print_lease", [300.0])  # no node is reaped while the test runs: each change is the takeover's
+async def test_a_restarted_print_server_takes_its_previous_node_over_at_once(print_api, pg_url, amqp_url):
+    """An agent that restarted names the node of its previous process (`replaces`): that node is LOST
+    at once and its claimed card goes back to the queue as a lost node's does (blank spoiled,
+    reason node_restarted), instead of waiting for the lease or the service's restart grace. Only
+    a node of the same name and site is taken over; an unknown one is ignored."""
+    api, site = print_api, "53.71.04"
+    await add_stock(api, site, "4800000001", 5)
+    await publish_jobs(amqp_url, site, 1)
+    await eventually(lambda: jobs_total(api, site=site, status="QUEUED"), what="the job queued")
+    before = (await api.post("/v1/print/nodes", json={"name": "oebobo-ps1", "site": site})).json()
+    [held] = (await api.post(f"/v1/print/nodes/{before['id']}/claim",
+                             json={"max_jobs": 1, "wait_seconds": 10})).json()["jobs"]
+
+    other = await api.post("/v1/print/nodes", json={"name": "oebobo-ps2", "site": site, "replaces": before["id"]})
+    problems = _refused(other, 422, "invalid_input")
+    assert list(problems) == ["replaces"] and problems["replaces"]["code"] == "node.not_same_server"
+    elsewhere = await api.post("/v1/print/nodes", json={"name": "oebobo-ps1", "site": DINAS, "replaces": before["id"]})
+    assert list(_refused(elsewhere, 422, "invalid_input")) == ["replaces"]
+    assert await jobs_total(api, site=site, status="CLAIMED") == 1  # nothing taken over by either
+
+    after = await api.post("/v1/print/nodes", json={"name": "oebobo-ps1", "site": site, "replaces": before["id"]})
+    assert after.status_code == 201, after.text
+    assert (after.json()["replaced"], after.json()["released_jobs"]) == (before["id"], 1)
+    nodes = {n["id"]: n["status"] for n in (await api.get("/v1/print/nodes")).json()["items"]}
+    assert nodes == {before["id"]: "LOST", after.json()["id"]: "LIVE"}
+    [spoiled] = await query(pg_url, "SELECT serial, reason FROM print.print_blank_cards WHERE status = 'SPOILED'")
+    assert spoiled["serial"] == held["serial"] and spoiled["reason"].startswith("agent restarted"), spoiled
+    [printed_again] = (await api.post(f"/v1/print/nodes/{after.json()['id']}/claim",
+                                      json={"max_jobs": 1, "wait_seconds": 10})).json()["jobs"]
+    assert printed_again["job_id"] == held["job_id"] and printed_again["serial"] != held["serial"]
+    late = await api.post(f"/v1/print/jobs/{held['job_id']}/result",
+                          json={"claim_id": held["claim_id"], "outcome": "printed"})
+    assert late.json()["report"] == "void", late.text  # had the old process printed it after all
+    audited = await query(pg_url, "SELECT subject_id, detail FROM auth.audit_log WHERE action = 'print.node.restarted'")
+    assert [(r["subject_id"], json.loads(r["detail"])["released_jobs"]) for r in audited] == [(before["id"], 1)]
+
+    again = await api.post("/v1/print/nodes", json={"name": "oebobo-ps1", "site": site, "replaces": before["id"]})
+    unknown = await api.post("/v1/print/nodes", json={"name": "oebobo-ps1", "site": site,
+                                                      "replaces": "00000000-0000-4000-8000-000000000000"})
+    for response in (again, unknown):  # LOST already / a node this database never had
+        assert response.status_code == 201 and response.json()["replaced"] is None, response.text
+    assert await check_accounting(pg_url) == {"SPOILED": 1, "RESERVED": 1, "AVAILABLE": 3}

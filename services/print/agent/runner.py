@@ -18,10 +18,12 @@ import datetime as dt
 import logging
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
 from services.print.agent.drivers import CardJob, ChipFields, Printed, PrinterDriver
+from services.print.agent.identity import NodeIdentity
 from services.print.card.payload import card_data
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ class AgentConfig:
     printer_model: str = "render"
     claim_wait_seconds: float = 10.0
     retry_seconds: float = 1.0
+    # Where it keeps the id of the node it is (`identity.py`), so that after a restart it takes its
+    # previous node over at once; None: it does not (its previous node is left to the lease).
+    state_dir: Path | None = None
 
 
 class PrintAgent:
@@ -65,6 +70,7 @@ class PrintAgent:
         self._stopping = asyncio.Event()
         self.registered = asyncio.Event()
         self.fault: BaseException | None = None
+        self.identity: NodeIdentity | None = None
 
     def stop(self) -> None:
         """Drain: take no new job, finish the ones held, deregister."""
@@ -72,9 +78,19 @@ class PrintAgent:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> None:
+        await self.driver.check()
+        self.identity = NodeIdentity.open(self.config.state_dir, self.config.name) if self.config.state_dir else None
+        try:
+            await self._run()
+        finally:
+            if self.identity is not None:
+                self.identity.close()
+        if self.fault is not None:
+            raise PrinterFault(f"printer fault: {self.fault!r}") from self.fault
+
+    async def _run(self) -> None:
         headers = {"Authorization": f"Bearer {self.config.token}"}
         timeout = httpx.Timeout(self.config.claim_wait_seconds + 15, connect=5)
-        await self.driver.check()
         async with httpx.AsyncClient(base_url=self.config.service_url, headers=headers, timeout=timeout) as client:
             self.client = client
             try:
@@ -92,8 +108,6 @@ class PrintAgent:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
                 await self._deregister()
-        if self.fault is not None:
-            raise PrinterFault(f"printer fault: {self.fault!r}") from self.fault
 
     async def _call(self, method: str, url: str, *, until_stopped: bool = False,
                     **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
@@ -120,14 +134,22 @@ class PrintAgent:
     async def _register(self) -> None:
         body = {"name": self.config.name, "site": self.config.site, "role": self.config.role,
                 "capacity": self.config.capacity, "printer_model": self.config.printer_model, "version": VERSION}
+        if self.identity is not None and self.identity.previous is not None:
+            body["replaces"] = str(self.identity.previous)  # the node of this print server's previous process
         response = await self._call("POST", "/v1/print/nodes", json=body, until_stopped=True)
         response.raise_for_status()
         node = response.json()
         self.node_id = node["id"]
         self.heartbeat_seconds = node["heartbeat_seconds"]
+        if self.identity is not None:
+            self.identity.remember(node["id"])
         self.registered.set()
         log.info("registered as node %s at site %s (%s, capacity %d)", self.node_id, self.config.site,
                  self.config.role, self.config.capacity)
+        if node.get("replaced"):
+            log.warning("took over node %s of this print server's previous process: its %d claimed card(s) "
+                        "went back to the queue (their blanks spoiled, reason node_restarted)",
+                        node["replaced"], node.get("released_jobs", 0))
 
     async def _deregister(self) -> None:
         if self.node_id is None:
