@@ -134,7 +134,7 @@ def print_agent(
     """One print server: registers itself with its site's pool, prints, drains on SIGTERM."""
     from services.print.agent.drivers import make_driver
     from services.print.agent.health import serve_health
-    from services.print.agent.runner import AgentConfig, PrintAgent, PrinterFault
+    from services.print.agent.runner import AgentConfig, PrintAgent, PrinterFault, Refused
     from shared.logs import configure_logging
 
     credential = token or os.environ.get("EKTP_AGENT_TOKEN") or os.environ.get("EKTP_BOOTSTRAP_TOKEN")
@@ -163,9 +163,10 @@ def print_agent(
 
     try:
         asyncio.run(main())
-    except (PrinterFault, OSError) as exc:
-        # A printer that cannot print (checked at start) or failed while printing: exit non-zero, so
-        # the operator (or Kubernetes, restarting the pod) sees it; its pool goes on without it.
+    except (PrinterFault, OSError, Refused) as exc:
+        # A printer that cannot print (checked at start) or failed while printing, or a print service
+        # that refuses this agent (its credential or site): exit non-zero, so the operator (or
+        # Kubernetes, restarting the pod) sees it; its pool goes on without it.
         typer.echo(f"print agent stopped: {exc}", err=True)
         raise typer.Exit(1) from None
 

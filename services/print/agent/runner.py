@@ -39,6 +39,20 @@ class Stopped(Exception):
     """The agent is stopping and the print service does not answer: the call is given up."""
 
 
+class Refused(RuntimeError):
+    """The print service refused this agent (its credential, its site or what it sent): it cannot
+    join its pool, nor stay in it; retrying would not change the answer."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        try:
+            body = response.json()
+            reason = f"{body['error']}: {body['detail']}"
+        except (ValueError, KeyError, TypeError):
+            reason = response.text[:200]
+        super().__init__(f"{response.request.method} {response.request.url.path} answered "
+                         f"{response.status_code} {reason}")
+
+
 @dataclass
 class AgentConfig:
     service_url: str
@@ -137,7 +151,8 @@ class PrintAgent:
         if self.identity is not None and self.identity.previous is not None:
             body["replaces"] = str(self.identity.previous)  # the node of this print server's previous process
         response = await self._call("POST", "/v1/print/nodes", json=body, until_stopped=True)
-        response.raise_for_status()
+        if response.is_client_error:
+            raise Refused(response)
         node = response.json()
         self.node_id = node["id"]
         self.heartbeat_seconds = node["heartbeat_seconds"]
@@ -206,7 +221,8 @@ class PrintAgent:
             if response.status_code == 409 or response.status_code == 404:
                 await self._register()
                 continue
-            response.raise_for_status()
+            if response.is_client_error:
+                raise Refused(response)  # e.g. its credential revoked while it ran
             body = response.json()
             for job in body["jobs"]:
                 if job["claim_id"] in self.holding:
