@@ -47,7 +47,8 @@ class Retention:
         return self.keep_days == 0 and self.keep_mb == 0
 
     def describe(self) -> str:
-        days = f"{self.keep_days:g} days" if self.keep_days else "no age limit"
+        unit = "day" if self.keep_days == 1 else "days"
+        days = f"{self.keep_days:g} {unit}" if self.keep_days else "no age limit"
         size = f"{self.keep_mb:g} MB" if self.keep_mb else "no size limit"
         return f"{days}, {size}"
 
