@@ -163,4 +163,4 @@ async def test_ektp_print_agent_takes_its_retention_from_the_environment(rendere
     finally:
         assert agent.stop(timeout=30) == 0, agent.log()
     assert serials(out) == {"0600000002"}, agent.log()
-    assert "removed 1 rendered card(s)" in agent.log() and "keeping 1 days, no size limit: 0600000001" in agent.log()
+    assert "removed 1 rendered card(s)" in agent.log() and "keeping 1 day, no size limit: 0600000001" in agent.log()
