@@ -26,6 +26,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
@@ -208,7 +209,7 @@ def _body(c: Canvas, data: CertificateDocument, y: float, scale: float = 1.0) ->
         c.drawString(colon_x, y, ":")
         font = BOLD if label in ("NIK", "Nama") else REGULAR
         c.setFont(font, size)
-        for line in simpleSplit(value, font, size, RIGHT - value_x) or [""]:
+        for line in _wrap(value, font, size, RIGHT - value_x):
             c.drawString(value_x, y, line)
             y -= row
     y -= 2 * mm * scale
@@ -294,6 +295,19 @@ def _footer(c: Canvas, data: CertificateDocument) -> None:
 
 
 # --- drawing helpers ----------------------------------------------------------------------------
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of at most `width`: broken between words, and a word wider than the line (a long
+    mononym, a street written without spaces) broken between letters rather than run off the page."""
+    lines = []
+    for line in simpleSplit(text, font, size, width) or [""]:
+        while stringWidth(line, font, size) > width:
+            cut = next((i for i in range(len(line) - 1, 0, -1) if stringWidth(line[:i], font, size) <= width), 1)
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
 
 
 def _paragraph(c: Canvas, text: str, y: float, size: float, leading: float) -> float:

@@ -174,3 +174,21 @@ def test_longest_fields_wrap_and_stay_clear_of_the_footer(build, signing_key):
     _, bottom, _, _ = textpage.get_charbox(nip)
     assert bottom > 21 * 72 / 25.4 + 4
     assert verify_offline(page, KeySet.of(signing_key.public_key), now=build.now).claims.name == resident.name
+
+
+def test_a_word_longer_than_its_line_breaks_inside_the_margins(build, signing_key):
+    # A mononym of 60 letters (old records: accepted with a warning) and a street without spaces:
+    # both must wrap, not run past the right margin and off the page.
+    resident = build.resident(name="W" * 60, street="JL.SOEKARNO-HATTA/GANG-KELINCI/BLOK-C/NOMOR-117/KOLHUA")
+    pdf = render_pdf(build.document(signing_key, resident, sequence=3))
+    build.artifacts.mkdir(parents=True, exist_ok=True)
+    render_pdf_page(pdf, dpi=200, grayscale=False).save(build.artifacts / "suket-470-0003-2026-long-word.png")
+    document = pdfium.PdfDocument(pdf)
+    textpage = document[0].get_textpage()
+    page_width = document[0].get_width()
+    text = textpage.get_text_range()
+    right_margin = page_width - 20 * 72 / 25.4
+    widest = max(textpage.get_charbox(i)[2] for i in range(len(text)) if not text[i].isspace())
+    assert widest <= right_margin + 0.5, f"text reaches {widest:.0f} pt, the margin is at {right_margin:.0f} pt"
+    assert "".join(text.split()).count("W" * 60) == 1  # all of it printed, on consecutive lines
+    assert verify_offline(pdf, KeySet.of(signing_key.public_key), now=build.now).claims.name == resident.name
