@@ -39,3 +39,15 @@ def require_known(sites: Sequence[str], *named: tuple[str, str]) -> None:
     if problems:
         unknown = ", ".join(code for field, code in named if code not in sites)
         raise InvalidInput(f"lokasi tidak dikenal / unknown site: {unknown}", fields=problems)
+
+
+def place(code: str) -> tuple[str, str]:
+    """How a resident is told a site, in Indonesian and English: "Kantor Kecamatan Oebobo (53.71.04)" /
+    "Oebobo kecamatan office (53.71.04)", "Dinas Dukcapil Kota Kupang (53.71)" / "Kota Kupang civil
+    registry (53.71)"; a code the region table does not know, as it is."""
+    region = regions.site(code)
+    if region is None:
+        return code, code
+    if regions.district(code) is not None:
+        return f"Kantor Kecamatan {region.name} ({code})", f"{region.name} kecamatan office ({code})"
+    return f"Dinas Dukcapil {region.name} ({code})", f"{region.name} civil registry ({code})"

@@ -18,7 +18,9 @@ Console.page(() => {
     }
     $("#status-name").textContent = body.name_masked;
     $("#status-now").textContent = Console.config.lang === "en" ? body.status_en : body.status_id;
-    $("#status-site").textContent = body.pickup_site;
+    // the place in words ("Kantor Kecamatan Oebobo (53.71.04)"); the bare code from an older server
+    $("#status-site").textContent = (Console.config.lang === "en" ? body.pickup_place_en : body.pickup_place_id)
+      || body.pickup_site;
     const position = $("#status-position");
     position.hidden = body.waiting_position === null || body.waiting_position === undefined;
     position.textContent = t("status.position", { n: body.waiting_position });

@@ -30,10 +30,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-MONTHS = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
+from shared.dates import indonesian_date
 
 PAGE_W, PAGE_H = A4
 LEFT, RIGHT = 22 * mm, PAGE_W - 20 * mm
@@ -106,11 +103,6 @@ class CertificateDocument:
 def certificate_number(sequence: int, year: int, *, classification: str = "470", unit: str = "Dukcapil") -> str:
     """`470/0001/Dukcapil/2026`: archive classification (470 = population), sequence, unit, year."""
     return f"{classification}/{sequence:04d}/{unit}/{year}"
-
-
-def indonesian_date(day: dt.date) -> str:
-    """`28 November 2026`."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def card_fields(r: ResidentData) -> list[tuple[str, str]]:

@@ -253,6 +253,8 @@ class PublicStatus(BaseModel):
     status_id: str
     status_en: str
     pickup_site: str
+    pickup_place_id: str = Field(description='Where to collect the card: "Kantor Kecamatan Oebobo (53.71.04)"')
+    pickup_place_en: str = Field(description='The same in English: "Oebobo kecamatan office (53.71.04)"')
     waiting_position: int | None = Field(description="Place among recordings waiting for de-duplication")
     dedup_paused: DedupPaused | None = Field(default=None, description="Set while waiting and dedup is paused")
     timeline: list[TimelineStep]

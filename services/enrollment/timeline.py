@@ -6,7 +6,13 @@ are what the public status page shows.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
 from services.enrollment.models import Status
+from shared.dates import english_date, indonesian_date
+from shared.sites import place
 
 # step code → (Indonesian, English)
 STEP_TEXT: dict[str, tuple[str, str]] = {
@@ -30,6 +36,53 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     # Not stored: added to the public view while the recording waits.
     "WAITING_FOR_DEDUP": ("Menunggu penunggalan", "Waiting for de-duplication"),
 }
+
+# The public timeline says where a step happened (a place, not a site code) and until when a
+# certificate holds: step → (Indonesian, English) with {place}, the site of the step's event.
+PLACE_TEXT: dict[str, tuple[str, str]] = {
+    "RECORDED": ("Perekaman selesai di {place}", "Recorded at {place}"),
+    "PRINT_QUEUED": ("Dalam antrean cetak di {place}", "Queued for printing at {place}"),
+    "CARD_SPOILED": ("Kartu rusak saat dicetak di {place}, dicetak ulang",
+                     "Card spoiled in printing at {place}; reprinting"),
+    "CARD_ISSUED": ("KTP-el sudah diserahkan di {place}", "Card handed over at {place}"),
+}
+# A card printed at its pickup site waits there; one printed elsewhere (the dinas's backup) is
+# collected at the pickup site, which the resident must be told.
+PRINTED_TEXT = ("KTP-el sudah dicetak, siap diambil di {place}", "Card printed, ready for pickup at {place}")
+PRINTED_ELSEWHERE_TEXT = ("KTP-el sudah dicetak di {place}; diambil di {pickup}",
+                          "Card printed at {place}; to be collected at {pickup}")
+CERTIFICATE_TEXT = ("Surat Keterangan pengganti KTP-el diterbitkan, berlaku sampai dengan {date}",
+                    "Interim certificate issued, valid until {date}")
+REVOKED_TEXT = ("Surat Keterangan dicabut: {reason}", "Interim certificate revoked: {reason}")
+
+
+def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tuple[str, str]:
+    """A step's words for the resident: where (the place's name), until when a certificate holds,
+    why it was revoked (the certificate service's fixed "Indonesian / English" text, never an
+    operator's note); the step's plain text when its event said none of it."""
+    text_id, text_en = STEP_TEXT.get(step, (step, step))
+    site = detail.get("site")
+    if step == "CARD_PRINTED" and site:
+        (place_id, place_en), (pickup_id, pickup_en) = place(site), place(pickup_site)
+        if site == pickup_site:
+            return PRINTED_TEXT[0].format(place=place_id), PRINTED_TEXT[1].format(place=place_en)
+        return (PRINTED_ELSEWHERE_TEXT[0].format(place=place_id, pickup=pickup_id),
+                PRINTED_ELSEWHERE_TEXT[1].format(place=place_en, pickup=pickup_en))
+    if step in PLACE_TEXT and site:
+        place_id, place_en = place(site)
+        return PLACE_TEXT[step][0].format(place=place_id), PLACE_TEXT[step][1].format(place=place_en)
+    if step == "CERTIFICATE_ISSUED" and detail.get("valid_until"):
+        try:
+            until = dt.date.fromisoformat(detail["valid_until"])
+        except (TypeError, ValueError):
+            return text_id, text_en
+        return (CERTIFICATE_TEXT[0].format(date=indonesian_date(until)),
+                CERTIFICATE_TEXT[1].format(date=english_date(until)))
+    if step == "CERTIFICATE_REVOKED" and isinstance(detail.get("reason"), str):
+        reason_id, _, reason_en = detail["reason"].partition(" / ")
+        return REVOKED_TEXT[0].format(reason=reason_id), REVOKED_TEXT[1].format(reason=reason_en or reason_id)
+    return text_id, text_en
+
 
 # Shown while a recording waits and de-duplication is paused; {reason} is the operator's reason.
 PAUSED_TEXT = (

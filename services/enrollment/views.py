@@ -14,7 +14,8 @@ from services.enrollment.schemas import (
     PublicStatus, TimelineStep,
 )
 from services.enrollment.service import PublicStatusData
-from services.enrollment.timeline import PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT
+from services.enrollment.timeline import PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT, public_texts
+from shared.sites import place
 
 
 def mask_name(name: str) -> str:
@@ -80,6 +81,8 @@ def public_status_view(data: PublicStatusData) -> PublicStatus:
         # The public sees where and when, never who recorded it or serial numbers.
         view.detail = {k: v for k, v in view.detail.items()
                        if k in ("site", "reason", "valid_until", "replacement_receipt")}
+        # and says them in words: a place's name, a date as printed, why a certificate was revoked
+        view.text_id, view.text_en = public_texts(view.step, view.detail, e.pickup_site)
         public_steps.append(view)
     replaced = next((step for step in reversed(public_steps) if step.step == "REPLACED"), None)
     if replaced is not None:
@@ -95,6 +98,8 @@ def public_status_view(data: PublicStatusData) -> PublicStatus:
         public_steps.append(TimelineStep(at=dt.datetime.now(dt.UTC), step="WAITING_FOR_DEDUP", status=status.value,
                                          text_id=f"{text_id} (antrean ke-{position})",
                                          text_en=f"{text_en} (position {position} in the queue)", detail=detail))
+    pickup_id, pickup_en = place(e.pickup_site)
     return PublicStatus(receipt_number=e.receipt_number, name_masked=mask_name(e.name), status=status.value,
                         status_id=status_id, status_en=status_en, pickup_site=e.pickup_site,
+                        pickup_place_id=pickup_id, pickup_place_en=pickup_en,
                         waiting_position=position, dedup_paused=paused, timeline=public_steps)

@@ -155,6 +155,11 @@ def test_the_public_pages_fit_a_phone(allinone, token, api, browser):
                            MESSAGES[lang][f"verify.status.{status}"])
             badge, card = (phone.locator(s).bounding_box() for s in ("#verify-verdict", "#verify-result"))
             assert badge and card and badge["x"] + badge["width"] <= card["x"] + card["width"], status
+    # the pickup site in words, in the page's language; the timeline says where the card was queued
+    for lang, pickup in (("id", "Kantor Kecamatan Oebobo (53.71.04)"), ("en", "Oebobo kecamatan office (53.71.04)")):
+        phone.goto(f"{url}/console/status?receipt={resident['receipt_number']}&lang={lang}")
+        expect(phone.locator("#status-site")).to_have_text(pickup, timeout=WAIT)
+        shot(phone, f"ui-status-phone-{lang}")
     phone.goto(f"{url}/console/verify?token={cert_token}")
     expect(phone.locator("#verify-result")).to_have_attribute("data-status", "valid", timeout=WAIT)
     shot(phone, "ui-verify-phone")

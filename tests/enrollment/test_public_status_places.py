@@ -1,0 +1,85 @@
+"""A resident's public status names places, not site codes, and says what a certificate step
+means for them: where the card is queued, printed, to be collected and handed over; until when
+the certificate holds; why it was revoked. The enrollment service in-process on PostgreSQL and
+RabbitMQ; the other services' events go through its own timeline handler."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from services.enrollment.consumers import on_event
+from shared.db import create_engine, make_sessionmaker
+from shared.messaging import new_event
+from tests.enrollment.service_app import enrollment_api  # noqa: F401 (fixture)
+from tests.support.api import recording
+
+PICKUP = "53.71.04"  # Oebobo
+# the certificate service's fixed text for the code card_issued
+HANDED_OVER = "KTP-el sudah diserahkan kepada pemiliknya / the KTP-el card has been handed over"
+
+
+async def _events(pg_url: str, enrollment_id: str, *events: tuple[str, dict]) -> None:
+    engine = create_engine(pg_url, application_name="ektp-test-events", pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            for offset, (event_type, data) in enumerate(events):
+                event = new_event(event_type, {"enrollment_id": enrollment_id, **data}, key=enrollment_id)
+                event = event.model_copy(update={"occurred_at": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)})
+                await on_event(session, event)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_public_status_names_places_dates_and_reasons(enrollment_api, pg_url):  # noqa: F811
+    accepted = await enrollment_api.post("/v1/enrollments", json=recording(7101, pickup_site=PICKUP),
+                                         headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert accepted.status_code == 201, accepted.text
+    enrollment_id, receipt = accepted.json()["id"], accepted.json()["receipt_number"]
+    job = str(uuid.uuid4())
+    await _events(
+        pg_url, enrollment_id,
+        ("certificate.issued", {"number": "470/0001/Dukcapil/2026", "valid_until": "2027-05-30"}),
+        ("dedup.unique", {"site": PICKUP}),
+        # printed by the dinas's backup server, collected at the kecamatan
+        ("print.job_queued", {"job_id": job, "site": "53.71", "pickup_site": PICKUP}),
+        ("print.card_printed", {"job_id": job, "site": "53.71", "serial": "KTP-000001"}),
+        ("print.card_issued", {"job_id": job, "site": PICKUP, "serial": "KTP-000001"}),
+        ("certificate.revoked", {"number": "470/0001/Dukcapil/2026", "code": "card_issued", "reason": HANDED_OVER}),
+    )
+    status = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+    assert status["pickup_site"] == PICKUP
+    assert status["pickup_place_id"] == "Kantor Kecamatan Oebobo (53.71.04)"
+    assert status["pickup_place_en"] == "Oebobo kecamatan office (53.71.04)"
+    said = {step["step"]: (step["text_id"], step["text_en"]) for step in status["timeline"]}
+    assert said["RECORDED"][1].startswith("Recorded at ") and "kecamatan office (" in said["RECORDED"][1]
+    assert said["CERTIFICATE_ISSUED"] == (
+        "Surat Keterangan pengganti KTP-el diterbitkan, berlaku sampai dengan 30 Mei 2027",
+        "Interim certificate issued, valid until 30 May 2027")
+    assert said["PRINT_QUEUED"] == ("Dalam antrean cetak di Dinas Dukcapil Kota Kupang (53.71)",
+                                    "Queued for printing at Kota Kupang civil registry (53.71)")
+    assert said["CARD_PRINTED"] == (
+        "KTP-el sudah dicetak di Dinas Dukcapil Kota Kupang (53.71); diambil di Kantor Kecamatan Oebobo (53.71.04)",
+        "Card printed at Kota Kupang civil registry (53.71); to be collected at Oebobo kecamatan office (53.71.04)")
+    assert said["CARD_ISSUED"] == ("KTP-el sudah diserahkan di Kantor Kecamatan Oebobo (53.71.04)",
+                                   "Card handed over at Oebobo kecamatan office (53.71.04)")
+    assert said["CERTIFICATE_REVOKED"] == ("Surat Keterangan dicabut: KTP-el sudah diserahkan kepada pemiliknya",
+                                           "Interim certificate revoked: the KTP-el card has been handed over")
+    # still only where and when: no serial, job or certificate number for the public
+    shown = str(status)
+    assert "KTP-000001" not in shown and job not in shown and "470/0001" not in shown
+
+
+async def test_a_card_printed_at_its_pickup_site_is_ready_there(enrollment_api, pg_url):  # noqa: F811
+    accepted = await enrollment_api.post("/v1/enrollments", json=recording(7102, pickup_site=PICKUP),
+                                         headers={"Idempotency-Key": str(uuid.uuid4())})
+    enrollment_id, receipt = accepted.json()["id"], accepted.json()["receipt_number"]
+    job = str(uuid.uuid4())
+    await _events(pg_url, enrollment_id, ("dedup.unique", {"site": PICKUP}),
+                  ("print.job_queued", {"job_id": job, "site": PICKUP, "pickup_site": PICKUP}),
+                  ("print.card_printed", {"job_id": job, "site": PICKUP, "serial": "KTP-000002"}))
+    status = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+    printed = next(step for step in status["timeline"] if step["step"] == "CARD_PRINTED")
+    assert printed["text_id"] == "KTP-el sudah dicetak, siap diambil di Kantor Kecamatan Oebobo (53.71.04)"
+    assert printed["text_en"] == "Card printed, ready for pickup at Oebobo kecamatan office (53.71.04)"
