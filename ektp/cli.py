@@ -363,22 +363,25 @@ def verify(
     keys: Annotated[Path, typer.Option(help="The published keys (JSON from GET /v1/certificates/keys)")],
 ) -> None:
     """Verify an interim certificate offline: signature, validity dates. No network."""
-    from services.certificate.offline import verify_offline
-    from services.certificate.token import TokenError
-    from shared.keys import keys_from_jwks
+    from services.certificate.offline import report
+    from shared.keys import KeyFileError, keys_from_jwks
 
-    key_set = keys_from_jwks(keys.read_text())
     try:
-        # a str is taken as a file if one exists, else as a token (Path.exists() raises on a 340-character token)
-        verified = verify_offline(source, key_set)
-    except TokenError as exc:
-        typer.echo(f"INVALID ({exc.reason_code}): {exc.message}")
-        raise typer.Exit(1) from None
-    c = verified.claims
-    typer.echo(f"VALID signature (key {verified.kid})\n  number: {c.number}\n  name: {c.name}\n"
-               f"  NIK: {c.masked_nik}\n  birth date: {c.birth_date}\n  issuer: {c.issuer}\n"
-               f"  valid until: {c.expires_at:%Y-%m-%d %H:%M %Z}\n"
-               "  (revocation needs the online check: GET /v1/verify/<token>)")
+        key_set = keys_from_jwks(keys.read_bytes())
+    except (OSError, KeyFileError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        typer.echo(f"--keys {keys}: {reason}; it must be the dinas's published keys (JSON of "
+                   "GET /v1/certificates/keys)", err=True)
+        raise typer.Exit(2) from None
+    if not key_set:
+        typer.echo(f"--keys {keys}: holds no Ed25519 key; it must be the dinas's published keys (JSON of "
+                   "GET /v1/certificates/keys)", err=True)
+        raise typer.Exit(2)
+    # a str is taken as a file if one exists, else as a token (Path.exists() raises on a 340-character token)
+    genuine, text = report(source, key_set)
+    typer.echo(text)
+    if not genuine:
+        raise typer.Exit(1)
 
 
 # ---- dead letters ----------------------------------------------------------------------------

@@ -16,8 +16,41 @@ import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image, UnidentifiedImageError
 
+from services.certificate.token import (
+    CertificateClaims,
+    Reason,
+    TokenError,
+    VerifiedToken,
+    looks_like_token,
+    verify_token,
+)
+from shared.dates import english_date, indonesian_date
 from shared.keys import KeySet
-from services.certificate.token import Reason, TokenError, VerifiedToken, looks_like_token, verify_token
+from shared.sites import place
+
+# What a verifier at a counter (a bank clerk, a police officer) is told, in Indonesian / English.
+VERDICT: dict[Reason, str] = {
+    Reason.MALFORMED: "TIDAK SAH: ini bukan kode Surat Keterangan / NOT VALID: this is not a certificate's code",
+    Reason.UNKNOWN_KEY: "TIDAK DIKENAL: ditandatangani dengan kunci yang tidak ada dalam daftar kunci Anda: "
+                        "palsu, dari Dinas lain, atau daftar kunci Anda sudah lama (unduh lagi) / NOT KNOWN: "
+                        "signed with a key not in your key list: forged, another dinas's, or your list is "
+                        "out of date (download it again)",
+    Reason.BAD_SIGNATURE: "TIDAK SAH: isinya diubah atau tanda tangannya palsu / NOT VALID: its content was "
+                          "changed or its signature is forged",
+    Reason.EXPIRED: "KEDALUWARSA: asli, tetapi masa berlakunya sudah habis / EXPIRED: genuine, but no longer "
+                    "valid",
+    Reason.NOT_YET_VALID: "TIDAK SAH: tanggal terbitnya di masa depan; periksa jam perangkat ini / NOT VALID: "
+                          "issued in the future; check this device's clock",
+    Reason.UNREADABLE: "TIDAK TERBACA: tidak ada kode QR Surat Keterangan; foto lebih dekat dan tajam, atau "
+                       "pakai PDF-nya / UNREADABLE: no certificate QR code found; take a closer, sharper photo "
+                       "or use the PDF",
+}
+NOT_CHECKED_OFFLINE = (
+    "Tanpa jaringan tidak dapat diperiksa apakah Dinas sudah mencabutnya (KTP-el sudah diserahkan, data\n"
+    "ganda, dicabut petugas). Periksa daring di alamat pada kaki Surat Keterangan (.../console/verify).\n"
+    "Offline it cannot be checked whether the dinas has revoked it (card handed over, duplicate, revoked\n"
+    "by an officer). Check online at the address at the foot of the certificate (.../console/verify)."
+)
 
 PDF_DPI = 200
 MAX_IMAGE_PIXELS = 60_000_000  # a 200 dpi A3 page is ~10 Mpx; refuse decompression bombs
@@ -59,6 +92,48 @@ def verify_offline(
     else:
         token = extract_token(source)
     return verify_token(token, public_keys, now=now)
+
+
+def report(
+    source: str | bytes | Path | Image.Image,
+    public_keys: Mapping[str, Ed25519PublicKey] | KeySet,
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[bool, str]:
+    """`verify_offline` told in words for a verifier: (genuine and in date, the lines to show).
+
+    The first line starts with VALID, EXPIRED or INVALID and the reason code (for scripts), then
+    says it in Indonesian and English; the signed data follows whenever the signature held (also
+    for an expired certificate), dates as the paper prints them; a genuine certificate ends with
+    what offline checking cannot tell: whether it was revoked."""
+    try:
+        verified = verify_offline(source, public_keys, now=now)
+    except TokenError as exc:
+        head = "EXPIRED" if exc.reason is Reason.EXPIRED else "INVALID"
+        lines = [f"{head} ({exc.reason_code}): {VERDICT[exc.reason]}", f"  ({exc.message})"]
+        if exc.claims is not None:
+            lines += _claim_lines(exc.claims)
+        return False, "\n".join(lines)
+    lines = [f"VALID: ASLI, tanda tangan Dinas sah dan masih berlaku / GENUINE, signed by the dinas and in date "
+             f"(key {verified.kid})", *_claim_lines(verified.claims),
+             "Cocokkan nama dan tanggal lahir dengan orangnya / compare the name and birth date with the person.",
+             NOT_CHECKED_OFFLINE]
+    return True, "\n".join(lines)
+
+
+def _claim_lines(c: CertificateClaims) -> list[str]:
+    until = c.valid_until
+    issuer_id, issuer_en = place(c.issuer)
+    issuer = issuer_id if issuer_id == issuer_en else f"{issuer_id} / {issuer_en}"
+    return [
+        f"  Nomor / number:                       {c.number}",
+        f"  Nama / name:                          {c.name}",
+        f"  NIK (sebagian / masked):              {c.masked_nik}",
+        f"  Tanggal lahir / birth date:           {c.birth_date:%d-%m-%Y}",
+        f"  Penerbit / issuer:                    {issuer}",
+        f"  Berlaku sampai dengan / valid until:  {indonesian_date(until)} / {english_date(until)} "
+        "(sampai akhir hari itu, WITA / to the end of that day, WITA)",
+    ]
 
 
 def render_pdf_page(pdf: bytes, *, dpi: int = PDF_DPI, page: int = 0, grayscale: bool = True) -> Image.Image:

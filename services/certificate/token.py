@@ -47,10 +47,13 @@ class Reason(StrEnum):
 class TokenError(Exception):
     """A token that must not be trusted. `reason` is machine-readable, `message` for people."""
 
-    def __init__(self, reason: Reason | str, message: str) -> None:
+    def __init__(self, reason: Reason | str, message: str, *, claims: CertificateClaims | None = None) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = Reason(reason)
         self.message = message
+        # Set when the signature held and only the dates failed (expired, not yet valid): what the
+        # dinas signed, so a verifier can be told whose certificate it is and when it ended.
+        self.claims = claims
 
     @property
     def reason_code(self) -> str:
@@ -83,6 +86,11 @@ class CertificateClaims:
         """Claims for a certificate valid through the whole of `valid_until` (local time)."""
         end = dt.datetime.combine(valid_until + dt.timedelta(days=1), dt.time(), tzinfo=tz)
         return cls(number, mask_nik(nik), name, birth_date, issuer, issued_at, end)
+
+    @property
+    def valid_until(self) -> dt.date:
+        """The "Berlaku sampai dengan" date printed on the paper: `exp` is the end of that day in WITA."""
+        return (self.expires_at.astimezone(WITA) - dt.timedelta(seconds=1)).date()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,9 +156,9 @@ def verify_token(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if now >= claims.expires_at:
-        raise TokenError(Reason.EXPIRED, f"expired at {claims.expires_at.isoformat()}")
+        raise TokenError(Reason.EXPIRED, f"expired at {claims.expires_at.isoformat()}", claims=claims)
     if now + leeway < claims.issued_at:
-        raise TokenError(Reason.NOT_YET_VALID, f"issued in the future ({claims.issued_at.isoformat()})")
+        raise TokenError(Reason.NOT_YET_VALID, f"issued in the future ({claims.issued_at.isoformat()})", claims=claims)
     return verified
 
 
