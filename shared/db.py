@@ -12,6 +12,7 @@ functions only ``flush()``.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -90,7 +91,7 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 10) -> As
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url,
-            connect_args={"timeout": 60},
+            connect_args={"timeout": 60, "factory": _SqliteConnection},
             json_serializer=json_dumps,
             execution_options={"schema_translate_map": {s: None for s in SCHEMAS}},
         )
@@ -114,6 +115,26 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 10) -> As
             raise DisconnectionError("the server closed this connection")
 
     return engine
+
+
+class _SqliteConnection(sqlite3.Connection):
+    """A SQLite connection that rolls its transaction back when it is closed.
+
+    A task cancelled in the middle of a statement (a process stopping) has its connection closed
+    by SQLAlchemy without a rollback, while the statement's cursor lives on in the exception's
+    traceback until the cyclic collector frees it. Python (3.11 on) no longer finalizes a live
+    cursor's statement on close, so SQLite kept the connection and its transaction (a "zombie",
+    sqlite3_close_v2) and with it the write lock of BEGIN IMMEDIATE: every other connection
+    waited out its busy timeout behind it (stopping the all-in-one took 60 to 300 s now and then).
+    A ROLLBACK ends the transaction whatever statements are still open."""
+
+    def close(self) -> None:
+        try:
+            if self.in_transaction:
+                self.rollback()
+        except sqlite3.Error:  # closed already, or the rollback failed: the close still goes on
+            pass
+        super().close()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

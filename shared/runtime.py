@@ -266,9 +266,10 @@ class Runner:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        # Each finishes the database work it is in (a delivery runs to its end); on SQLite one can
-        # wait for a write lock that is not given back while the process stops (busy timeout: 60 s
-        # each try). The process does not wait for that: what was not finished is delivered again.
+        # Each finishes the database work it is in (a delivery runs to its end), which takes well
+        # under a second. The bound is for work that hangs (a database that does not answer, a
+        # SQLite write lock held elsewhere: busy timeout 60 s a try): what was not finished is
+        # delivered again after a restart.
         pending = (await asyncio.wait(self._tasks, timeout=STOP_SECONDS))[1] if self._tasks else set()
         if pending:
             log.warning("stopping without waiting for %s", ", ".join(sorted(t.get_name() for t in pending)))
