@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -10,6 +11,9 @@ from typing import Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.messaging.envelope import Event, Outgoing, PoisonMessage
+
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -45,12 +49,17 @@ async def to_the_end(work: Awaitable[T]) -> T:
     """Runs `work` to its end even when the awaiting task is cancelled (the process stopping), then
     passes the cancellation on. A delivery cut in the middle of its database transaction was
     rolled back by a cancelled task (which failed and was logged, SQLite's above all) and handled
-    again after a restart: run to its end, it is handled and acknowledged once."""
+    again after a restart: run to its end, it is handled and acknowledged once.
+    The cancellation is passed on however the work ends: a failure then is logged, not raised (a
+    caller's retry loop took it for an ordinary failure, went on, and the stop waited for it in vain)."""
     task = asyncio.ensure_future(work)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        await task
+        try:
+            await task
+        except Exception:
+            log.warning("work finished after the stop was asked, and failed", exc_info=True)
         raise
 
 
