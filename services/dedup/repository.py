@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dedup.models import Case, DedupRequest, EngineState, GalleryLog, RequestStatus
-from shared.db import paginate
+from shared.db import conflict_insert, paginate
 
 
 async def engine_state(session: AsyncSession, *, for_update: bool = False) -> EngineState:
@@ -19,9 +19,12 @@ async def engine_state(session: AsyncSession, *, for_update: bool = False) -> En
         stmt = stmt.with_for_update()
     state = (await session.execute(stmt)).scalar_one_or_none()
     if state is None:
-        state = EngineState(id=1, paused=False, changed_at=dt.datetime.now(dt.UTC))
-        session.add(state)
-        await session.flush()
+        # The first callers on a fresh database (the engine starting, an operator pausing) may
+        # race to make the row: one makes it, the others read it.
+        await session.execute(conflict_insert(session, EngineState)
+                              .values(id=1, paused=False, automatic=False, changed_at=dt.datetime.now(dt.UTC))
+                              .on_conflict_do_nothing())
+        state = (await session.execute(stmt)).scalar_one()
     return state
 
 
