@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     dedup_target_fpir: float = Field(default=40.0, description="MOSIP targetFPIR: 40 means 1 in 10,000")
     dedup_matcher: str = Field(default="builtin", pattern="^(builtin|abis)$",
                                description="builtin (the open matcher in-process) or abis (an external ABIS)")
+    dedup_case_hold_minutes: float = Field(
+        default=15.0, gt=0, le=480, description="An adjudicator who takes a case holds it this long (renewed when "
+        "taken again); no other adjudicator may take or decide it meanwhile")
     abis_url: str | None = Field(default=None, description="AMQP URL of the external ABIS's broker (default EKTP_BROKER_URL)")
     abis_request_queue: str = Field(default="abis.request", description="Queue the ABIS takes requests from")
     abis_instance: str | None = Field(default=None, description="Names this process's response queue abis.response.<instance>")

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.dedup import repository, service
 from services.dedup.abis import urls
@@ -110,6 +110,18 @@ async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: 
 
 
 
+def _case_view(case) -> CaseView:  # type: ignore[no-untyped-def]
+    view = CaseView.model_validate(case, from_attributes=True)
+    if view.held_until is not None and view.held_until <= dt.datetime.now(dt.UTC):
+        view.held_by = view.held_until = None  # the hold ran out: the case is free again
+    return view
+
+
+async def _case_detail(session, case) -> CaseDetail:  # type: ignore[no-untyped-def]
+    sides = await service.case_detail(session, case)
+    return CaseDetail(**_case_view(case).model_dump(), **sides)
+
+
 @router.get("/cases", response_model=CasePage, summary="Adjudication cases")
 async def list_cases(
     session: SessionDep,
@@ -128,7 +140,7 @@ async def list_cases(
     await audit(session, principal, "dedup.cases.list", "cases", status or "all",
                 {"count": len(rows), "ids": [str(r.id) for r in rows], "enrollment_ids": list(shown)})
     await session.commit()
-    return CasePage(items=[CaseView.model_validate(r, from_attributes=True) for r in rows], total=total,
+    return CasePage(items=[_case_view(r) for r in rows], total=total,
                     limit=limit, offset=offset)
 
 
@@ -138,11 +150,49 @@ async def get_case(case_id: uuid.UUID, session: SessionDep, principal: Adjudicat
     case = await repository.case(session, case_id)
     if case is None:
         raise NotFound(f"case {case_id} not found")
-    sides = await service.case_detail(session, case)
+    detail = await _case_detail(session, case)
     await audit(session, principal, "dedup.case.read", "case", str(case.id),
-                {"enrollment_ids": [str(case.enrollment_id), *(str(m["enrollment_id"]) for m in sides["matches"])]})
+                {"enrollment_ids": [str(case.enrollment_id), *(str(m.enrollment_id) for m in detail.matches)]})
     await session.commit()
-    return CaseDetail(**CaseView.model_validate(case, from_attributes=True).model_dump(), **sides)
+    return detail
+
+
+def _hold(settings) -> dt.timedelta:  # type: ignore[no-untyped-def]
+    return dt.timedelta(minutes=settings.dedup_case_hold_minutes)
+
+
+@router.post("/cases/next", response_model=CaseDetail, summary="Take the next case to decide (audited)",
+             responses={204: {"description": "No open case is free (every one is decided or held by another)"}},
+             description="Holds it for the caller (EKTP_DEDUP_CASE_HOLD_MINUTES): a case the caller already holds, "
+                         "else the oldest case nobody holds. Two adjudicators asking at once get different cases.")
+async def take_next_case(session: SessionDep, settings: SettingsDep, principal: Adjudicator, site: SiteQuery = None,
+                         reason: Annotated[str | None, Query(max_length=80, description="Part of the reason")] = None,
+                         ) -> CaseDetail | Response:
+    case = await service.take_next_case(session, principal, hold=_hold(settings), site=site, reason=reason)
+    if case is None:
+        await session.commit()
+        return Response(status_code=204)
+    detail = await _case_detail(session, case)
+    await session.commit()
+    return detail
+
+
+@router.post("/cases/{case_id}/take", response_model=CaseDetail, summary="Take one case to decide (audited)",
+             description="Holds it for the caller, or renews the caller's hold; 409 case_held names the adjudicator "
+                         "holding it and until when, 409 case_decided who decided it and when.")
+async def take_case(case_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+                    principal: Adjudicator) -> CaseDetail:
+    case = await service.take_case(session, principal, case_id, hold=_hold(settings))
+    detail = await _case_detail(session, case)
+    await session.commit()
+    return detail
+
+
+@router.post("/cases/{case_id}/release", response_model=CaseView, summary="Give a taken case back undecided (audited)")
+async def release_case(case_id: uuid.UUID, session: SessionDep, principal: Adjudicator) -> CaseView:
+    case = await service.release_case(session, principal, case_id)
+    await session.commit()
+    return _case_view(case)
 
 
 @router.post("/cases/{case_id}/decision", response_model=CaseView, summary="Decide a case (audited)")
@@ -152,4 +202,4 @@ async def decide_case(case_id: uuid.UUID, body: DecisionIn, session: SessionDep,
                                      note=body.note)
     await session.commit()
     ctx.events_written()
-    return CaseView.model_validate(case, from_attributes=True)
+    return _case_view(case)

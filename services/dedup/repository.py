@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import case as when
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dedup.models import Case, DedupRequest, EngineState, GalleryLog, RequestStatus
+from services.dedup.models import Case, CaseStatus, DedupRequest, EngineState, GalleryLog, RequestStatus
 from shared.db import conflict_insert, paginate
 
 
@@ -126,6 +127,22 @@ async def cases(session: AsyncSession, *, status: str | None, site: str | None, 
     if reason:
         stmt = stmt.where(Case.reason.contains(reason, autoescape=True))
     return await paginate(session, stmt, Case.opened_at, limit=limit, offset=offset)
+
+
+async def next_case(session: AsyncSession, *, actor: str, now: dt.datetime, site: str | None = None,
+                    reason: str | None = None) -> Case | None:
+    """The open case `actor` should decide next, locked: one they already hold, else the oldest
+    that nobody holds (or whose hold ran out). Cases another adjudicator is taking at this very
+    moment are skipped, not waited for."""
+    mine = (Case.held_by == actor) & (Case.held_until > now)
+    stmt = select(Case).where(Case.status == CaseStatus.OPEN,
+                              or_(Case.held_by.is_(None), Case.held_until <= now, Case.held_by == actor))
+    if site:
+        stmt = stmt.where(Case.site == site)
+    if reason:
+        stmt = stmt.where(Case.reason.contains(reason, autoescape=True))
+    stmt = stmt.order_by(when((mine, 0), else_=1), Case.opened_at, Case.id).limit(1).with_for_update(skip_locked=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:

@@ -80,6 +80,9 @@ class CaseView(BaseModel):
     decision: str | None
     note: str | None
     decided_by: str | None
+    held_by: str | None = Field(default=None, description="The adjudicator who took the open case and is deciding it "
+                                "(none once the hold ran out)")
+    held_until: dt.datetime | None = Field(default=None, description="Until when; nobody else may take or decide it")
     opened_at: dt.datetime
     decided_at: dt.datetime | None
     candidates: list[CandidateView]

@@ -182,20 +182,77 @@ async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome:
 
 # ---- adjudication ----------------------------------------------------------------------------
 
-async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, same_person: bool,
-                      note: str) -> Case:
+def _utc(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "an unknown time"
+
+
+def held_by_other(case: Case, principal: Principal, now: dt.datetime) -> bool:
+    """Another adjudicator took the case and their hold has not run out."""
+    return bool(case.held_by and case.held_by != principal.actor and case.held_until and case.held_until > now)
+
+
+async def _open_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, now: dt.datetime) -> Case:
+    """The case, locked, if it is still open and nobody else holds it; else a 409 that names who
+    decided it (or holds it) and when, so the second adjudicator knows whom to ask."""
     case = await repository.case(session, case_id, for_update=True)
     if case is None:
         raise NotFound(f"case {case_id} not found")
     if case.status != CaseStatus.OPEN:
-        raise Conflict(f"case {case_id} was already decided ({case.decision})", code="case_decided")
+        raise Conflict(f"case {case_id} was already decided ({case.decision}) by {case.decided_by} at "
+                       f"{_utc(case.decided_at)}", code="case_decided")
+    if held_by_other(case, principal, now):
+        raise Conflict(f"case {case_id} is being decided by {case.held_by} (taken until {_utc(case.held_until)})",
+                       code="case_held")
+    return case
+
+
+async def _hold(session: AsyncSession, principal: Principal, case: Case, now: dt.datetime, hold: dt.timedelta) -> Case:
+    case.held_by = principal.actor
+    case.held_until = now + hold
+    await audit(session, principal, "dedup.case.take", "case", str(case.id),
+                {"enrollment_ids": [str(case.enrollment_id), *(str(c["enrollment_id"]) for c in case.candidates)],
+                 "held_until": case.held_until.isoformat()})
+    await session.flush()
+    return case
+
+
+async def take_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, hold: dt.timedelta) -> Case:
+    """Hold one case for `hold` (again: the hold is renewed); refused if decided or held by another."""
+    now = dt.datetime.now(dt.UTC)
+    return await _hold(session, principal, await _open_case(session, principal, case_id, now), now, hold)
+
+
+async def take_next_case(session: AsyncSession, principal: Principal, *, hold: dt.timedelta, site: str | None = None,
+                         reason: str | None = None) -> Case | None:
+    """The next case for this adjudicator (one they hold, else the oldest free one), held for them;
+    two adjudicators asking at once get two different cases. None: nothing is free."""
+    now = dt.datetime.now(dt.UTC)
+    case = await repository.next_case(session, actor=principal.actor, now=now, site=site, reason=reason)
+    return None if case is None else await _hold(session, principal, case, now, hold)
+
+
+async def release_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
+    """Give a held case back undecided (its holder; or anyone once the hold ran out)."""
+    now = dt.datetime.now(dt.UTC)
+    case = await _open_case(session, principal, case_id, now)
+    await audit(session, principal, "dedup.case.release", "case", str(case.id), {"held_by": case.held_by})
+    case.held_by = case.held_until = None
+    await session.flush()
+    return case
+
+
+async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, same_person: bool,
+                      note: str) -> Case:
+    now = dt.datetime.now(dt.UTC)
+    case = await _open_case(session, principal, case_id, now)
     request = await repository.request_by_enrollment(session, case.enrollment_id, for_update=True)
     assert request is not None
     case.status = CaseStatus.DECIDED.value
     case.decision = "same_person" if same_person else "different_persons"
     case.note = note
     case.decided_by = principal.actor
-    case.decided_at = dt.datetime.now(dt.UTC)
+    case.decided_at = now
+    case.held_by = case.held_until = None
     request.reasons = [*request.reasons, f"adjudicated:{case.decision}"]
     if same_person:
         request.matched_nik = next((c.get("nik") for c in case.candidates if c.get("nik")), None)

@@ -19,6 +19,9 @@ AUDITED: dict[tuple[str, str], str] = {
     ("GET", "/v1/dedup/cases"): "dedup.cases.list",
     ("GET", "/v1/dedup/cases/{case_id}"): "dedup.case.read",
     ("POST", "/v1/dedup/cases/{case_id}/decision"): "dedup.case.decide",
+    ("POST", "/v1/dedup/cases/next"): "dedup.case.take",
+    ("POST", "/v1/dedup/cases/{case_id}/take"): "dedup.case.take",
+    ("POST", "/v1/dedup/cases/{case_id}/release"): "dedup.case.release",
     ("GET", "/v1/dedup/biometrics/{reference_id}"): "dedup.biometrics.read",
     ("POST", "/v1/print/nodes/{node_id}/claim"): "print.card.claim",
     ("POST", "/v1/print/jobs/{job_id}/issue"): "print.card.hand_over",
@@ -94,6 +97,11 @@ async def test_every_route_showing_personal_data_audits_who_saw_which_record(app
         audits("dedup.cases.list", "OPEN", "adjudicator")
         await call("adjudicator", "GET", f"/v1/dedup/cases/{case['id']}")
         audits("dedup.case.read", case["id"], "adjudicator")
+        await call("adjudicator", "POST", "/v1/dedup/cases/next")
+        await call("adjudicator", "POST", f"/v1/dedup/cases/{case['id']}/release")
+        audits("dedup.case.release", case["id"], "adjudicator")
+        await call("adjudicator", "POST", f"/v1/dedup/cases/{case['id']}/take")
+        audits("dedup.case.take", case["id"], "adjudicator")
         await call("adjudicator", "POST", f"/v1/dedup/cases/{case['id']}/decision",
                    json={"decision": "different_persons", "note": "sidik jari berbeda"})
         audits("dedup.case.decide", case["id"], "adjudicator")
