@@ -25,6 +25,8 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "PRINT_QUEUED": ("Dalam antrean cetak", "Queued for printing"),
     "CARD_PRINTED": ("KTP-el sudah dicetak, siap diambil", "Card printed, ready for pickup"),
     "CARD_SPOILED": ("Kartu rusak saat dicetak, dicetak ulang", "Card spoiled in printing; reprinting"),
+    "PRINT_HELD": ("KTP-el belum dapat dicetak: datanya tidak muat di kartu; perlu perbaikan data",
+                   "The card cannot be printed: its data does not fit on the card; the data must be corrected"),
     "CARD_ISSUED": ("KTP-el sudah diserahkan", "Card handed over"),
     "CERTIFICATE_ISSUED": ("Surat Keterangan pengganti KTP-el diterbitkan", "Interim certificate issued"),
     "CERTIFICATE_REVOKED": ("Surat Keterangan dicabut", "Interim certificate revoked"),
@@ -46,6 +48,11 @@ PLACE_TEXT: dict[str, tuple[str, str]] = {
                      "Card spoiled in printing at {place}; reprinting"),
     "CARD_ISSUED": ("KTP-el sudah diserahkan di {place}", "Card handed over at {place}"),
 }
+# A held card (the print server found its data does not fit on it) waits for a correction of the
+# recording, for which the resident comes to the pickup site.
+HELD_TEXT = ("KTP-el belum dapat dicetak: datanya tidak muat di kartu. Datang ke {pickup} untuk perbaikan data",
+             "The card cannot be printed: its data does not fit on the card. Come to {pickup} to have it corrected")
+HELD_STATUS_TEXT = ("Tertahan: perlu perbaikan data", "On hold: the data must be corrected")
 # A card printed at its pickup site waits there; one printed elsewhere (the dinas's backup) is
 # collected at the pickup site, which the resident must be told.
 PRINTED_TEXT = ("KTP-el sudah dicetak, siap diambil di {place}", "Card printed, ready for pickup at {place}")
@@ -68,6 +75,9 @@ def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tupl
             return PRINTED_TEXT[0].format(place=place_id), PRINTED_TEXT[1].format(place=place_en)
         return (PRINTED_ELSEWHERE_TEXT[0].format(place=place_id, pickup=pickup_id),
                 PRINTED_ELSEWHERE_TEXT[1].format(place=place_en, pickup=pickup_en))
+    if step == "PRINT_HELD":
+        pickup_id, pickup_en = place(pickup_site)
+        return HELD_TEXT[0].format(pickup=pickup_id), HELD_TEXT[1].format(pickup=pickup_en)
     if step in PLACE_TEXT and site:
         place_id, place_en = place(site)
         return PLACE_TEXT[step][0].format(place=place_id), PLACE_TEXT[step][1].format(place=place_en)
@@ -119,6 +129,7 @@ EVENT_STEPS: dict[str, tuple[str, Status | None]] = {
     "print.job_queued": ("PRINT_QUEUED", Status.SENT_FOR_PRINTING),
     "print.card_printed": ("CARD_PRINTED", Status.PRINTED),
     "print.card_spoiled": ("CARD_SPOILED", None),
+    "print.job_held": ("PRINT_HELD", None),  # the status stays SENT_FOR_PRINTING; the page says it is held
     "print.card_issued": ("CARD_ISSUED", Status.ISSUED),
     "print.card_cancelled": ("PRINT_CANCELLED", Status.REPLACED),
     "certificate.issued": ("CERTIFICATE_ISSUED", None),

@@ -14,7 +14,9 @@ from services.enrollment.schemas import (
     PublicStatus, TimelineStep,
 )
 from services.enrollment.service import PublicStatusData
-from services.enrollment.timeline import PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT, public_texts
+from services.enrollment.timeline import (
+    HELD_STATUS_TEXT, PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT, public_texts,
+)
 from shared.sites import place
 
 
@@ -84,6 +86,12 @@ def public_status_view(data: PublicStatusData) -> PublicStatus:
         # and says them in words: a place's name, a date as printed, why a certificate was revoked
         view.text_id, view.text_en = public_texts(view.step, view.detail, e.pickup_site)
         public_steps.append(view)
+    # Held by the print server (the data does not fit on the card) and not queued again since: the
+    # status says so, not "queued for printing".
+    last_print = next((step.step for step in reversed(public_steps)
+                       if step.step in ("PRINT_QUEUED", "PRINT_HELD", "CARD_PRINTED")), None)
+    if status is Status.SENT_FOR_PRINTING and last_print == "PRINT_HELD":
+        status_id, status_en = HELD_STATUS_TEXT
     replaced = next((step for step in reversed(public_steps) if step.step == "REPLACED"), None)
     if replaced is not None:
         receipt = replaced.detail.get("replacement_receipt", "")

@@ -399,6 +399,11 @@ async def report(session: AsyncSession, principal: Principal, job_id: uuid.UUID,
         job.status = JobStatus.HELD
         job.wait_reason = f"tidak dapat dicetak / cannot be printed: {detail or 'data does not fit the card'}"[:200]
         job.node_id = job.claim_id = job.serial = None
+        # The resident's timeline says the card is held, not still queued. Only the code: the agent's
+        # detail quotes the data (the full name) and the public status shows the event's reason.
+        await add_event(session, messaging, new_event("print.job_held", {
+            "job_id": str(job.id), "enrollment_id": str(job.enrollment_id), "site": job.site,
+            "reason": "unprintable"}, key=str(job.enrollment_id)))
         await session.flush()
         return job, "unprintable"
     node = await repository.node(session, job.node_id, for_update=True) if job.node_id else None

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import httpx
+
 from services.enrollment.consumers import on_event
 from shared.db import create_engine, make_sessionmaker
 from shared.messaging import new_event
@@ -17,6 +19,14 @@ from tests.support.api import recording
 PICKUP = "53.71.04"  # Oebobo
 # the certificate service's fixed text for the code card_issued
 HANDED_OVER = "KTP-el sudah diserahkan kepada pemiliknya / the KTP-el card has been handed over"
+
+
+async def _recorded(api: httpx.AsyncClient, seed: int) -> tuple[str, str]:
+    """A resident who collects at PICKUP, recorded: (enrollment id, receipt number)."""
+    accepted = await api.post("/v1/enrollments", json=recording(seed, pickup_site=PICKUP),
+                              headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert accepted.status_code == 201, accepted.text
+    return accepted.json()["id"], accepted.json()["receipt_number"]
 
 
 async def _events(pg_url: str, enrollment_id: str, *events: tuple[str, dict]) -> None:
@@ -32,11 +42,17 @@ async def _events(pg_url: str, enrollment_id: str, *events: tuple[str, dict]) ->
         await engine.dispose()
 
 
+async def _status_after(api: httpx.AsyncClient, pg_url: str, seed: int, event: tuple[str, dict]) -> dict:
+    """A resident's public status once their card was queued at PICKUP and then `event` came."""
+    enrollment_id, receipt = await _recorded(api, seed)
+    job = {"job_id": str(uuid.uuid4())}
+    await _events(pg_url, enrollment_id, ("dedup.unique", {"site": PICKUP}),
+                  ("print.job_queued", {**job, "site": PICKUP, "pickup_site": PICKUP}), (event[0], {**job, **event[1]}))
+    return (await api.get(f"/v1/status/{receipt}")).json()
+
+
 async def test_public_status_names_places_dates_and_reasons(enrollment_api, pg_url):  # noqa: F811
-    accepted = await enrollment_api.post("/v1/enrollments", json=recording(7101, pickup_site=PICKUP),
-                                         headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert accepted.status_code == 201, accepted.text
-    enrollment_id, receipt = accepted.json()["id"], accepted.json()["receipt_number"]
+    enrollment_id, receipt = await _recorded(enrollment_api, 7101)
     job = str(uuid.uuid4())
     await _events(
         pg_url, enrollment_id,
@@ -72,14 +88,23 @@ async def test_public_status_names_places_dates_and_reasons(enrollment_api, pg_u
 
 
 async def test_a_card_printed_at_its_pickup_site_is_ready_there(enrollment_api, pg_url):  # noqa: F811
-    accepted = await enrollment_api.post("/v1/enrollments", json=recording(7102, pickup_site=PICKUP),
-                                         headers={"Idempotency-Key": str(uuid.uuid4())})
-    enrollment_id, receipt = accepted.json()["id"], accepted.json()["receipt_number"]
-    job = str(uuid.uuid4())
-    await _events(pg_url, enrollment_id, ("dedup.unique", {"site": PICKUP}),
-                  ("print.job_queued", {"job_id": job, "site": PICKUP, "pickup_site": PICKUP}),
-                  ("print.card_printed", {"job_id": job, "site": PICKUP, "serial": "KTP-000002"}))
-    status = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+    status = await _status_after(enrollment_api, pg_url, 7102,
+                                 ("print.card_printed", {"site": PICKUP, "serial": "KTP-000002"}))
     printed = next(step for step in status["timeline"] if step["step"] == "CARD_PRINTED")
     assert printed["text_id"] == "KTP-el sudah dicetak, siap diambil di Kantor Kecamatan Oebobo (53.71.04)"
     assert printed["text_en"] == "Card printed, ready for pickup at Oebobo kecamatan office (53.71.04)"
+
+
+async def test_a_held_card_is_not_shown_as_queued(enrollment_api, pg_url):  # noqa: F811
+    """print.job_held: the print server found the data does not fit on the card. The resident is told
+    the card is held and where to come to have the data corrected, not "queued for printing"."""
+    status = await _status_after(enrollment_api, pg_url, 7103,
+                                 ("print.job_held", {"site": PICKUP, "reason": "unprintable"}))
+    assert status["status"] == "SENT_FOR_PRINTING"  # the lifecycle's status; the words say more
+    assert (status["status_id"], status["status_en"]) == ("Tertahan: perlu perbaikan data",
+                                                          "On hold: the data must be corrected")
+    held = status["timeline"][-1]
+    assert held["step"] == "PRINT_HELD" and held["detail"] == {"site": PICKUP, "reason": "unprintable"}
+    assert held["text_id"] == ("KTP-el belum dapat dicetak: datanya tidak muat di kartu. Datang ke Kantor Kecamatan "
+                               "Oebobo (53.71.04) untuk perbaikan data")
+    assert "Come to Oebobo kecamatan office (53.71.04) to have it corrected" in held["text_en"]

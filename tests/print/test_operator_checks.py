@@ -36,6 +36,21 @@ async def _redirect(api: httpx.AsyncClient, site: str, to_site: str) -> httpx.Re
     return await api.post(f"/v1/print/sites/{site}/redirect", json={"to_site": to_site, "reason": "server rusak"})
 
 
+async def _probe(channel: aio_pika.abc.AbstractChannel, routing_key: str):  # type: ignore[no-untyped-def]
+    """A queue of its own bound to `routing_key`; `await received(n)`: the events seen so far, once
+    there are `n` (else None)."""
+    probe = await channel.declare_queue(exclusive=True)
+    await probe.bind(EXCHANGE, routing_key=routing_key)
+    seen: list[Event] = []
+
+    async def received(count: int) -> list[Event] | None:
+        while (message := await probe.get(no_ack=True, fail=False)) is not None:
+            seen.extend(AmqpTransport.events_of(message.body, message.content_encoding))
+        return seen if len(seen) >= count else None
+
+    return received
+
+
 async def _routes(api: httpx.AsyncClient) -> dict[str, str]:
     return {r["site"]: r["print_site"] for r in (await api.get("/v1/print/sites/routes")).json()}
 
@@ -105,15 +120,7 @@ async def test_a_blank_spoiled_by_a_lost_or_departing_agent_is_told_as_any_spoil
     api, site = print_api, "53.71.04"
     connection = await aio_pika.connect(amqp_url)
     async with connection:
-        channel = await connection.channel()
-        probe = await channel.declare_queue(exclusive=True)
-        await probe.bind(EXCHANGE, routing_key="print.card_spoiled")
-        seen: list[Event] = []
-
-        async def spoiled(count: int) -> list[Event] | None:
-            while (message := await probe.get(no_ack=True, fail=False)) is not None:
-                seen.extend(AmqpTransport.events_of(message.body, message.content_encoding))
-            return seen if len(seen) >= count else None
+        spoiled = await _probe(await connection.channel(), "print.card_spoiled")
 
         await add_stock(api, site, "4600000001", 5)
         [enrollment_id] = await publish_jobs(amqp_url, site, 1)
@@ -288,3 +295,29 @@ async def test_a_restarted_print_server_takes_its_previous_node_over_at_once(pri
     for response in (again, unknown):  # LOST already / a node this database never had
         assert response.status_code == 201 and response.json()["replaced"] is None, response.text
     assert await check_accounting(pg_url) == {"SPOILED": 1, "RESERVED": 1, "AVAILABLE": 3}
+
+
+async def test_a_card_whose_data_does_not_fit_is_told_as_held_without_the_data(print_api, amqp_url):
+    """An agent's `unprintable` holds the job and says so with `print.job_held` (the resident's
+    timeline follows it): the job, the site and a code, never the agent's detail, which quotes the
+    data (the full name) that the public status must not show."""
+    api, site = print_api, "53.71.04"
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        held = await _probe(await connection.channel(), "print.job_held")
+
+        await add_stock(api, site, "4600000101", 2)
+        [enrollment_id] = await publish_jobs(amqp_url, site, 1, seed=7)
+        await eventually(lambda: jobs_total(api, site=site, status="QUEUED"), what="the job queued")
+        node = (await api.post("/v1/print/nodes", json={"name": "narrow-card", "site": site})).json()
+        [job] = (await api.post(f"/v1/print/nodes/{node['id']}/claim",
+                                json={"max_jobs": 1, "wait_seconds": 10})).json()["jobs"]
+        detail = "Nama (name): 'WWWWWWWWWWWWWWWWWWWWWWWWWWWWW WWWWWWWWWWWWWWWWWWWWWWWWWWWWW' is too wide"
+        answer = await api.post(f"/v1/print/jobs/{job['job_id']}/result",
+                                json={"claim_id": job["claim_id"], "outcome": "unprintable", "detail": detail})
+        assert answer.status_code == 200 and answer.json()["status"] == "HELD", answer.text
+        [event] = await eventually(lambda: held(1), timeout=30, what="print.job_held")
+        assert event.data == {"job_id": job["job_id"], "enrollment_id": enrollment_id, "site": site,
+                              "reason": "unprintable"}
+        assert event.key == enrollment_id
+    assert await jobs_total(api, site=site, status="HELD") == 1
