@@ -23,6 +23,11 @@ async def startup(ctx: ServiceContext) -> None:
     ctx.state["signing_key"], ctx.state["public_keys"] = keys.open_key_dir(
         ctx.settings.signing_key_dir, create=ctx.settings.env is not Environment.PRODUCTION)
     ctx.state["policy_wake"] = asyncio.Event()
+    missing = service.missing_signatory(ctx.settings)
+    if missing:
+        # Printed in every certificate's signature block; in production the PDF is refused until set.
+        log.warning("%s not set: certificates are %s", ", ".join(missing),
+                    "refused as PDF" if ctx.settings.env is Environment.PRODUCTION else "printed with a placeholder")
 
 
 def policies_enabled(settings: Settings) -> bool:

@@ -18,11 +18,11 @@ from services.certificate.token import (
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from shared.keys import KeySet, SigningKey, fingerprint
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
-from shared.settings import Settings
+from shared.settings import Environment, Settings
 
 # A certificate may be issued while the resident waits; not once dedup refused the recording.
 ISSUABLE = frozenset({"RECEIVED", "ADJUDICATION", "PRINT_READY", "SENT_FOR_PRINTING", "PRINTED"})
@@ -327,7 +327,27 @@ def effective_status(cert: Certificate, today: dt.date) -> CertStatus:
     return CertStatus(cert.status)
 
 
+def missing_signatory(settings: Settings) -> list[str]:
+    """The settings that still hold no real signatory: the Kepala Dinas's name and NIP are printed in
+    every certificate's signature block (the development default says "set EKTP_DINAS_HEAD_NAME";
+    .env.example's say CHANGE_ME)."""
+    default = type(settings).model_fields["dinas_head_name"].default
+    missing = []
+    if settings.dinas_head_name in ("", default) or "CHANGE_ME" in settings.dinas_head_name:
+        missing.append("EKTP_DINAS_HEAD_NAME")
+    if settings.dinas_head_nip.strip() in ("", "-") or "CHANGE_ME" in settings.dinas_head_nip:
+        missing.append("EKTP_DINAS_HEAD_NIP")
+    return missing
+
+
 def document(settings: Settings, cert: Certificate, resident: Resident, public_keys: KeySet) -> bytes:
+    missing = missing_signatory(settings) if settings.env is Environment.PRODUCTION else []
+    if missing:
+        # In production a paper without its signatory is no certificate: say what to set instead.
+        names = ", ".join(missing)
+        raise ServiceUnavailable(
+            f"nama/NIP Kepala Dinas belum diatur ({names}): surat keterangan tidak dapat dicetak / the head of the "
+            f"dinas who signs is not set ({names}): the certificate cannot be printed", code="signatory_not_set")
     record = resident.record
     address = record["address"]
     names = record.get("place_names") or {}
