@@ -31,6 +31,7 @@ MESSAGES: dict[str, str] = {
     "error.wrong_site": "Data ini milik lokasi lain: kredensial Anda hanya untuk lokasi Anda sendiri.",
     "error.wrong_role": "Peran Anda tidak boleh melakukan ini.",
     "error.case_decided": "Kasus ini sudah diputuskan.",
+    "error.case_held": "Adjudikator lain sedang memutuskan kasus ini.",
     "error.not_printed": "Hanya kartu yang sudah dicetak dan belum diserahkan yang dapat diserahkan atau "
                          "dicetak ulang.",
     "error.not_valid": "Surat Keterangan ini sudah tidak berlaku.",
@@ -299,4 +300,13 @@ MESSAGES: dict[str, str] = {
     "print.job.VOID": "Dibatalkan",
     "print.jobs.none": "Belum ada pekerjaan cetak.",
     "adj.captured": "Tertangkap: {f} sidik jari, {i} iris",
+    "adj.take_next": "Ambil kasus berikutnya",
+    "adj.none_free": "Tidak ada kasus yang bebas: setiap kasus terbuka sedang diputuskan adjudikator lain.",
+    "adj.held_by": "Sedang diputuskan oleh",
+    "adj.held": "{who} sedang memutuskan kasus ini (diambil sampai {until}). Anda boleh melihat, tetapi tidak dapat "
+                "memutuskannya.",
+    "adj.mine": "Kasus ini Anda pegang sampai {until}; orang lain tidak dapat memutuskannya selama itu.",
+    "adj.release": "Kembalikan tanpa keputusan",
+    "adj.released": "Kasus dikembalikan: adjudikator lain dapat mengambilnya.",
+    "adj.decided_by": "Diputuskan ({decision}) oleh {who} pada {at}.",
 }

@@ -1,5 +1,6 @@
-// Adjudication: open cases; a case's recording and its candidates side by side (photos when the
-// API gives them, per-modality scores); decide with a note.
+// Adjudication: open cases (who is deciding which); take the next case, or one of the list; its
+// recording and candidates side by side (photos when the API gives them, per-modality scores);
+// decide with a note, or give it back.
 "use strict";
 
 Console.page(() => {
@@ -75,13 +76,30 @@ Console.page(() => {
       scores ? scoreBars(scores) : "");
   }
 
-  async function open(caseId) {
-    const c = await api(`/v1/dedup/cases/${caseId}`);
+  // "Adjudicator Ani (credential id)" -> "Adjudicator Ani"
+  const nameOf = (actor) => String(actor || "").replace(/ \([^()]*\)$/, "");
+
+  // Shows a case. One this adjudicator took, or one nobody holds, can be decided; one another
+  // adjudicator holds, or one already decided, is shown to look at only, saying who has it.
+  async function show(c, taken) {
+    const me = (Console.who() || {}).name;
+    const mine = taken || Boolean(c.held_by && me && nameOf(c.held_by) === me);
+    const free = c.status === "OPEN" && !c.held_by;
     await loadScale();
     showScale();
     current = c;
     $("#case-id").textContent = c.id;
     fill("#case-reason", [`${t("reason")}: `, Console.reason(c.reason), ` · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`]);
+    const held = $("#case-held");
+    held.hidden = !(c.status === "DECIDED" || (!mine && c.held_by));
+    held.textContent = c.status === "DECIDED"
+      ? t("adj.decided_by", { decision: t(`adj.${c.decision}`), who: nameOf(c.decided_by), at: Console.fmtTime(c.decided_at) })
+      : c.held_by ? t("adj.held", { who: nameOf(c.held_by), until: Console.fmtTime(c.held_until) }) : "";
+    $("#case-mine").hidden = !mine;
+    $("#case-mine").textContent = mine ? t("adj.mine", { until: Console.fmtTime(c.held_until) }) : "";
+    const form = $("#decision-form");
+    form.hidden = !(mine || free);
+    $("#release").hidden = !mine;
     // CaseDetail gives both sides with photos; a plain CaseView only ids, NIKs and scores
     const sides = c.matches || c.candidates;
     const records = await Promise.all([c.enrollment_id, ...sides.map((x) => x.enrollment_id)].map(person));
@@ -89,26 +107,68 @@ Console.page(() => {
       column(t("adj.recording"), c.recording, records[0], null),
       ...sides.map((side, i) => column(t("adj.candidate", { n: i + 1 }), side, records[i + 1], side.scores)),
     ]);
-    $("#decision-form").reset();
+    form.reset();
     $("#case").hidden = false;
     $("#case").dataset.id = c.id;
+    $("#case").dataset.mine = mine ? "yes" : "no";
+  }
+
+  // Opening a case from the list takes it; if another adjudicator has it (or decided it), the
+  // page shows it to look at, naming them.
+  async function open(caseId) {
+    try {
+      await show(await api(`/v1/dedup/cases/${caseId}/take`, { method: "POST" }), true);
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      await show(await api(`/v1/dedup/cases/${caseId}`), false);
+    }
+    await list();
+  }
+
+  async function takeNext() {
+    const c = await api("/v1/dedup/cases/next", { method: "POST" });
+    if (!c) { Console.flash(t("adj.none_free")); return; }
+    await show(c, true);
+    await list();
   }
 
   async function list() {
     const body = await api("/v1/dedup/cases?status=OPEN&limit=200");
     $("#cases-total").textContent = `(${body.total})`;
-    fill("#cases", body.items.map((c) => el("tr", { "data-case": c.id, class: current && current.id === c.id ? "selected" : "" },
+    fill("#cases", body.items.map((c) => el("tr", { "data-case": c.id, "data-held": c.held_by ? "yes" : "no",
+      class: current && current.id === c.id ? "selected" : "" },
       el("td", { class: "small", text: Console.fmtTime(c.opened_at) }), el("td", { class: "mono", text: c.nik }),
       el("td", { text: c.site }), el("td", { class: "small" }, Console.reason(c.reason)),
       el("td", { class: "num", text: c.candidates.length }),
+      el("td", { class: "small held-by", text: c.held_by ? `${nameOf(c.held_by)} (${Console.fmtTime(c.held_until)})` : "" }),
       el("td", {}, el("button", { type: "button", class: "small", text: t("adj.open"), onclick: () => open(c.id).catch(Console.fail) })))));
     $("#no-cases").hidden = body.items.length > 0;
   }
 
+  $("#take-next").addEventListener("click", () => takeNext().catch(Console.fail));
+
+  $("#release").addEventListener("click", async () => {
+    try {
+      await api(`/v1/dedup/cases/${current.id}/release`, { method: "POST" });
+      Console.flash(t("adj.released"));
+      $("#case").hidden = true;
+      current = null;
+    } catch (error) { Console.fail(error); }
+    await list().catch(Console.fail);
+  });
+
   Console.onSubmit("#decision-form", async (data) => {
     if (!confirm(t("adj.decide.confirm", { decision: t(`adj.${data.get("decision")}`) }))) return;
-    const decided = await api(`/v1/dedup/cases/${current.id}/decision`, { method: "POST",
-      body: { decision: data.get("decision"), note: String(data.get("note")).trim() } });
+    let decided;
+    try {
+      decided = await api(`/v1/dedup/cases/${current.id}/decision`, { method: "POST",
+        body: { decision: data.get("decision"), note: String(data.get("note")).trim() } });
+    } catch (error) {
+      // taken or decided by another meanwhile (a hold that ran out): show who, and their decision
+      if (error.status === 409) await show(await api(`/v1/dedup/cases/${current.id}`), false);
+      await list();
+      throw error;
+    }
     Console.flash(t("adj.decided", { decision: t(`adj.${decided.decision}`) }));
     $("#case").hidden = true;
     current = null;
@@ -116,6 +176,7 @@ Console.page(() => {
   });
 
   Console.every(10000, list);
+  // a link to a case (from a record's page) shows it; the list's button or the next case takes one
   const asked = new URLSearchParams(location.search).get("case");
-  if (asked) open(asked).catch(Console.fail);
+  if (asked) api(`/v1/dedup/cases/${asked}`).then((c) => show(c, false)).catch(Console.fail);
 });

@@ -1,0 +1,104 @@
+"""Two adjudicators at one desk, each in their own browser (Debian's Chromium driven by
+Playwright) against a real `ektp up`: "take the next case" gives each a different case, the other
+is shown who holds one, and a case is given back undecided. Screenshots go to artifacts/console/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from console.i18n import MESSAGES
+from tests.console.browser import Watcher, chromium_path, post, shot, until
+from tests.support.api import recording
+from tests.support.processes import ektp
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test.sh installs it)"),
+]
+
+ID = MESSAGES["id"]
+WAIT = 90_000  # ms: the machine is shared; never assert timings
+
+
+def _adjudicator(browser, url: str, token: str, watcher: Watcher) -> Page:  # type: ignore[no-untyped-def]
+    page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{url}/console/login")
+    page.fill("#login-token", token)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/console/dashboard")
+    page.goto(f"{url}/console/adjudication")
+    return page
+
+
+def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone, api, browser, tmp_path: Path):
+    url, proc = allinone
+    admin_cli = {**proc.env, "EKTP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'ektp.db'}"}
+
+    def credential(name: str) -> str:
+        out = subprocess.run(ektp("credentials", "create", "--name", name, "--role", "adjudicator", "--site", "53.71"),
+                             env=admin_cli, capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])["token"]
+
+    # Two residents, then two other persons recorded under their NIKs: two cases, oldest first.
+    recs = [recording(seed) for seed in (7101, 7102)]
+    for rec in recs:
+        post(api, rec)
+    impostors = []
+    for n, rec in enumerate(recs):
+        resident = {k: v for k, v in rec.items() if k not in ("station_recording_id", "recording", "biometrics")}
+        impostors.append(post(api, recording(7201 + n, resident=resident)))
+        until(lambda: any(c["enrollment_id"] == impostors[-1]["id"]
+                          for c in api.get("/v1/dedup/cases").json()["items"]), timeout=120, what=f"case {n} opened")
+    cases = {c["enrollment_id"]: c["id"] for c in api.get("/v1/dedup/cases").json()["items"]}
+    first, second = (cases[i["id"]] for i in impostors)
+
+    watcher = Watcher()
+    watcher.expect(409, "/take")  # Budi opening the case Ani holds
+    ani = _adjudicator(browser, url, credential("Adjudicator Ani"), watcher)
+    budi = _adjudicator(browser, url, credential("Adjudicator Budi"), watcher)
+
+    # Ani takes the next case: the oldest, hers to decide.
+    ani.click("#take-next")
+    expect(ani.locator("#case")).to_have_attribute("data-id", first, timeout=WAIT)
+    expect(ani.locator("#case-mine")).to_be_visible()
+    expect(ani.locator("#decision-form")).to_be_visible()
+
+    # Budi's list says Ani is on it; opening it shows it to him to look at, naming her, no decision.
+    budi.reload()
+    expect(budi.locator(f"#cases tr[data-case='{first}'] .held-by")).to_contain_text("Adjudicator Ani", timeout=WAIT)
+    budi.locator(f"#cases tr[data-case='{first}'] button").click()
+    expect(budi.locator("#case")).to_have_attribute("data-id", first, timeout=WAIT)
+    expect(budi.locator("#case-held")).to_contain_text("Adjudicator Ani")
+    expect(budi.locator("#decision-form")).to_be_hidden()
+    shot(budi, "adjudication-held-by-another")
+
+    # Budi takes the next case: the other one.
+    budi.click("#take-next")
+    expect(budi.locator("#case")).to_have_attribute("data-id", second, timeout=WAIT)
+    expect(budi.locator("#decision-form")).to_be_visible()
+    shot(budi, "adjudication-taken")
+
+    # Ani decides hers; Budi gives his back undecided; nothing is left for Budi to take but that one.
+    ani.check("input[value=different_persons]")
+    ani.fill("#decision-note", "sidik jari dan wajah berbeda")
+    ani.click("#decision-form button[type=submit]")
+    expect(ani.locator("#case")).to_be_hidden(timeout=WAIT)
+    budi.click("#release")
+    expect(budi.locator("#flash")).to_contain_text(ID["adj.released"], timeout=WAIT)
+    assert api.get(f"/v1/dedup/cases/{second}").json()["held_by"] is None
+    ani.click("#take-next")
+    expect(ani.locator("#case")).to_have_attribute("data-id", second, timeout=WAIT)
+    budi.click("#take-next")
+    expect(budi.locator("#flash")).to_contain_text(ID["adj.none_free"], timeout=WAIT)
+
+    decided = api.get(f"/v1/dedup/cases/{first}").json()
+    assert decided["decision"] == "different_persons" and decided["decided_by"].startswith("Adjudicator Ani (")
+    ani.close()
+    budi.close()
+    watcher.check()
