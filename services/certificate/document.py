@@ -80,6 +80,8 @@ class ResidentData:
     marital_status: str
     occupation: str
     citizenship: str = "WNI"
+    regency: str = ""  # KOTA KUPANG: the card's KOTA/KABUPATEN (left out when not known)
+    province: str = ""  # NUSA TENGGARA TIMUR: the card's PROVINSI
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,8 @@ def card_fields(r: ResidentData) -> list[tuple[str, str]]:
         ("RT/RW", f"{r.rt}/{r.rw}"),
         ("Kel/Desa", r.village),
         ("Kecamatan", r.kecamatan),
+        *((("Kabupaten/Kota", r.regency),) if r.regency else ()),
+        *((("Provinsi", r.province),) if r.province else ()),
         ("Agama", r.religion),
         ("Status Perkawinan", r.marital_status),
         ("Pekerjaan", r.occupation),
