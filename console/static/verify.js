@@ -15,7 +15,8 @@ Console.page(() => {
       [t("cert.number"), body.number], [t("name"), body.name], ["NIK", body.nik_masked],
       [t("verify.birth_date"), body.birth_date && Console.fmtDate(body.birth_date)],
       [t("cert.valid_until"), body.valid_until && Console.fmtDate(body.valid_until)],
-      [t("verify.issuer"), body.issuer], [t("verify.revoked_at"), body.revoked_at && Console.fmtTime(body.revoked_at)],
+      // the dinas by name ("Dinas Dukcapil Kota Kupang (53.71)"); the bare code from an older server
+      [t("verify.issuer"), (Console.config.lang === "en" ? body.issuer_name_en : body.issuer_name_id) || body.issuer], [t("verify.revoked_at"), body.revoked_at && Console.fmtTime(body.revoked_at)],
       [t("reason"), Console.reason(body.reason)],
     ]);
     $("#verify-result").hidden = false;

@@ -49,6 +49,8 @@ class VerifyView(BaseModel):
     birth_date: str | None = None
     valid_until: str | None = None
     issuer: str | None = None
+    issuer_name_id: str | None = Field(default=None, description='The issuer: "Dinas Dukcapil Kota Kupang (53.71)"')
+    issuer_name_en: str | None = Field(default=None, description='In English: "Kota Kupang civil registry (53.71)"')
     revoked_at: str | None = None
 
 

@@ -23,6 +23,7 @@ from shared.keys import KeySet, SigningKey, fingerprint
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
 from shared.settings import Environment, Settings
+from shared.sites import place
 
 # A certificate may be issued while the resident waits; not once dedup refused the recording.
 ISSUABLE = frozenset({"RECEIVED", "ADJUDICATION", "PRINT_READY", "SENT_FOR_PRINTING", "PRINTED"})
@@ -385,9 +386,10 @@ async def verify_online(session: AsyncSession, token: str, public_keys: KeySet, 
     if cert is None or cert.token != verified.token:
         return {"status": "unknown", "number": claims.number,
                 "detail": "tidak terdaftar di Dinas ini / not in this dinas's register"}
+    issuer_id, issuer_en = place(claims.issuer)  # a verifier knows the dinas by name, not by its code
     shown = {"number": claims.number, "name": claims.name, "nik_masked": claims.masked_nik,
              "birth_date": claims.birth_date.isoformat(), "valid_until": cert.valid_until.isoformat(),
-             "issuer": claims.issuer}
+             "issuer": claims.issuer, "issuer_name_id": issuer_id, "issuer_name_en": issuer_en}
     if cert.status != CertStatus.VALID:
         code = RevokeCode(cert.revoke_code or RevokeCode.OPERATOR.value)
         return {"status": "revoked", "reason": code.value, "detail": PUBLIC_REASON[code],

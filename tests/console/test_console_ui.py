@@ -155,6 +155,13 @@ def test_the_public_pages_fit_a_phone(allinone, token, api, browser):
                            MESSAGES[lang][f"verify.status.{status}"])
             badge, card = (phone.locator(s).bounding_box() for s in ("#verify-verdict", "#verify-result"))
             assert badge and card and badge["x"] + badge["width"] <= card["x"] + card["width"], status
+    # the verifier reads the issuing dinas by name, not by its code
+    verified = api.get(f"/v1/verify/{cert_token}").json()
+    assert (verified["issuer"], verified["issuer_name_id"], verified["issuer_name_en"]) == (
+        "53.71", "Dinas Dukcapil Kota Kupang (53.71)", "Kota Kupang civil registry (53.71)")
+    for lang, issuer in (("id", verified["issuer_name_id"]), ("en", verified["issuer_name_en"])):
+        phone.goto(f"{url}/console/verify?token={cert_token}&lang={lang}")
+        expect(phone.locator("#verify-details")).to_contain_text(issuer, timeout=WAIT)
     # the pickup site in words, in the page's language; the timeline says where the card was queued
     for lang, pickup in (("id", "Kantor Kecamatan Oebobo (53.71.04)"), ("en", "Oebobo kecamatan office (53.71.04)")):
         phone.goto(f"{url}/console/status?receipt={resident['receipt_number']}&lang={lang}")
