@@ -268,6 +268,9 @@ MESSAGES: dict[str, str] = {
     "cert.issued": "Certificate {number} issued.",
     "cert.revoked": "Certificate {number} revoked.",
     "cert.revoke.confirm": "Revoke certificate {number}? A revocation cannot be undone.",
+    "cert.renew": "Renew",
+    "cert.renew.confirm": "Renew certificate {number}? A new certificate with a new number replaces it.",
+    "cert.renewed": "Certificate {number} issued in place of {old}.",
     "cert.issued_on": "Issued on",
     "cert.valid_until": "Valid until",
     "cert.issued_by": "Issued by",
@@ -308,4 +311,6 @@ MESSAGES: dict[str, str] = {
     "adj.release": "Give back undecided",
     "adj.released": "Case given back: another adjudicator may take it.",
     "adj.decided_by": "Decided ({decision}) by {who} at {at}.",
+    "adj.same_as": "as",
+    "adj.same_as.choose": "Choose the candidate who is the same person.",
 }

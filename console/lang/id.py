@@ -268,6 +268,9 @@ MESSAGES: dict[str, str] = {
     "cert.issued": "Surat Keterangan {number} diterbitkan.",
     "cert.revoked": "Surat Keterangan {number} dicabut.",
     "cert.revoke.confirm": "Cabut Surat Keterangan {number}? Pencabutan tidak dapat dibatalkan.",
+    "cert.renew": "Perpanjang",
+    "cert.renew.confirm": "Perpanjang Surat Keterangan {number}? Surat baru dengan nomor baru menggantikannya.",
+    "cert.renewed": "Surat Keterangan {number} diterbitkan menggantikan {old}.",
     "cert.issued_on": "Tanggal terbit",
     "cert.valid_until": "Berlaku hingga",
     "cert.issued_by": "Diterbitkan oleh",
@@ -309,4 +312,6 @@ MESSAGES: dict[str, str] = {
     "adj.release": "Kembalikan tanpa keputusan",
     "adj.released": "Kasus dikembalikan: adjudikator lain dapat mengambilnya.",
     "adj.decided_by": "Diputuskan ({decision}) oleh {who} pada {at}.",
+    "adj.same_as": "dengan",
+    "adj.same_as.choose": "Pilih kandidat yang orangnya sama.",
 }

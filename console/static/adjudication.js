@@ -107,6 +107,13 @@ Console.page(() => {
       column(t("adj.recording"), c.recording, records[0], null),
       ...sides.map((side, i) => column(t("adj.candidate", { n: i + 1 }), side, records[i + 1], side.scores)),
     ]);
+    // "same person" as which candidate: a choice to make when the candidates hold several NIKs
+    // (a same-NIK case's first candidate is the NIK's holder, the one meant unless another is chosen)
+    const named = sides.map((x, i) => [x, i]).filter(([x]) => x.nik);
+    const choose = new Set(named.map(([x]) => x.nik)).size > 1 && !String(c.reason).startsWith("same_nik");
+    fill("#same-as", [...(choose ? [el("option", { value: "", text: t("adj.same_as.choose") })] : []),
+      ...named.map(([x, i]) => el("option", { value: x.enrollment_id, text: `${t("adj.candidate", { n: i + 1 })} · ${x.nik}` }))]);
+    $("#same-as-row").hidden = named.length < 2;
     form.reset();
     $("#case").hidden = false;
     $("#case").dataset.id = c.id;
@@ -158,11 +165,14 @@ Console.page(() => {
   });
 
   Console.onSubmit("#decision-form", async (data) => {
+    const same = data.get("decision") === "same_person";
+    const candidate = same ? data.get("candidate") || null : null;
+    if (same && !$("#same-as-row").hidden && !candidate) { Console.flash(t("adj.same_as.choose"), "bad"); return; }
     if (!confirm(t("adj.decide.confirm", { decision: t(`adj.${data.get("decision")}`) }))) return;
     let decided;
     try {
       decided = await api(`/v1/dedup/cases/${current.id}/decision`, { method: "POST",
-        body: { decision: data.get("decision"), note: String(data.get("note")).trim() } });
+        body: { decision: data.get("decision"), note: String(data.get("note")).trim(), ...(candidate ? { candidate } : {}) } });
     } catch (error) {
       // taken or decided by another meanwhile (a hold that ran out): show who, and their decision
       if (error.status === 409) await show(await api(`/v1/dedup/cases/${current.id}`), false);

@@ -199,7 +199,7 @@ async def release_case(case_id: uuid.UUID, session: SessionDep, principal: Adjud
 async def decide_case(case_id: uuid.UUID, body: DecisionIn, session: SessionDep, ctx: Context,
                       principal: Adjudicator) -> CaseView:
     case = await service.decide_case(session, principal, case_id, same_person=body.decision == "same_person",
-                                     note=body.note)
+                                     note=body.note, candidate=body.candidate)
     await session.commit()
     ctx.events_written()
     return _case_view(case)

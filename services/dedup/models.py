@@ -94,6 +94,7 @@ class Case(Base):
     decision: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(1000))
     decided_by: Mapped[str | None] = mapped_column(String(160))
+    matched_enrollment_id: Mapped[uuid.UUID | None] = mapped_column()  # same person as this candidate
     held_by: Mapped[str | None] = mapped_column(String(160))  # the adjudicator deciding it, until held_until
     held_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())

@@ -80,6 +80,8 @@ class CaseView(BaseModel):
     decision: str | None
     note: str | None
     decided_by: str | None
+    matched_enrollment_id: uuid.UUID | None = Field(default=None, description="A 'same person' decision: the "
+                                                    "candidate the recording is the same person as")
     held_by: str | None = Field(default=None, description="The adjudicator who took the open case and is deciding it "
                                 "(none once the hold ran out)")
     held_until: dt.datetime | None = Field(default=None, description="Until when; nobody else may take or decide it")
@@ -124,3 +126,7 @@ class CasePage(BaseModel):
 class DecisionIn(BaseModel):
     decision: Literal["same_person", "different_persons"]
     note: Reason = Field(max_length=1000)
+    candidate: uuid.UUID | None = Field(
+        default=None, description="same_person: the enrollment id of the candidate the recording is the same person "
+        "as (its NIK becomes the duplicate's matched NIK). Needed when the case has candidates of several NIKs; "
+        "else the first candidate")

@@ -20,7 +20,7 @@ from services.dedup.models import (
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from shared.messaging import Event, new_event
 from shared.messaging.outbox import add_event
 
@@ -241,10 +241,34 @@ async def release_case(session: AsyncSession, principal: Principal, case_id: uui
     return case
 
 
+def _same_as(case: Case, candidate: uuid.UUID | None) -> dict[str, Any]:
+    """The candidate a 'same person' decision names: the one the adjudicator chose, else the
+    first (a same-NIK case's holder, or the only NIK among the candidates). A grey-zone case with
+    candidates of several NIKs needs the choice: the first was named whoever the adjudicator saw."""
+    if candidate is not None:
+        chosen = next((c for c in case.candidates if c["enrollment_id"] == str(candidate)), None)
+        if chosen is None:
+            raise InvalidInput("the candidate is not one of this case's", fields=[FieldProblem(
+                "candidate", "field.invalid", f"{candidate} bukan kandidat kasus ini",
+                f"{candidate} is not a candidate of this case")])
+        return chosen
+    niks = {c.get("nik") for c in case.candidates if c.get("nik")}
+    if len(niks) > 1 and not case.reason.startswith("same_nik"):
+        raise InvalidInput("say which candidate the recording is the same person as", fields=[FieldProblem(
+            "candidate", "field.missing", f"Kasus ini punya kandidat dengan {len(niks)} NIK: pilih kandidat yang "
+            "orangnya sama", f"This case has candidates of {len(niks)} NIKs: name the one that is the same person")])
+    return next((c for c in case.candidates if c.get("nik")), case.candidates[0] if case.candidates else {})
+
+
 async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, same_person: bool,
-                      note: str) -> Case:
+                      note: str, candidate: uuid.UUID | None = None) -> Case:
+    if candidate is not None and not same_person:
+        raise InvalidInput("a candidate is named only with same_person", fields=[FieldProblem(
+            "candidate", "field.invalid", "Kandidat hanya disebut untuk keputusan same_person",
+            "A candidate is named only with the decision same_person")])
     now = dt.datetime.now(dt.UTC)
     case = await _open_case(session, principal, case_id, now)
+    same_as = _same_as(case, candidate) if same_person else None
     request = await repository.request_by_enrollment(session, case.enrollment_id, for_update=True)
     assert request is not None
     case.status = CaseStatus.DECIDED.value
@@ -254,13 +278,15 @@ async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid
     case.decided_at = now
     case.held_by = case.held_until = None
     request.reasons = [*request.reasons, f"adjudicated:{case.decision}"]
-    if same_person:
-        request.matched_nik = next((c.get("nik") for c in case.candidates if c.get("nik")), None)
+    if same_as is not None:
+        case.matched_enrollment_id = uuid.UUID(same_as["enrollment_id"]) if same_as.get("enrollment_id") else None
+        request.matched_nik = same_as.get("nik")
         await _record_outcome(session, request, Outcome.DUPLICATE)
     else:
         await _record_outcome(session, request, Outcome.UNIQUE)
     await audit(session, principal, "dedup.case.decide", "case", str(case.id),
-                {"decision": case.decision, "enrollment_id": str(case.enrollment_id)})
+                {"decision": case.decision, "enrollment_id": str(case.enrollment_id),
+                 "same_as": str(case.matched_enrollment_id) if case.matched_enrollment_id else None})
     return case
 
 

@@ -102,3 +102,47 @@ def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone,
     ani.close()
     budi.close()
     watcher.check()
+
+
+
+def test_same_person_is_said_of_the_candidate_the_adjudicator_chooses(allinone, api, token, browser):
+    """A stranger who looks like two enrolled residents: 'same person' needs the choice of which
+    one (the first candidate's NIK was recorded whichever the adjudicator meant)."""
+    from tests.dedup.support import Recorder, grey_zone_face
+
+    url, _ = allinone
+    people = Recorder(7301)
+
+    def case_of(enrollment: dict) -> dict:
+        return until(lambda: next((c for c in api.get("/v1/dedup/cases").json()["items"]
+                                   if c["enrollment_id"] == enrollment["id"]), None), timeout=120, what="case opened")
+
+    rec_a = people.record()[0]
+    post(api, rec_a)
+    rec_b = grey_zone_face(people.record()[0], rec_a)  # a look-alike of A: decided another person
+    look_alike = case_of(post(api, rec_b))
+    assert api.post(f"/v1/dedup/cases/{look_alike['id']}/decision",
+                    json={"decision": "different_persons", "note": "sidik jari berbeda"}).status_code == 200
+    probe = post(api, grey_zone_face(people.record()[0], [rec_a, rec_b]))  # looks like both
+    case = case_of(probe)
+    assert len({c["nik"] for c in case["candidates"]}) == 2, case["candidates"]
+    chosen = case["candidates"][1]  # the one the matcher ranked second
+
+    watcher = Watcher()
+    page = _adjudicator(browser, url, token, watcher)
+    page.click("#take-next")
+    expect(page.locator("#case")).to_have_attribute("data-id", case["id"], timeout=WAIT)
+    expect(page.locator("#same-as-row")).to_be_visible()
+    page.check("input[value=same_person]")
+    page.fill("#decision-note", "wajah dan sidik jari sama dengan kandidat 2")
+    page.click("#decision-form button[type=submit]")  # no candidate chosen: said so, nothing sent
+    expect(page.locator("#flash")).to_contain_text(ID["adj.same_as.choose"], timeout=WAIT)
+    assert api.get(f"/v1/dedup/cases/{case['id']}").json()["status"] == "OPEN"
+    page.select_option("#same-as", chosen["enrollment_id"])
+    shot(page, "adjudication-same-as")
+    page.click("#decision-form button[type=submit]")
+    expect(page.locator("#case")).to_be_hidden(timeout=WAIT)
+    decided = api.get(f"/v1/dedup/cases/{case['id']}").json()
+    assert (decided["decision"], decided["matched_enrollment_id"]) == ("same_person", chosen["enrollment_id"])
+    page.close()
+    watcher.check()

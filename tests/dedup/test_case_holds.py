@@ -33,19 +33,23 @@ def _request(nik: str, site: str, status: str) -> DedupRequest:
                         biometrics={"fingerprints": [], "irises": [], "exceptions": [], "photo_jpeg": None})
 
 
-async def open_cases(sessions, count: int, *, site: str = "53.71.04") -> list[str]:  # type: ignore[no-untyped-def]
-    """`count` grey-zone cases, oldest first, each a recording and one enrolled candidate, made by
-    the service's own decision step (as the engine makes them)."""
+async def open_cases(sessions, count: int, *, site: str = "53.71.04",  # type: ignore[no-untyped-def]
+                     candidates: int = 1) -> list[str]:
+    """`count` grey-zone cases, oldest first, each a recording and `candidates` enrolled persons
+    (of their own NIKs), made by the service's own decision step (as the engine makes them)."""
     ids = []
     for i in range(count):
         async with sessions() as session:
-            enrolled = _request(f"53710411019{i:05d}", site, RequestStatus.DECIDED.value)
-            enrolled.outcome, enrolled.in_gallery = "unique", True
-            probe = _request(f"53710412019{i:05d}", site, RequestStatus.WAITING.value)
-            session.add_all([enrolled, probe])
+            enrolled = []
+            for k in range(candidates):
+                row = _request(f"5371041{k + 1}019{i:05d}", site, RequestStatus.DECIDED.value)
+                row.outcome, row.in_gallery = "unique", True
+                enrolled.append(row)
+            probe = _request(f"53710419019{i:05d}", site, RequestStatus.WAITING.value)
+            session.add_all([*enrolled, probe])
             await session.flush()
-            decision = Decision("adjudication", [Candidate(str(enrolled.enrollment_id), 0.3, 0.2, 11.5, 9.5)],
-                                ("score_in_grey_zone",))
+            decision = Decision("adjudication", [Candidate(str(e.enrollment_id), 0.3, 0.2, 11.5 - k, 9.5 - k / 10)
+                                                 for k, e in enumerate(enrolled)], ("score_in_grey_zone",))
             await service.apply_decision(session, probe, decision, auto_threshold=10.0)
             await session.commit()
             case_id = (await session.execute(select(Case.id).where(Case.enrollment_id == probe.enrollment_id))
@@ -184,3 +188,33 @@ async def test_a_hold_runs_out_or_is_given_back_and_every_take_is_audited(desk):
     # a take shows the case's records: the audit names them
     assert all(len(detail["enrollment_ids"]) == 2 for action, _, detail in entries if action == "dedup.case.take")
 
+
+async def test_same_person_names_the_candidate_the_adjudicator_chose(desk):
+    """A grey-zone case with candidates of several NIKs: 'same person' says as which of them; the
+    first candidate's NIK was recorded whoever the adjudicator meant."""
+    ani = desk["clients"]["Ani"]
+    (case_id,) = await open_cases(desk["sessions"], 1, candidates=3)
+    case = (await ani.get(f"/v1/dedup/cases/{case_id}")).json()
+    first, second, _ = case["candidates"]
+    assert len({c["nik"] for c in case["candidates"]}) == 3
+
+    decide = f"/v1/dedup/cases/{case_id}/decision"
+    unnamed = await ani.post(decide, json={"decision": "same_person", "note": "wajah sama"})
+    assert unnamed.status_code == 422, unnamed.text
+    assert [(f["field"], f["code"]) for f in unnamed.json()["fields"]] == [("candidate", "field.missing")]
+    stranger = await ani.post(decide, json={"decision": "same_person", "note": "wajah sama",
+                                            "candidate": str(uuid.uuid4())})
+    assert stranger.status_code == 422 and stranger.json()["fields"][0]["code"] == "field.invalid"
+    different = await ani.post(decide, json={"decision": "different_persons", "note": "beda",
+                                             "candidate": second["enrollment_id"]})
+    assert different.status_code == 422 and different.json()["fields"][0]["field"] == "candidate"
+    assert (await ani.get(f"/v1/dedup/cases/{case_id}")).json()["status"] == "OPEN"  # nothing was decided
+
+    decided = await ani.post(decide, json={"decision": "same_person", "note": "sidik jari kandidat 2 sama",
+                                           "candidate": second["enrollment_id"]})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["matched_enrollment_id"] == second["enrollment_id"]
+    async with desk["sessions"]() as session:
+        probe = (await session.execute(select(DedupRequest).where(
+            DedupRequest.enrollment_id == uuid.UUID(case["enrollment_id"])))).scalar_one()
+    assert (probe.outcome, probe.matched_nik) == ("duplicate", second["nik"]) != ("duplicate", first["nik"])
