@@ -16,7 +16,7 @@ from services.dedup.schemas import (
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
 from shared.deps import SessionDep, SettingsDep, require, service_context
-from shared.errors import Forbidden, NotFound
+from shared.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute
@@ -129,11 +129,17 @@ async def list_cases(
     status: Annotated[str | None, Query(pattern="^(OPEN|DECIDED)$")] = "OPEN",
     site: SiteQuery = None,
     reason: Annotated[str | None, Query(max_length=80, description="Part of the reason, e.g. grey_zone")] = None,
+    opened_from: Annotated[dt.date | None, Query(description="Opened on or after this day (UTC)")] = None,
+    opened_to: Annotated[dt.date | None, Query(description="Opened on or before this day (UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> CasePage:
+    if opened_from and opened_to and opened_from > opened_to:
+        raise InvalidInput("opened_to is before opened_from", fields=[FieldProblem(
+            "query.opened_to", "field.out_of_range", f"opened_to ({opened_to}) sebelum opened_from ({opened_from})",
+            f"opened_to ({opened_to}) is before opened_from ({opened_from})")])
     rows, total = await repository.cases(session, status=status, site=site, reason=reason, limit=limit,
-                                         offset=offset)
+                                         offset=offset, opened_from=opened_from, opened_to=opened_to)
     # The NIKs of each case's recording and candidates are listed: which ones is kept, as for a case opened.
     shown = {str(r.enrollment_id): None for r in rows} | {str(c["enrollment_id"]): None for r in rows
                                                          for c in r.candidates}

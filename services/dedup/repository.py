@@ -118,7 +118,9 @@ async def waiting_ahead(session: AsyncSession, seq: int) -> int:
 
 
 async def cases(session: AsyncSession, *, status: str | None, site: str | None, limit: int,
-                offset: int, reason: str | None = None) -> tuple[Sequence[Case], int]:
+                offset: int, reason: str | None = None, opened_from: dt.date | None = None,
+                opened_to: dt.date | None = None) -> tuple[Sequence[Case], int]:
+    """Cases oldest first; `opened_from` / `opened_to` are whole days (UTC), both included."""
     stmt = select(Case)
     if status:
         stmt = stmt.where(Case.status == status)
@@ -126,6 +128,10 @@ async def cases(session: AsyncSession, *, status: str | None, site: str | None, 
         stmt = stmt.where(Case.site == site)
     if reason:
         stmt = stmt.where(Case.reason.contains(reason, autoescape=True))
+    if opened_from:
+        stmt = stmt.where(Case.opened_at >= dt.datetime.combine(opened_from, dt.time(), dt.UTC))
+    if opened_to:
+        stmt = stmt.where(Case.opened_at < dt.datetime.combine(opened_to + dt.timedelta(days=1), dt.time(), dt.UTC))
     return await paginate(session, stmt, Case.opened_at, limit=limit, offset=offset)
 
 

@@ -218,3 +218,26 @@ async def test_same_person_names_the_candidate_the_adjudicator_chose(desk):
         probe = (await session.execute(select(DedupRequest).where(
             DedupRequest.enrollment_id == uuid.UUID(case["enrollment_id"])))).scalar_one()
     assert (probe.outcome, probe.matched_nik) == ("duplicate", second["nik"]) != ("duplicate", first["nik"])
+
+
+async def test_cases_are_found_by_the_day_they_were_opened(desk):
+    ani = desk["clients"]["Ani"]
+    ids = await open_cases(desk["sessions"], 3)
+    days = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 4)]
+    async with desk["sessions"]() as session:
+        for case_id, day in zip(ids, days):  # late in the day, UTC: the day's last minute still counts
+            await session.execute(update(Case).where(Case.id == uuid.UUID(case_id)).values(
+                opened_at=dt.datetime.combine(day, dt.time(23, 59), dt.UTC)))
+        await session.commit()
+
+    async def found(**params: str) -> list[str]:
+        answer = await ani.get("/v1/dedup/cases", params=params)
+        assert answer.status_code == 200, answer.text
+        return [c["id"] for c in answer.json()["items"]]
+
+    assert await found(opened_from="2026-11-03") == ids[1:]
+    assert await found(opened_to="2026-11-03") == ids[:2]
+    assert await found(opened_from="2026-11-03", opened_to="2026-11-03") == [ids[1]]
+    backwards = await ani.get("/v1/dedup/cases", params={"opened_from": "2026-11-04", "opened_to": "2026-11-02"})
+    assert backwards.status_code == 422
+    assert [(f["field"], f["code"]) for f in backwards.json()["fields"]] == [("query.opened_to", "field.out_of_range")]
