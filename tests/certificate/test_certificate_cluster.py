@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "certificate"
 # What the public verify route may show; never the full NIK, the address, the enrollment or who acted.
 PUBLIC_FIELDS = {"status", "reason", "detail", "number", "name", "nik_masked", "birth_date", "valid_until",
-                 "issuer", "revoked_at"}
+                 "issuer", "issuer_name_id", "issuer_name_en", "revoked_at"}
 
 
 def restart_certificate(cluster, **settings: object) -> None:
