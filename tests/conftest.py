@@ -105,11 +105,19 @@ def cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> Iterator[
 
 
 @pytest.fixture
-def allinone(token: str, tmp_path: Path) -> Iterator[tuple[str, Proc]]:
+def allinone_env() -> dict[str, str]:
+    """Settings of the `allinone` fixture's process beyond its own; a test sets some with
+    `@pytest.mark.parametrize("allinone_env", [{"EKTP_...": "..."}])`."""
+    return {}
+
+
+@pytest.fixture
+def allinone(token: str, tmp_path: Path, allinone_env: dict[str, str]) -> Iterator[tuple[str, Proc]]:
     """`ektp up` as a user runs it: one process, embedded database and queue, five print agents."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
-    env.update({"EKTP_BOOTSTRAP_TOKEN": token, "EKTP_PRINT_LEASE_SECONDS": "4", "EKTP_DATA_KEY": DATA_KEY})
+    env.update({"EKTP_BOOTSTRAP_TOKEN": token, "EKTP_PRINT_LEASE_SECONDS": "4", "EKTP_DATA_KEY": DATA_KEY,
+                **allinone_env})
     proc = Proc("ektp-up", ektp("up", "--port", str(port), "--data-dir", str(tmp_path / "var"),
                                 "--print-agents", "5"), env, tmp_path / "up.log").start()
     url = f"http://127.0.0.1:{port}"

@@ -1,5 +1,5 @@
-// Interim certificates (Surat Keterangan): issue for an enrollment, download the PDF, revoke
-// with a reason.
+// Interim certificates (Surat Keterangan): issue for an enrollment, download the PDF, renew one
+// that expired or is about to, revoke with a reason.
 "use strict";
 
 Console.page(() => {
@@ -31,6 +31,8 @@ Console.page(() => {
     $("#cert-token").value = cert.token;
     $("#cert-verify").href = `/console/verify?token=${encodeURIComponent(cert.token)}`;
     $("#revoke-form").hidden = cert.status !== "VALID";
+    // the current certificate, expired or about to: a new one with a new number replaces it
+    $("#cert-renew").hidden = !["VALID", "EXPIRED"].includes(cert.status);
     if (pdfUrl) URL.revokeObjectURL(pdfUrl);
     pdfUrl = null;
     $("#cert-pdf-link").hidden = true;
@@ -54,6 +56,16 @@ Console.page(() => {
     form.reset();
     Console.flash(t("cert.revoked", { number: current.number }));
     await recent();
+  });
+
+  $("#cert-renew").addEventListener("click", async () => {
+    const old = current.number;
+    if (!confirm(t("cert.renew.confirm", { number: old }))) return;
+    try {
+      show(await api(`${path(old)}/renew`, { method: "POST" }));
+      Console.flash(t("cert.renewed", { number: current.number, old }));
+      await recent();
+    } catch (error) { Console.fail(error); }
   });
 
   // the PDF needs the credential, so it is fetched here and offered as a blob URL

@@ -17,6 +17,7 @@ from services.certificate.token import (
     DEFAULT_LEEWAY, WITA, CertificateClaims, Reason, TokenError, VerifiedToken, sign_token, verify_signature,
 )
 from shared.auth.audit import audit
+from shared.dates import english_date, indonesian_date
 from shared.auth.principal import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from shared.keys import KeySet, SigningKey, fingerprint
@@ -221,8 +222,9 @@ async def renew(session: AsyncSession, principal: Principal | None, settings: Se
                        code="not_valid")
     opens = cert.valid_until - dt.timedelta(days=settings.cert_renew_before_days)
     if local_date(now) < opens:
-        raise Conflict(f"certificate {number} is valid until {cert.valid_until}; renewal opens on {opens}",
-                       code="not_expiring")
+        raise Conflict(f"Surat Keterangan {number} berlaku sampai dengan {indonesian_date(cert.valid_until)}; "
+                       f"perpanjangan dibuka {indonesian_date(opens)} / certificate {number} is valid until "
+                       f"{english_date(cert.valid_until)}; renewal opens on {english_date(opens)}", code="not_expiring")
     enrollment_id = cert.enrollment_id
     resident = await repository.resident(session, enrollment_id)
     if resident is not None and resident.status == "REPLACED":

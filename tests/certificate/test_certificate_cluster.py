@@ -246,6 +246,8 @@ async def test_expiry_renewal_and_the_policies_that_renew_and_issue_after_days(c
                 cert_y = await issue(certificate, y["id"])
                 early = await certificate.post(f"/v1/certificates/{cert_x['number']}/renew")
                 assert early.status_code == 409 and early.json()["error"] == "not_expiring"
+                # the dates in both languages, for the operator at the counter: "perpanjangan dibuka 28 November 2026"
+                assert "perpanjangan dibuka " in early.json()["detail"] and "renewal opens on " in early.json()["detail"]
 
             # Three days later (the service's clock moved, no sleeping): both have expired.
             restart_certificate(cluster, cert_clock_offset_days=3)

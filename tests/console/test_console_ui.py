@@ -357,3 +357,34 @@ def test_a_refused_credential_ends_the_session_only_when_one_was_sent(allinone, 
     expect(page.locator("#login-link")).to_be_visible()
     page.close()
     watcher.check()
+
+
+@pytest.mark.parametrize("allinone_env", [{"EKTP_CERT_VALID_DAYS": "7"}])  # inside the 14 days renewal opens
+def test_a_certificate_about_to_expire_is_renewed_from_its_page(allinone, token, api, browser):
+    url, _ = allinone
+    watcher = Watcher()
+    resident = post(api, recording(601, pickup_site="53.71.04"))
+    until(lambda: status_of(api, resident["receipt_number"]) != "RECEIVED", what="recording decided")
+    old = api.post("/v1/certificates", json={"enrollment_id": resident["id"]}).json()
+    page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
+    page.on("dialog", lambda dialog: dialog.accept())
+    login(page, url, token)
+    page.goto(f"{url}/console/certificates")
+    page.fill("#find-number", old["number"])
+    page.click("#find-form button[type=submit]")
+    expect(page.locator("#cert-status")).to_have_attribute("data-status", "VALID", timeout=WAIT)
+    page.click("#cert-renew")
+    expect(page.locator("#cert-number")).not_to_have_text(old["number"], timeout=WAIT)
+    new_number = page.inner_text("#cert-number")
+    expect(page.locator("#cert-status")).to_have_attribute("data-status", "VALID")
+    expect(page.locator("#flash")).to_contain_text(ID["cert.renewed"].format(number=new_number, old=old["number"]))
+    shot(page, "ui-certificate-renewed")
+    replaced = api.get(f"/v1/certificates/{old['number']}").json()
+    assert replaced["status"] == "SUPERSEDED" and replaced["superseded_by"] == new_number
+    # a revoked certificate offers no renewal
+    page.fill("#revoke-reason", "uji perpanjangan")
+    page.click("#revoke-form button[type=submit]")
+    expect(page.locator("#cert-status")).to_have_attribute("data-status", "REVOKED", timeout=WAIT)
+    expect(page.locator("#cert-renew")).to_be_hidden()
+    page.close()
+    watcher.check()
