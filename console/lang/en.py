@@ -313,4 +313,12 @@ MESSAGES: dict[str, str] = {
     "adj.decided_by": "Decided ({decision}) by {who} at {at}.",
     "adj.same_as": "as",
     "adj.same_as.choose": "Choose the candidate who is the same person.",
+    "adj.filter": "Show",
+    "adj.filter.site": "Pickup site",
+    "adj.filter.any": "any",
+    "adj.filter.grey_zone": "Grey zone",
+    "adj.filter.same_nik": "Same NIK",
+    "adj.page": "{from}–{to} of {total}",
+    "adj.page.prev": "‹ Older",
+    "adj.page.next": "Newer ›",
 }

@@ -314,4 +314,12 @@ MESSAGES: dict[str, str] = {
     "adj.decided_by": "Diputuskan ({decision}) oleh {who} pada {at}.",
     "adj.same_as": "dengan",
     "adj.same_as.choose": "Pilih kandidat yang orangnya sama.",
+    "adj.filter": "Tampilkan",
+    "adj.filter.site": "Lokasi pengambilan",
+    "adj.filter.any": "semua",
+    "adj.filter.grey_zone": "Zona abu-abu",
+    "adj.filter.same_nik": "NIK sama",
+    "adj.page": "{from}–{to} dari {total}",
+    "adj.page.prev": "‹ Lebih lama",
+    "adj.page.next": "Lebih baru ›",
 }

@@ -132,16 +132,28 @@ Console.page(() => {
     await list();
   }
 
+  // the list's filters (the next case taken is of them too) and page
+  const PAGE = Math.min(200, Math.max(1, Number(new URLSearchParams(location.search).get("limit")) || 50));
+  let filters = {};
+  let offset = 0;
+  const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
+
   async function takeNext() {
-    const c = await api("/v1/dedup/cases/next", { method: "POST" });
+    const c = await api(`/v1/dedup/cases/next?${query({ site: filters.site, reason: filters.reason })}`, { method: "POST" });
     if (!c) { Console.flash(t("adj.none_free")); return; }
     await show(c, true);
     await list();
   }
 
   async function list() {
-    const body = await api("/v1/dedup/cases?status=OPEN&limit=200");
+    const body = await api(`/v1/dedup/cases?${query({ status: "OPEN", site: filters.site, reason: filters.reason,
+      opened_from: filters.day, opened_to: filters.day, limit: PAGE, offset })}`);
+    if (!body.items.length && offset > 0 && body.total > 0) { offset = Math.max(0, body.total - PAGE); return list(); }
     $("#cases-total").textContent = `(${body.total})`;
+    $("#cases-range").textContent = body.total > PAGE
+      ? t("adj.page", { from: offset + 1, to: offset + body.items.length, total: body.total }) : "";
+    $("#cases-prev").hidden = offset === 0;
+    $("#cases-next").hidden = offset + body.items.length >= body.total;
     fill("#cases", body.items.map((c) => el("tr", { "data-case": c.id, "data-held": c.held_by ? "yes" : "no",
       class: current && current.id === c.id ? "selected" : "" },
       el("td", { class: "small", text: Console.fmtTime(c.opened_at) }), el("td", { class: "mono", text: c.nik }),
@@ -153,6 +165,13 @@ Console.page(() => {
   }
 
   $("#take-next").addEventListener("click", () => takeNext().catch(Console.fail));
+  Console.onSubmit("#case-filter", async (data) => {
+    filters = { site: String(data.get("site")).trim(), reason: data.get("reason"), day: data.get("day") };
+    offset = 0;
+    await list();
+  });
+  $("#cases-prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); list().catch(Console.fail); });
+  $("#cases-next").addEventListener("click", () => { offset += PAGE; list().catch(Console.fail); });
 
   $("#release").addEventListener("click", async () => {
     try {

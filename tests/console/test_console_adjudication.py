@@ -25,6 +25,11 @@ ID = MESSAGES["id"]
 WAIT = 90_000  # ms: the machine is shared; never assert timings
 
 
+def cases_of(api) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Open cases: enrollment id -> case id."""
+    return {c["enrollment_id"]: c["id"] for c in api.get("/v1/dedup/cases").json()["items"]}
+
+
 def _adjudicator(browser, url: str, token: str, watcher: Watcher) -> Page:  # type: ignore[no-untyped-def]
     page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
     page.on("dialog", lambda dialog: dialog.accept())
@@ -99,6 +104,32 @@ def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone,
 
     decided = api.get(f"/v1/dedup/cases/{first}").json()
     assert decided["decision"] == "different_persons" and decided["decided_by"].startswith("Adjudicator Ani (")
+
+    # Filters and pages: a case is found by its pickup site, reason and the day it was opened.
+    open_case = api.get(f"/v1/dedup/cases/{second}").json()
+    budi.fill("#filter-site", open_case["site"])
+    budi.select_option("#filter-reason", "same_nik")
+    budi.fill("#filter-day", open_case["opened_at"][:10])
+    budi.click("#case-filter button[type=submit]")
+    expect(budi.locator("#cases tr")).to_have_count(1, timeout=WAIT)
+    expect(budi.locator(f"#cases tr[data-case='{second}']")).to_be_visible()
+    budi.select_option("#filter-reason", "grey_zone")
+    budi.click("#case-filter button[type=submit]")
+    expect(budi.locator("#cases tr")).to_have_count(0, timeout=WAIT)
+    expect(budi.locator("#no-cases")).to_be_visible()
+    # two open cases a page of one at a time: the older first, then the newer
+    third = post(api, recording(7203, resident={k: v for k, v in recs[0].items()
+                                               if k not in ("station_recording_id", "recording", "biometrics")}))
+    until(lambda: len(api.get("/v1/dedup/cases").json()["items"]) == 2, timeout=120, what="a third case opened")
+    budi.goto(f"{url}/console/adjudication?limit=1")
+    expect(budi.locator(f"#cases tr[data-case='{second}']")).to_be_visible(timeout=WAIT)
+    expect(budi.locator("#cases-range")).to_contain_text("1–1")
+    budi.click("#cases-next")
+    newer = cases_of(api)[third["id"]]
+    expect(budi.locator("#cases tr[data-case]")).to_have_attribute("data-case", newer, timeout=WAIT)
+    expect(budi.locator("#cases-next")).to_be_hidden()
+    budi.click("#cases-prev")
+    expect(budi.locator(f"#cases tr[data-case='{second}']")).to_be_visible(timeout=WAIT)
     ani.close()
     budi.close()
     watcher.check()
