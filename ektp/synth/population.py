@@ -25,7 +25,6 @@ import numpy as np
 
 from .biometrics import FINGER_POSITIONS, Person, capture, new_person
 
-KINDS = ("unique", "duplicate", "recapture", "poor", "missing_fingers")
 EXPECTED = {
     "unique": "unique", "missing_fingers": "unique", "duplicate": "duplicate",
     "recapture": "duplicate", "poor": "enroll_failure",

@@ -74,11 +74,6 @@ async def search(session: AsyncSession, *, nik: str | None = None, receipt: str 
     return await paginate(session, stmt, Enrollment.created_at.desc(), limit=limit, offset=offset)
 
 
-async def counts_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = (await session.execute(select(Enrollment.status, func.count()).group_by(Enrollment.status))).all()
-    return {status: count for status, count in rows}
-
-
 async def counts_by_site_and_status(session: AsyncSession, *, site: str | None = None) -> dict[str, dict[str, int]]:
     """pickup site → status → count."""
     stmt = select(Enrollment.pickup_site, Enrollment.status, func.count()).group_by(

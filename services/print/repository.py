@@ -209,16 +209,6 @@ async def move_blanks(session: AsyncSession, from_site: str, to_site: str, first
     return int(result.rowcount or 0)
 
 
-async def blanks_in_range(session: AsyncSession, first: str, last: str) -> dict[tuple[str, str], int]:
-    """(site, status) → count of the blanks with serials first..last."""
-    rows = (await session.execute(
-        select(BlankCard.site, BlankCard.status, func.count())
-        .where(BlankCard.serial >= first, BlankCard.serial <= last, func.length(BlankCard.serial) == len(first))
-        .group_by(BlankCard.site, BlankCard.status)
-    )).all()
-    return {(site, status): int(n) for site, status, n in rows}
-
-
 async def waiting_count(session: AsyncSession, site: str) -> int:
     return int((await session.execute(
         select(func.count()).where(PrintJob.site == site, PrintJob.status == JobStatus.QUEUED)

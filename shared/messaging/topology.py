@@ -38,7 +38,3 @@ def topic_matches(pattern: str, routing_key: str) -> bool:
         return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
 
     return match(pattern.split("."), routing_key.split("."))
-
-
-def queues_for(routing_key: str, bindings: dict[str, tuple[str, ...]]) -> list[str]:
-    return [queue for queue, patterns in bindings.items() if any(topic_matches(p, routing_key) for p in patterns)]
