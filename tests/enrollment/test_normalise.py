@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from services.enrollment.validation import check_recording, normalise_recording
-from services.enrollment.validation.card import MAX_LENGTH
+from services.enrollment.validation.card import PRINTED_FIELDS
 
 from .factories import NOW, TODAY, changed
 
@@ -17,4 +17,5 @@ def test_normalised_for_print():
 
 
 def test_card_limits_table():
-    assert MAX_LENGTH == {"name": 60, "birth_place": 30, "address.street": 60, "occupation": 32}
+    limits = {f.path: f.max_length for f in PRINTED_FIELDS}
+    assert limits == {"name": 60, "birth_place": 30, "address.street": 60, "occupation": 32}

@@ -14,7 +14,7 @@ from services.enrollment.validation import Problem, check_recording, has_errors
 from services.enrollment.validation.messages import CATALOGUE
 from services.enrollment.validation.nik import build_nik
 from services.enrollment.validation.templates import TEMPLATE_FORMATS, TemplateFormat, register
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, problem_dict
 
 from .factories import (
     NOW, TODAY, b64, changed, embedding, fingerprint, iris, jpeg, recording, recording_dict, set_path,
@@ -36,7 +36,7 @@ def test_problem_shape_and_messages():
     assert isinstance(p, Problem)
     assert (p.field, p.code, p.severity) == ("nik", "nik.format", "error")
     assert "16 angka" in p.message_id and "16 digits" in p.message_en
-    assert p.as_dict()["message_en"] == p.message_en
+    assert problem_dict(p)["message_en"] == p.message_en  # the shape of the error body's fields
     with pytest.raises(AttributeError):
         p.code = "x"  # frozen
 

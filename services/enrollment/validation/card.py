@@ -1,10 +1,12 @@
 """What fits on the card: the maximum length of every free-text field that is printed.
 
-This is the one table of card-space limits; the console, the API docs and the print layout
-read it from here. Names and the other printed text are printed in UPPERCASE (lowercase input
-is accepted and upper-cased for print). The other printed fields are not free text: NIK (16),
-RT/RW (3 each), blood type, religion, marital status, citizenship (enumerations) and the
-province/regency/kecamatan/kelurahan names (from the region table).
+This is the counter's table of card-space limits: `rules.py` checks recordings against it (at
+the service and at a station). The print layout keeps the room of each printed line itself
+(services/print/card/layout.py; a service imports no other's). Names and the other printed text
+are printed in UPPERCASE (lowercase input is accepted and upper-cased for print). The other
+printed fields are not free text: NIK (16), RT/RW (3 each), blood type, religion, marital
+status, citizenship (enumerations) and the province/regency/kecamatan/kelurahan names (from
+the region table).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ PRINTED_FIELDS: tuple[PrintedField, ...] = (
     PrintedField("occupation", "Pekerjaan", "Occupation", 32),
 )
 
-MAX_LENGTH: dict[str, int] = {f.path: f.max_length for f in PRINTED_FIELDS}
 BY_PATH: dict[str, PrintedField] = {f.path: f for f in PRINTED_FIELDS}
 
 RT_RW_DIGITS = 3

@@ -31,17 +31,6 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == "error"
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready, for the ``fields`` list of the error body."""
-        return {
-            "field": self.field,
-            "code": self.code,
-            "severity": self.severity,
-            "message_id": self.message_id,
-            "message_en": self.message_en,
-            "params": dict(self.params),
-        }
-
 
 def has_errors(problems: list[Problem]) -> bool:
     return any(p.is_error for p in problems)
