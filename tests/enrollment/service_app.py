@@ -60,6 +60,11 @@ async def credentials(pg_url: str) -> AsyncIterator[Credentials]:
         await made.engine.dispose()
 
 
+async def total_at(client: httpx.AsyncClient, site: str) -> int:
+    """How many enrollments the register lists for `site` (recorded or to be picked up there)."""
+    return (await client.get("/v1/enrollments", params={"site": site, "limit": 1})).json()["total"]
+
+
 def services_only(pg_url: str, amqp_url: str, token: str, tmp_path: Path, *names: str) -> Cluster:
     """Some of the services as separate processes (stop() them); `cluster` starts all four."""
     env = service_env(database_url=pg_url, broker_url=amqp_url, token=token, data_dir=tmp_path)

@@ -11,7 +11,7 @@ from services.enrollment import batch, service
 from services.enrollment.views import batch_view
 from shared.auth.principal import Principal, Role
 from shared.sites import dinas_sites
-from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
+from tests.enrollment.service_app import credentials, enrollment_api, total_at  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
 SITE = "53.71.04"
@@ -19,10 +19,6 @@ SITE = "53.71.04"
 
 def recordings(n: int, start: int = 0) -> list[dict]:
     return [recording(1000 + start + i, pickup_site=SITE) for i in range(n)]
-
-
-async def total_at(client, site: str = SITE) -> int:
-    return (await client.get("/v1/enrollments", params={"site": site, "limit": 1})).json()["total"]
 
 
 async def test_mixed_valid_and_invalid_items_are_answered_one_by_one(enrollment_api):
@@ -48,7 +44,7 @@ async def test_mixed_valid_and_invalid_items_are_answered_one_by_one(enrollment_
     assert any(f["field"] == "nik" and f["message_id"] and f["message_en"] for f in nik_error["fields"])
     assert [f["field"] for f in answer["items"][4]["error"]["fields"]] == ["station_recording_id"]
     assert answer["items"][5]["error"]["fields"]
-    assert await total_at(enrollment_api) == 3
+    assert await total_at(enrollment_api, SITE) == 3
     # Each created item's receipt answers on the public status page.
     status = await enrollment_api.get(f"/v1/status/{answer['items'][0]['receipt_number']}")
     assert status.status_code == 200 and status.json()["status"] == "RECEIVED"
@@ -68,7 +64,7 @@ async def test_a_resent_batch_replays_and_a_reused_key_with_another_body_is_409(
     conflict = again["items"][1]["error"]
     assert conflict["error"] == "idempotency_key_reused"
     assert conflict["receipt_number"] == first["items"][1]["receipt_number"]
-    assert await total_at(enrollment_api) == 4
+    assert await total_at(enrollment_api, SITE) == 4
 
     # The single endpoint shares the keys: the same recording posted alone is a replay too.
     single = await enrollment_api.post("/v1/enrollments", json=batch[3])
@@ -103,7 +99,7 @@ async def test_a_resent_batch_replays_what_todays_rules_would_refuse_without_che
     assert [i.receipt_number for i in view.items[:2]] == [i["receipt_number"] for i in first["items"]]
     assert "birth_date" in {f.field for f in view.items[2].error.fields}
     assert checked == [new["station_recording_id"]]
-    assert await total_at(enrollment_api) == 2
+    assert await total_at(enrollment_api, SITE) == 2
 
 
 async def test_the_same_key_twice_in_one_batch(enrollment_api):
@@ -114,7 +110,7 @@ async def test_the_same_key_twice_in_one_batch(enrollment_api):
     assert [i["status"] for i in answer["items"]] == [201, 200, 409]
     assert answer["items"][0]["receipt_number"] == answer["items"][1]["receipt_number"]
     assert answer["items"][2]["error"]["error"] == "idempotency_key_reused"
-    assert await total_at(enrollment_api) == 1
+    assert await total_at(enrollment_api, SITE) == 1
 
 
 async def test_ndjson_with_gzip(enrollment_api):
@@ -125,7 +121,7 @@ async def test_ndjson_with_gzip(enrollment_api):
     answer = (await enrollment_api.post("/v1/enrollments/batch", content=body, headers=headers)).json()
 
     assert [i["status"] for i in answer["items"]] == [201] * 5
-    assert await total_at(enrollment_api) == 5
+    assert await total_at(enrollment_api, SITE) == 5
     # A line that is not JSON is refused alone.
     body = ("\n".join(json.dumps(r) for r in batch[:2]) + "\n{not json\n").encode()
     answer = (await enrollment_api.post("/v1/enrollments/batch", content=body,
@@ -143,12 +139,12 @@ async def test_a_gzip_body_of_several_members_is_read_to_the_end(enrollment_api)
     answer = (await enrollment_api.post("/v1/enrollments/batch", content=b"".join(members), headers=headers)).json()
 
     assert [i["status"] for i in answer["items"]] == [201] * 4
-    assert await total_at(enrollment_api) == 4
+    assert await total_at(enrollment_api, SITE) == 4
     # A member cut short, or bytes after a member that are not one, refuse the body: nothing is written.
     for body in (members[0] + members[1][:-4], members[0] + b"not gzip at all"):
         refused = await enrollment_api.post("/v1/enrollments/batch", content=body, headers=headers)
         assert refused.status_code == 422 and refused.json()["error"] == "invalid_gzip", refused.text
-    assert await total_at(enrollment_api) == 4
+    assert await total_at(enrollment_api, SITE) == 4
 
 
 def test_ndjson_lines():
@@ -195,7 +191,7 @@ async def test_limits_and_content_types(enrollment_api):
 
     not_array = await enrollment_api.post("/v1/enrollments/batch", json={"nik": "1"})
     assert not_array.status_code == 422 and not_array.json()["error"] == "invalid_json"
-    assert await total_at(enrollment_api) == 0
+    assert await total_at(enrollment_api, SITE) == 0
 
 
 async def test_every_problem_of_a_recording_at_once_on_both_endpoints(enrollment_api):
@@ -210,4 +206,4 @@ async def test_every_problem_of_a_recording_at_once_on_both_endpoints(enrollment
     assert single.json()["detail"] == service.REFUSED
     answer = (await enrollment_api.post("/v1/enrollments/batch", json=[rec])).json()
     assert {(f["field"], f["code"]) for f in answer["items"][0]["error"]["fields"]} == expected
-    assert await total_at(enrollment_api) == 0
+    assert await total_at(enrollment_api, SITE) == 0

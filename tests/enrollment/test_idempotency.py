@@ -16,15 +16,11 @@ from shared.auth.principal import Principal, Role
 from shared.db import create_engine, make_sessionmaker
 from shared.errors import InvalidInput
 from shared.sites import dinas_sites
-from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
+from tests.enrollment.service_app import credentials, enrollment_api, total_at  # noqa: F401 (fixtures)
 from tests.support.api import recording
 
 SITE = "53.71.04"
 KUPANG = dinas_sites("53.71")
-
-
-async def total_at(client, site: str = SITE) -> int:
-    return (await client.get("/v1/enrollments", params={"site": site, "limit": 1})).json()["total"]
 
 
 async def test_a_retry_replays_the_first_answer(enrollment_api):
@@ -37,7 +33,7 @@ async def test_a_retry_replays_the_first_answer(enrollment_api):
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["receipt_number"] == first.json()["receipt_number"]
     assert again.json()["id"] == first.json()["id"]
-    assert await total_at(enrollment_api) == 1
+    assert await total_at(enrollment_api, SITE) == 1
 
 
 async def test_the_same_key_with_another_body_is_409_and_changes_nothing(enrollment_api):
@@ -51,7 +47,7 @@ async def test_the_same_key_with_another_body_is_409_and_changes_nothing(enrollm
     body = conflict.json()
     assert body["error"] == "idempotency_key_reused"
     assert body["receipt_number"] == first.json()["receipt_number"]
-    assert await total_at(enrollment_api) == 1
+    assert await total_at(enrollment_api, SITE) == 1
     stored = (await enrollment_api.get(f"/v1/enrollments/{first.json()['id']}")).json()
     assert stored["record"]["occupation"] == rec["occupation"]
 
@@ -75,7 +71,7 @@ async def test_a_blank_station_recording_id_is_refused_not_taken_as_a_key(enroll
 
     assert [a.status_code for a in answers] == [422] * 3, [a.text for a in answers]
     assert [f["field"] for f in answers[0].json()["fields"]] == ["station_recording_id"]
-    assert await total_at(enrollment_api) == 0
+    assert await total_at(enrollment_api, SITE) == 0
     rec = recording(3005, pickup_site=SITE)
     rec["station_recording_id"] = ""
     keyed = await enrollment_api.post("/v1/enrollments", json=rec, headers={"Idempotency-Key": "k-3005"})
@@ -90,7 +86,7 @@ async def test_concurrent_retries_create_one_enrollment(enrollment_api):
 
     assert sorted(a.status_code for a in answers) == [200] * 11 + [201], [a.text for a in answers]
     assert len({a.json()["receipt_number"] for a in answers}) == 1
-    assert await total_at(enrollment_api) == 1
+    assert await total_at(enrollment_api, SITE) == 1
 
 
 
@@ -115,7 +111,7 @@ async def test_a_retry_that_todays_rules_would_refuse_still_replays(enrollment_a
         with pytest.raises(InvalidInput):
             await batch.submit_one(session, ctx.state["group_commit"], principal, other,
                                    key=other.station_recording_id, today=too_early, sites=KUPANG)
-    assert await total_at(enrollment_api) == 1
+    assert await total_at(enrollment_api, SITE) == 1
 
 
 async def test_a_groups_keys_are_looked_up_through_the_unique_index_on_a_table_never_analysed(pg_url):

@@ -3,7 +3,6 @@ test_credential_cache.py)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from services.enrollment.validation import check_served
@@ -11,13 +10,9 @@ from shared.errors import InvalidInput
 from shared.sites import dinas_sites, require_known, served
 from tests.enrollment import factories
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
-from tests.support.api import auth, recording
+from tests.support.api import as_, recording
 
 OEBOBO, KOTA_RAJA = "53.71.04", "53.71.05"
-
-
-def as_(client: httpx.AsyncClient, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url=client.base_url, headers=auth(token), timeout=60)
 
 
 async def test_a_station_posts_only_recordings_of_its_own_site(enrollment_api, credentials):

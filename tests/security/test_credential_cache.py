@@ -14,13 +14,9 @@ from shared.auth.cache import CredentialCache
 from shared.auth.principal import Principal, Role
 from shared.db import asyncpg_dsn
 from tests.enrollment.service_app import credentials, enrollment_api  # noqa: F401 (fixtures)
-from tests.support.api import auth, eventually, recording
+from tests.support.api import as_, eventually, recording
 
 SITE = "53.71.04"
-
-
-def as_(client: httpx.AsyncClient, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=client._transport, base_url=client.base_url, headers=auth(token), timeout=60)
 
 
 async def until(condition, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,11 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def as_(client: httpx.AsyncClient, token: str) -> httpx.AsyncClient:
+    """A client of the same app as `client` (an in-process one too) that calls with `token`."""
+    return httpx.AsyncClient(transport=client._transport, base_url=client.base_url, headers=auth(token), timeout=60)
+
+
 def recording(seed: int, *, pickup_site: str | None = None, **kwargs: Any) -> dict:
     """A valid synthetic recording; `pickup_site` picks a resident of that kecamatan."""
     rng, nprng = random.Random(seed), np.random.default_rng(seed)
