@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -171,7 +170,7 @@ async def receive_stock(site: SitePath, body: StockIn, session: SessionDep, ctx:
     await service.receive_stock(session, principal, site, body, ctx.settings.print_low_stock_threshold, sites=ctx.sites)
     await session.commit()
     ctx.state["work_available"].set()
-    return (await _stock_views(session, ctx, site))[0]
+    return (await service.stock_views(session, site, ctx.settings.print_low_stock_threshold))[0]
 
 
 @router.post("/sites/{site}/stock/transfer", response_model=TransferOut, summary="Move AVAILABLE blanks to another site")
@@ -182,7 +181,9 @@ async def transfer_stock(site: SitePath, body: TransferIn, session: SessionDep, 
     await session.commit()
     ctx.events_written()
     ctx.state["work_available"].set()
-    views = [*(await _stock_views(session, ctx, site)), *(await _stock_views(session, ctx, body.to_site))]
+    default = ctx.settings.print_low_stock_threshold
+    views = [*(await service.stock_views(session, site, default)),
+             *(await service.stock_views(session, body.to_site, default))]
     return TransferOut(from_site=site, to_site=body.to_site, moved=moved, not_moved=left, stock=views)
 
 
@@ -193,15 +194,16 @@ async def set_threshold(site: SitePath, body: ThresholdIn, session: SessionDep, 
                                     sites=ctx.sites)
     await session.commit()
     ctx.events_written()
-    return (await _stock_views(session, ctx, site))[0]
+    return (await service.stock_views(session, site, ctx.settings.print_low_stock_threshold))[0]
 
 
 @router.get("/stock", response_model=list[StockView], summary="Blank-card stock per site")
 async def stock(session: SessionDep, ctx: Context, principal: Operator, site: SiteQuery = None) -> list[StockView]:
     sites = service.stock_scope(principal, site, ctx.sites)
+    default = ctx.settings.print_low_stock_threshold
     if sites is not None and len(sites) == 1:
-        return await _stock_views(session, ctx, sites[0])
-    return await _stock_views(session, ctx, None, among=sites)
+        return await service.stock_views(session, sites[0], default)
+    return await service.stock_views(session, None, default, among=sites)
 
 
 @router.get("/sites/{site}/queue", response_model=QueueView,
@@ -231,22 +233,3 @@ async def clear_redirect(site: SitePath, session: SessionDep, ctx: Context, prin
 @router.get("/sites/routes", response_model=list[RouteView], summary="Sites whose cards are printed elsewhere")
 async def routes(session: SessionDep, _: Operator) -> list[RouteView]:
     return [RouteView.model_validate(r, from_attributes=True) for r in await repository.routes(session)]
-
-
-async def _stock_views(session, ctx: ServiceContext, site: str | None,  # type: ignore[no-untyped-def]
-                       among: Sequence[str] | None = None) -> list[StockView]:
-    """Stock of one site (always one view, zeros if it has none) or of every site with stock (of
-    `among`, if given)."""
-    counts = await repository.stock_counts(session, (site,) if site is not None else among)
-    if site is not None:
-        counts.setdefault(site, {})
-    states = await repository.site_stocks(session)
-    default = ctx.settings.print_low_stock_threshold
-    views = []
-    for s, c in sorted(counts.items()):
-        state = states.get(s)
-        threshold = state.low_threshold if state is not None and state.low_threshold is not None else default
-        views.append(StockView(site=s, available=c.get("AVAILABLE", 0), reserved=c.get("RESERVED", 0),
-                               used=c.get("USED", 0), spoiled=c.get("SPOILED", 0), threshold=threshold,
-                               low=c.get("AVAILABLE", 0) <= threshold))
-    return views

@@ -21,7 +21,7 @@ from services.print.models import (
     BlankCard, JobStatus, NodeRole, NodeStatus, PrintJob, PrintNode, PrintRecord, SerialStatus, SiteRoute, SiteStock,
     messaging,
 )
-from services.print.schemas import NodeIn, StockIn, TransferIn
+from services.print.schemas import NodeIn, StockIn, StockView, TransferIn
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
 from shared.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
@@ -531,7 +531,7 @@ async def check_low_stock(session: AsyncSession, site: str, default: int) -> Non
     flag clears when stock rises above it again (so the next crossing raises it again). Cheap on
     the claim path: the count stops at threshold + 1 and the site row is locked only to flip."""
     state = await repository.site_stock(session, site)
-    threshold = state.low_threshold if state is not None and state.low_threshold is not None else default
+    threshold = threshold_of(state, default)
     available = await repository.available_up_to(session, site, threshold + 1)
     low = available <= threshold
     if state is not None and state.low == low:
@@ -547,6 +547,29 @@ async def check_low_stock(session: AsyncSession, site: str, default: int) -> Non
     if low:
         await add_event(session, messaging, new_event(
             "print.stock_low", {"site": site, "available": available, "threshold": threshold}, key=f"stock:{site}"))
+
+
+def threshold_of(state: SiteStock | None, default: int) -> int:
+    """A site's low-stock threshold: its own if set (PUT .../stock/threshold), else `default`
+    (EKTP_PRINT_LOW_STOCK_THRESHOLD)."""
+    return state.low_threshold if state is not None and state.low_threshold is not None else default
+
+
+async def stock_views(session: AsyncSession, site: str | None, default: int, *,
+                      among: Sequence[str] | None = None) -> list[StockView]:
+    """Stock of one site (always one view, zeros if it has none) or of every site with stock (of
+    `among`, if given); `default`: the low-stock threshold of a site without its own."""
+    counts = await repository.stock_counts(session, (site,) if site is not None else among)
+    if site is not None:
+        counts.setdefault(site, {})
+    states = await repository.site_stocks(session)
+    views = []
+    for s, c in sorted(counts.items()):
+        threshold = threshold_of(states.get(s), default)
+        views.append(StockView(site=s, available=c.get("AVAILABLE", 0), reserved=c.get("RESERVED", 0),
+                               used=c.get("USED", 0), spoiled=c.get("SPOILED", 0), threshold=threshold,
+                               low=c.get("AVAILABLE", 0) <= threshold))
+    return views
 
 
 def stock_scope(principal: Principal, site: str | None, sites: Sequence[str]) -> tuple[str, ...] | None:
