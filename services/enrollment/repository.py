@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry
 from shared.db import paginate, with_keys
+
+
+async def insert_enrollments(session: AsyncSession, rows: Sequence[dict], timeline: Sequence[dict]) -> None:
+    """New enrollments and their first timeline steps, each table in one statement (a batch's)."""
+    await session.execute(insert(Enrollment.__table__), list(rows))
+    await session.execute(insert(TimelineEntry.__table__), list(timeline))
 
 
 async def get(session: AsyncSession, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:

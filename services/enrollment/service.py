@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import repository
@@ -181,8 +180,8 @@ async def insert_new(session: AsyncSession, records: list[NewRecord]) -> None:
     """Many accepted recordings in three statements (a batch)."""
     if not records:
         return
-    await session.execute(insert(Enrollment.__table__), [r.row for r in records])
-    await session.execute(insert(TimelineEntry.__table__), [entry for r in records for entry in r.timeline])
+    await repository.insert_enrollments(session, [r.row for r in records],
+                                        [entry for r in records for entry in r.timeline])
     await add_events(session, messaging, [r.event for r in records])
 
 
