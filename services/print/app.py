@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.print import api, consumers, metrics, service
+from services.print.agent.runner import RETRY_MAX_SECONDS
 from services.print.models import messaging
 from shared import keys
 from shared.app import build_app
@@ -18,10 +19,6 @@ from shared.runtime import ServiceContext, ServiceModule
 from shared.settings import Environment, Settings
 
 log = logging.getLogger(__name__)
-
-# The longest a print agent waits between two tries of a call the service did not answer
-# (services/print/agent/runner.py, PrintAgent._call).
-AGENT_RETRY_MAX_SECONDS = 15.0
 
 
 async def startup(ctx: ServiceContext) -> None:
@@ -41,7 +38,7 @@ async def reap_lost_nodes(ctx: ServiceContext) -> None:
     could renew its lease, and each tries again at most that long after it is back. Reaped at
     once, every print server printing through a restart of the service lost its cards: spoiled,
     printed again elsewhere, and the first ones, reported late, void."""
-    grace = ctx.settings.print_lease_seconds + AGENT_RETRY_MAX_SECONDS
+    grace = ctx.settings.print_lease_seconds + RETRY_MAX_SECONDS
     reap_after = time.monotonic() + grace
 
     async def one_pass() -> int:

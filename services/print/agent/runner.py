@@ -29,6 +29,9 @@ from services.print.card.payload import card_data
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
+# The longest an agent waits between two tries of a call the service did not answer (`_call`); the
+# print service's restart grace counts on it (services/print/app.py, reap_lost_nodes).
+RETRY_MAX_SECONDS = 15.0
 
 
 class PrinterFault(RuntimeError):
@@ -143,7 +146,7 @@ class PrintAgent:
                     raise Stopped(f"{method} {url}")
             else:
                 await asyncio.sleep(delay)
-            delay = min(delay * 2, 15.0)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _register(self) -> None:
         body = {"name": self.config.name, "site": self.config.site, "role": self.config.role,
