@@ -10,6 +10,7 @@ from services.enrollment import service
 from services.enrollment.timeline import EVENT_STEPS
 from shared.messaging import Event
 from shared.messaging.consumer import Consumer
+from shared.messaging.topology import QUEUES
 from shared.runtime import ServiceContext
 
 
@@ -32,7 +33,8 @@ def consumers(ctx: ServiceContext) -> Sequence[Consumer]:
 
 
 class TimelineConsumer(Consumer):
-    """Bound to whole families of events (`dedup.*`, ...); those without a step are acknowledged."""
+    """Bound to whole families of events (`dedup.*`, ..., as shared.messaging.topology lists them for
+    its queue); those without a step are acknowledged."""
 
     def __init__(self, queue: str, handlers, fallback) -> None:  # type: ignore[no-untyped-def]
         super().__init__(queue=queue, handlers=handlers)
@@ -40,7 +42,7 @@ class TimelineConsumer(Consumer):
 
     @property
     def bindings(self) -> list[str]:
-        return ["dedup.*", "print.*", "certificate.*"]
+        return list(QUEUES[self.queue])
 
     def handler_for(self, event: Event):  # type: ignore[no-untyped-def]
         if event.type in self.handlers:
