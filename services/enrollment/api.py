@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from services.enrollment import batch, repository, service
+from services.enrollment import batch, service
 from services.enrollment.models import Status
 from services.enrollment.schemas import (
     BatchAnswer, EnrollmentAccepted, EnrollmentDetail, EnrollmentPage, EnrollmentStats, PublicStatus, RecordingIn,
@@ -18,7 +18,6 @@ from services.enrollment.schemas import (
 from services.enrollment.views import (
     accepted_view, batch_view, detail_view, paused_view, public_status_view, summary_view,
 )
-from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
 from shared.deps import PrincipalDep, SessionDep, require, service_context
 from shared.ratelimit import rate_limit
@@ -111,8 +110,7 @@ async def served_sites(ctx: Context, _: PrincipalDep) -> ServedSites:
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail, summary="One enrollment (audited)")
 async def get_enrollment(enrollment_id: uuid.UUID, session: SessionDep, principal: Reader) -> EnrollmentDetail:
-    enrollment, next_ids = await service.read_enrollment(session, principal, enrollment_id)
-    entries = await repository.timeline(session, enrollment.id)
+    enrollment, entries, next_ids = await service.read_enrollment(session, principal, enrollment_id)
     await session.commit()  # the audit entry
     return detail_view(enrollment, entries, next_ids)
 
@@ -128,13 +126,9 @@ async def search_enrollments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> EnrollmentPage:
-    site = principal.scope(site)
-    rows, total = await repository.search(session, nik=nik, receipt=receipt, status=status, site=site,
-                                          limit=limit, offset=offset)
-    # Names and NIKs of residents: who looked for whom is kept, as for a record opened.
-    await audit(session, principal, "enrollment.search", "enrollments", nik or receipt or site or "all",
-                {"count": len(rows), "ids": [str(r.id) for r in rows]})
-    await session.commit()
+    rows, total = await service.search_enrollments(session, principal, nik=nik, receipt=receipt, status=status,
+                                                   site=site, limit=limit, offset=offset)
+    await session.commit()  # the audit entry
     return EnrollmentPage(items=[summary_view(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

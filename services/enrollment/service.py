@@ -198,15 +198,29 @@ def place_names(village_code: str) -> dict[str, str]:
 
 
 async def read_enrollment(session: AsyncSession, principal: Principal,
-                          enrollment_id: uuid.UUID) -> tuple[Enrollment, list[uuid.UUID]]:
-    """One enrollment (audited) and the ids of the records that correct it."""
+                          enrollment_id: uuid.UUID) -> tuple[Enrollment, Sequence[TimelineEntry], list[uuid.UUID]]:
+    """One enrollment (audited), its timeline and the ids of the records that correct it."""
     enrollment = await repository.get(session, enrollment_id)
     if enrollment is None:
         raise NotFound(f"enrollment {enrollment_id} not found")
     if not (principal.may_act_for(enrollment.recording_site) or principal.may_act_for(enrollment.pickup_site)):
         raise Forbidden(f"enrollment {enrollment_id} belongs to another site", code="wrong_site")
     await audit(session, principal, "enrollment.read", "enrollment", str(enrollment.id))
-    return enrollment, [s.id for s in await repository.successors(session, enrollment.id)]
+    successors = await repository.successors(session, enrollment.id)
+    return enrollment, await repository.timeline(session, enrollment.id), [s.id for s in successors]
+
+
+async def search_enrollments(session: AsyncSession, principal: Principal, *, nik: str | None, receipt: str | None,
+                             status: Status | None, site: str | None, limit: int,
+                             offset: int) -> tuple[Sequence[Enrollment], int]:
+    """A page of the register, of the sites `principal` acts for (audited: names and NIKs of
+    residents, so who looked for whom is kept, as for a record opened)."""
+    site = principal.scope(site)
+    rows, total = await repository.search(session, nik=nik, receipt=receipt, status=status, site=site,
+                                          limit=limit, offset=offset)
+    await audit(session, principal, "enrollment.search", "enrollments", nik or receipt or site or "all",
+                {"count": len(rows), "ids": [str(r.id) for r in rows]})
+    return rows, total
 
 
 @dataclass
