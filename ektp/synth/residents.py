@@ -18,6 +18,7 @@ import random
 from PIL import Image, ImageDraw
 
 from services.enrollment.schemas import MaritalStatus, Religion, Sex
+from services.enrollment.validation.card import BY_PATH
 from services.enrollment.validation.nik import build_kk_number, build_nik
 from shared import regions
 
@@ -154,7 +155,9 @@ def _birth_place(rng: random.Random, regency_code: str) -> str:
     place = "JAKARTA"
     if home:
         place = home.name.removeprefix("Kabupaten ").removeprefix("Kota ").removeprefix("Administrasi ").upper()
-    return place[:30] if rng.random() < 0.7 else rng.choice(BIRTH_PLACES_OTHER)
+    # as a station operator writes a long one: cut to what the card's line holds
+    place = place[:BY_PATH["birth_place"].max_length].strip()
+    return place if rng.random() < 0.7 else rng.choice(BIRTH_PLACES_OTHER)
 
 
 def make_resident(

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from services.print.card import CardData, render_card
-from services.print.card.layout import CARD_H_MM, CARD_W_MM, FIELD_LIMITS, box
+from shared.card.layout import CARD_H_MM, CARD_W_MM, FIELD_LIMITS, box
 
 FRONT_ORDER = [
     ("province_line", "PROVINSI NUSA TENGGARA TIMUR"),

@@ -1,17 +1,24 @@
-"""What fits on the card: the maximum length of every free-text field that is printed.
+"""What fits on the card: the printed free-text fields the counter checks, and how.
 
-This is the counter's table of card-space limits: `rules.py` checks recordings against it (at
-the service and at a station). The print layout keeps the room of each printed line itself
-(services/print/card/layout.py; a service imports no other's). Names and the other printed text
-are printed in UPPERCASE (lowercase input is accepted and upper-cased for print). The other
-printed fields are not free text: NIK (16), RT/RW (3 each), blood type, religion, marital
-status, citizenship (enumerations) and the province/regency/kecamatan/kelurahan names (from
-the region table).
+`rules.py` checks recordings against this (at the service and at a station) with the card's own
+layout and fit (shared/card, which the print service draws with): a value longer than its place
+holds, or wider in the card's font than its lines even condensed, is refused at the counter, not
+held weeks later at a print server. Names and the other printed text are printed in UPPERCASE
+(lowercase input is accepted and upper-cased for print). The other printed fields are not free
+text: NIK (16), RT/RW (3 each), blood type, religion, marital status, citizenship (enumerations)
+and the province/regency/kecamatan/kelurahan names (from the region table).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from shared.card.layout import FIELD_LIMITS, FIELDS, TextField
+from shared.card.values import birth_line
+
+# The birth place shares its line with the date: "KUPANG, 17-08-1990".
+_BIRTH_DATE_PART = len(birth_line("", dt.date(2000, 1, 1)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,15 +26,19 @@ class PrintedField:
     path: str  # field path in RecordingIn
     label_id: str
     label_en: str
-    max_length: int  # characters, spaces included
+    card_key: str  # its place on the card (shared.card.layout)
+    max_length: int  # characters of the recorded value, spaces included
+
+    @property
+    def place(self) -> TextField:
+        return next(f for f in FIELDS if f.key == self.card_key)
 
 
 PRINTED_FIELDS: tuple[PrintedField, ...] = (
-    PrintedField("name", "Nama", "Name", 60),
-    PrintedField("birth_place", "Tempat lahir", "Birth place", 30),
-    PrintedField("address.street", "Alamat", "Address (street)", 60),
-    # 32, not 30: the longest SIAK occupation, "ANGGOTA BADAN PEMERIKSA KEUANGAN", must fit.
-    PrintedField("occupation", "Pekerjaan", "Occupation", 32),
+    PrintedField("name", "Nama", "Name", "name", FIELD_LIMITS["name"]),
+    PrintedField("birth_place", "Tempat lahir", "Birth place", "birth", FIELD_LIMITS["birth"] - _BIRTH_DATE_PART),
+    PrintedField("address.street", "Alamat", "Address (street)", "street", FIELD_LIMITS["street"]),
+    PrintedField("occupation", "Pekerjaan", "Occupation", "occupation", FIELD_LIMITS["occupation"]),
 )
 
 BY_PATH: dict[str, PrintedField] = {f.path: f for f in PRINTED_FIELDS}
@@ -43,8 +54,3 @@ NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,'
 def normalise_rt_rw(value: str) -> str:
     """``"3"`` → ``"003"``; the value must already be 1 to 3 digits."""
     return value.strip().zfill(RT_RW_DIGITS)
-
-
-def printed(value: str) -> str:
-    """The text as it is printed on the card: upper case, single spaces."""
-    return " ".join(value.split()).upper()

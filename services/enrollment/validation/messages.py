@@ -76,6 +76,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{label} terlalu panjang untuk kartu: {length} karakter, maksimal {max}.",
         "{label_en} is too long for the card: {length} characters, at most {max}.",
     ),
+    "text.too_wide": (
+        "{label} tidak muat di tempatnya pada kartu (huruf lebar seperti W dan M butuh lebih banyak ruang): "
+        "singkat atau tulis dengan singkatan baku (mis. KAB., JL.).",
+        "{label_en} does not fit its place on the card (wide letters such as W and M take more room): "
+        "shorten it or use the standard abbreviations (e.g. KAB., JL.).",
+    ),
     "text.invalid_chars": (
         "{label} mengandung karakter yang tidak bisa dicetak: {chars}.",
         "{label_en} contains characters that cannot be printed: {chars}.",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from services.enrollment.schemas import RecordingIn
+from shared.card.values import printed
 
-from .card import normalise_rt_rw, printed
+from .card import normalise_rt_rw
 
 
 def normalise_recording(rec: RecordingIn) -> RecordingIn:

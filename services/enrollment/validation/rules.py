@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 from services.enrollment.schemas import MaritalStatus, RecordingIn
 from shared import regions
+from shared.card.fit import DoesNotFit, fit
+from shared.card.values import birth_line, printed
 
 from .biometric_rules import check_templates
 from .card import BY_PATH, NAME_CHARS, PRINTABLE, PrintedField
@@ -106,10 +108,13 @@ def check_name(name: str) -> list[Problem]:
         out.append(problem("name", "name.no_letters"))
     elif len(name.split()) < 2:
         out.append(problem("name", "name.single_word"))
+    if all(p.severity == "warning" for p in out):  # a name that may be printed: does it fit?
+        out += _too_wide(spec, printed(name))
     return out
 
 
-def check_text(value: str, spec: PrintedField) -> list[Problem]:
+def check_text(value: str, spec: PrintedField, *, on_card: str | None = None) -> list[Problem]:
+    """`on_card`: the line the value is printed on, if it shares it (the birth place and date)."""
     labels = {"label": spec.label_id, "label_en": spec.label_en}
     if not value:
         return [problem(spec.path, "text.empty", **labels)]
@@ -119,7 +124,17 @@ def check_text(value: str, spec: PrintedField) -> list[Problem]:
     bad = sorted({c for c in value if c not in PRINTABLE})
     if bad:
         out.append(problem(spec.path, "text.invalid_chars", chars=" ".join(bad), **labels))
-    return out
+    return out or _too_wide(spec, printed(on_card if on_card is not None else value))
+
+
+def _too_wide(spec: PrintedField, text: str) -> list[Problem]:
+    """Of a value of allowed length and characters: whether the card prints it in its place, in the
+    card's font (wide letters take more room: sixty W do not go on the name's two lines)."""
+    try:
+        fit(spec.place, text)
+    except DoesNotFit:
+        return [problem(spec.path, "text.too_wide", label=spec.label_id, label_en=spec.label_en)]
+    return []
 
 
 def check_village(code: str) -> list[Problem]:
@@ -186,7 +201,8 @@ RULES: tuple[Rule, ...] = (
     lambda rec, today, now: check_nik_agrees(rec.nik, rec.birth_date, rec.sex, today),
     lambda rec, today, now: check_kk(rec.kk_number),
     lambda rec, today, now: check_name(rec.name),
-    lambda rec, today, now: check_text(rec.birth_place, BY_PATH["birth_place"]),
+    lambda rec, today, now: check_text(rec.birth_place, BY_PATH["birth_place"],
+                                       on_card=birth_line(rec.birth_place, rec.birth_date)),
     lambda rec, today, now: check_text(rec.address.street, BY_PATH["address.street"]),
     lambda rec, today, now: check_text(rec.occupation, BY_PATH["occupation"]),
     _rt_rw("rt"),

@@ -8,7 +8,7 @@ from reportlab.lib.colors import Color
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from .layout import CARD_H_MM, CARD_W_MM
+from shared.card.layout import CARD_H_MM, CARD_W_MM
 
 W, H = CARD_W_MM * mm, CARD_H_MM * mm
 

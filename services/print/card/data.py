@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from shared.card.values import birth_line, format_date, printed
+
 VALID_UNTIL = "SEUMUR HIDUP"
 CARD_TITLE = "KARTU TANDA PENDUDUK ELEKTRONIK"
 COUNTRY = "REPUBLIK INDONESIA"
@@ -43,10 +45,6 @@ class CardData:
     signature_image: bytes | None = None  # PNG or JPEG, dark ink on a light background
 
 
-def format_date(d: dt.date) -> str:
-    return d.strftime("%d-%m-%Y")
-
-
 def _pad3(s: str) -> str:
     s = s.strip()
     return s.zfill(3) if s.isdigit() else s
@@ -64,7 +62,7 @@ def card_values(data: CardData) -> dict[str, str]:
         "regency": data.regency,
         "nik": data.nik,
         "name": data.name,
-        "birth": f"{data.birth_place.strip()}, {format_date(data.birth_date)}",
+        "birth": birth_line(data.birth_place, data.birth_date),
         "sex": data.sex,
         "blood_type": data.blood_type.replace("\u2212", "-"),
         "street": data.street,
@@ -82,6 +80,6 @@ def card_values(data: CardData) -> dict[str, str]:
         "country": COUNTRY,
         "serial": data.serial,
     }
-    out = {k: " ".join(v.split()).upper() for k, v in values.items()}
+    out = {k: printed(v) for k, v in values.items()}
     out["note"] = BACK_NOTE  # the note keeps its case
     return out

@@ -25,19 +25,11 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from shared.card.fit import fit
+from shared.card.layout import CARD_H_MM, CARD_W_MM, ROW_PITCH, Side, TextField, box, card_size_px, fields_of
+
 from . import background
 from .data import CardData, card_values
-from .layout import (
-    CARD_H_MM,
-    CARD_W_MM,
-    MIN_HSCALE,
-    ROW_PITCH,
-    Side,
-    TextField,
-    box,
-    card_size_px,
-    fields_of,
-)
 
 PAGE_SIZE = (CARD_W_MM * mm, CARD_H_MM * mm)
 INK = (0.05, 0.07, 0.12)
@@ -127,49 +119,11 @@ def _place(side: Side, values: dict[str, str]) -> list[_Placed]:
     shift = 0.0
     for f in fields_of(side):
         value = values[f.key]
-        _check_value(f, value)
-        lines, hscale = _fit(f, value)
+        lines, hscale = fit(f, value)
         placed.append(_Placed(f, lines, hscale, f.y + (shift if f.flow else 0.0)))
         if f.flow:
             shift += (len(lines) - 1) * ROW_PITCH
     return placed
-
-
-def _name(f: TextField) -> str:
-    return f"{f.label} ({f.key})" if f.label else f.key
-
-
-def _check_value(f: TextField, value: str) -> None:
-    if len(value) > f.max_chars:
-        raise ValueError(f"{_name(f)}: {len(value)} characters, at most {f.max_chars} fit on the card")
-    try:
-        value.encode("cp1252")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"{_name(f)}: character {value[e.start]!r} cannot be printed") from None
-
-
-def _fit(f: TextField, value: str) -> tuple[list[str], float]:
-    """Wrap on words into at most `f.lines` lines, condensing down to MIN_HSCALE if needed."""
-    width_pt = f.width * mm
-    scale = 1.0
-    while scale >= MIN_HSCALE - 1e-9:
-        lines = _wrap(value, f.font, f.size, width_pt / scale)
-        if lines is not None and len(lines) <= f.lines:
-            return lines, scale
-        scale = round(scale - 0.02, 4)
-    raise ValueError(f"{_name(f)}: {value!r} is too wide for its place on the card")
-
-
-def _wrap(value: str, font: str, size: float, width: float) -> list[str] | None:
-    lines: list[str] = []
-    for word in value.split(" "):
-        if stringWidth(word, font, size) > width:
-            return None
-        if lines and stringWidth(f"{lines[-1]} {word}", font, size) <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines or [""]
 
 
 def _line_pitch(f: TextField) -> float:

@@ -4,9 +4,10 @@ All positions are in millimetres from the card's top-left corner (the renderer c
 points and to pixels). A text field's `y` is the baseline of its first line. Card size is ISO/IEC
 7810 ID-1.
 
-The table is data only; `render.py` draws it and `max_chars` is the contract with the counter:
-a value longer than its field's `max_chars` is refused (the enrollment service should check the
-same limits, see `FIELD_LIMITS`).
+The table is data only. The print service's renderer draws it; `fit.py` decides whether a value
+fits its place (its length, then its width in the field's font, wrapped and condensed), for the
+renderer and for the counter (enrollment validation, at the service and at a station), so a
+recording the counter accepts is a card that can be printed.
 
 Rows below a field that wraps onto a second line move down by one row pitch (as on real cards,
 a long name pushes the rest of the list down); the table leaves room for two such lines.
