@@ -33,10 +33,11 @@ import httpx
 from pydantic import ValidationError
 
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.validation import check_recording, check_served, every_problem, from_pydantic_errors
+from services.enrollment.validation import check_recording, check_served, every_problem
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
 from shared import regions
+from shared.errors import problems_from_pydantic
 
 PENDING, SENT, REFUSED = "pending", "sent", "refused"
 
@@ -183,7 +184,7 @@ def check_line(raw: str, today: dt.date, sites: Sequence[str] | None = None
     except ValidationError as exc:
         errors = exc.errors()
         if any(e["type"] == "json_invalid" for e in errors):
-            return None, from_pydantic_errors(errors, strip=())
+            return None, problems_from_pydantic(errors, strip=())
         return None, every_problem(errors, json.loads(raw), today)  # a wrong field hides no other problem
     problems = check_recording(recording, today=today)
     if sites:

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.validation import dotted_path, from_pydantic_errors
+from shared.errors import field_path, problems_from_pydantic
 
 from .factories import recording_dict, set_path
 
@@ -12,13 +12,14 @@ from .factories import recording_dict, set_path
 def problems_for(data) -> dict[str, str]:
     with pytest.raises(ValidationError) as exc:
         RecordingIn.model_validate(data)
-    return {p.field: p.code for p in from_pydantic_errors(exc.value.errors())}
+    return {p.field: p.code for p in problems_from_pydantic(exc.value.errors())}
 
 
-def test_dotted_path():
-    assert dotted_path(("body", "biometrics", "fingerprints", 3, "template")) == "biometrics.fingerprints[3].template"
-    assert dotted_path(("biometrics", "exceptions", 0, "position", "str-enum[Eye]")) == "biometrics.exceptions[0].position"
-    assert dotted_path(()) == ""
+def test_field_path():
+    assert field_path(("body", "biometrics", "fingerprints", 3, "template")) == "biometrics.fingerprints[3].template"
+    union_member = ("biometrics", "exceptions", 0, "position", "str-enum[Eye]")
+    assert field_path(union_member) == "biometrics.exceptions[0].position"
+    assert field_path(()) == ""
 
 
 def test_structural_errors_become_problems():
@@ -46,7 +47,7 @@ def test_union_enum_errors_merge_into_one_problem():
     data["biometrics"]["exceptions"] = [{"position": "NOSE", "reason": "AMPUTATED"}]
     with pytest.raises(ValidationError) as exc:
         RecordingIn.model_validate(data)
-    (p,) = from_pydantic_errors(exc.value.errors())
+    (p,) = problems_from_pydantic(exc.value.errors())
     assert p.field == "biometrics.exceptions[0].position" and p.code == "field.enum"
     assert "RIGHT_THUMB" in p.message_en and "LEFT" in p.message_id and p.severity == "error"
 
@@ -80,7 +81,7 @@ def test_a_blank_identifier_is_refused(path, blank):
 def problems_for_list(data):
     with pytest.raises(ValidationError) as exc:
         RecordingIn.model_validate(data)
-    return from_pydantic_errors(exc.value.errors())
+    return problems_from_pydantic(exc.value.errors())
 
 
 def test_a_pattern_and_malformed_json_are_told_in_each_messages_own_language():

@@ -3,16 +3,13 @@
     problems = check_recording(rec, today=date.today())
     if has_errors(problems): refuse, answering every problem at once (warnings alongside)
 
-Structural errors from pydantic go through ``from_pydantic_errors`` (``shared.errors``, the
-one translator every service's 422 uses) to the same field/code/message shape; beside them,
+Structural errors from pydantic go through ``shared.errors.problems_from_pydantic`` (the one
+translator every service's 422 uses) to the same field/code/message shape; beside them,
 ``every_problem`` adds what the rules find in the fields that parsed (``partial``), so a
 refusal lists every problem at once. Region lookups are in
-``regions``, NIK parsing/building in ``nik``, card-space limits in ``card``, template formats in
+``shared.regions``, NIK parsing/building in ``nik``, card-space limits in ``card``, template formats in
 ``templates``, messages in ``messages``.
 """
-
-from shared.errors import field_path as dotted_path
-from shared.errors import problems_from_pydantic as from_pydantic_errors
 
 from .normalise import normalise_recording
 from .partial import every_problem, parsed_fields
@@ -25,9 +22,7 @@ __all__ = [
     "check_recording",
     "check_served",
     "check_what_parsed",
-    "dotted_path",
     "every_problem",
-    "from_pydantic_errors",
     "has_errors",
     "normalise_recording",
     "parsed_fields",
