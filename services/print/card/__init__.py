@@ -1,4 +1,4 @@
-"""The KTP-el card: layout table, renderer (PDF + PNG) and the signed chip record."""
+"""The KTP-el card: the renderer (PDF + PNG) of the layout in shared/card, and the signed chip record."""
 
 from .chip import ChipRecordError, build_chip_record, verify_chip_record
 from .data import CardData, card_values
