@@ -36,10 +36,10 @@ def test_refusals_are_shown_in_the_pages_language(allinone, token, browser):
     # "Data tidak sah / invalid input" and a field problem: the Indonesian half, and the field's
     # Indonesian message
     watcher.expect(422, "/v1/dedup/engine/pause")
-    page.fill("#pause-reason", "   ")  # three blanks pass the form; the page sends the reason trimmed
+    page.fill("#pause-reason", "   ")  # three blanks pass the form; the API refuses a blank reason
     page.click("#pause")
     expect(flash).to_contain_text("Data tidak sah", timeout=WAIT)
-    expect(flash).to_contain_text("reason: Terlalu pendek: minimal 3.")
+    expect(flash).to_contain_text("reason: Tidak boleh kosong.")
     assert "invalid input" not in flash.inner_text()
     shot(page, "ui-error-bilingual-id")
 
@@ -73,7 +73,7 @@ def test_refusals_are_shown_in_the_pages_language(allinone, token, browser):
     page.fill("#pause-reason", "   ")
     page.click("#pause")
     expect(flash).to_contain_text("Invalid input", timeout=WAIT)
-    expect(flash).to_contain_text("reason: Too short: at least 3.")
+    expect(flash).to_contain_text("reason: Must not be blank.")
     assert "Data tidak sah" not in flash.inner_text()
     page.close()
     watcher.check()
