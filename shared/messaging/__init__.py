@@ -1,7 +1,7 @@
 """Messaging: events in an outbox, relayed after commit, consumed once.
 
 One interface (`Transport`), two transports: AMQP (RabbitMQ via aio-pika) and the embedded queue
-kept in the service's own SQLite database. See docs/messaging.md.
+kept in the same SQLite database as the services (the all-in-one). See docs/architecture.md, "Messaging".
 """
 
 from shared.messaging.envelope import Event, PoisonMessage, new_event

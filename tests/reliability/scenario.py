@@ -3,8 +3,8 @@ generator posting recordings, print agents printing, and faults injected one aft
 At the end an audit compares every recording the clients were told was accepted with the final
 state of the system, and prints what it found.
 
-Used by tests/reliability/test_faults.py (a shortened run in CI) and bench/reliability.py
-(`make reliability`: the full run).
+Used by tests/reliability/test_faults.py: a shortened run in CI, the full run with
+EKTP_RELIABILITY_FULL=1 (`make reliability`).
 """
 
 from __future__ import annotations
