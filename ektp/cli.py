@@ -176,6 +176,8 @@ def demo(
     url: Annotated[str, typer.Option(help="The system (all-in-one, gateway or enrollment service)")] = "http://127.0.0.1:8000",
     enrollments: Annotated[int, typer.Option(help="Synthetic residents to record")] = 20,
     duplicates: Annotated[int, typer.Option(help="Of those, re-recorded under a second NIK (expect DUPLICATE)")] = 0,
+    cases: Annotated[int, typer.Option(help="Of the others, another person recorded with their NIK (expect ADJUDICATION: "
+                                            "cases for the console's adjudication page)")] = 0,
     token: Annotated[Optional[str], typer.Option(help="Credential; default EKTP_BOOTSTRAP_TOKEN or ./var/bootstrap-token")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every recording's final state")] = 300.0,
     seed: Annotated[Optional[int], typer.Option(help="Random seed")] = None,
@@ -189,8 +191,11 @@ def demo(
     if not credential:
         typer.echo("no credential: pass --token or set EKTP_BOOTSTRAP_TOKEN", err=True)
         raise typer.Exit(2)
-    result = asyncio.run(run_demo(url, credential, enrollments=enrollments, duplicates=duplicates, timeout=timeout,
-                                  seed=seed))
+    if duplicates + cases > enrollments:
+        typer.echo(f"--duplicates and --cases: {duplicates + cases} of {enrollments} residents; at most all", err=True)
+        raise typer.Exit(2)
+    result = asyncio.run(run_demo(url, credential, enrollments=enrollments, duplicates=duplicates, cases=cases,
+                                  timeout=timeout, seed=seed))
     if result.failures:
         typer.echo(f"{len(result.failures)} recording(s) did not reach their expected state in time", err=True)
         raise typer.Exit(1)

@@ -21,7 +21,9 @@ from rich.table import Table
 
 from ektp.synth.recordings import make_recording
 
-FINAL = {"PRINTED", "ISSUED", "DUPLICATE", "ENROLL_FAILURE"}
+# ADJUDICATION is final for the demo: the record waits for an adjudicator (the console's page).
+FINAL = {"PRINTED", "ISSUED", "DUPLICATE", "ENROLL_FAILURE", "ADJUDICATION"}
+NOT_RESIDENT = ("station_recording_id", "recording", "biometrics")
 
 
 @dataclass
@@ -43,8 +45,14 @@ class DemoResult:
         return [t for t in self.tracked if t.status != t.expected]
 
 
-async def run_demo(url: str, token: str, *, enrollments: int, duplicates: int = 0, timeout: float = 300.0,
-                   seed: int | None = None, concurrency: int = 8, console: Console | None = None) -> DemoResult:
+async def run_demo(url: str, token: str, *, enrollments: int, duplicates: int = 0, cases: int = 0,
+                   timeout: float = 300.0, seed: int | None = None, concurrency: int = 8,
+                   console: Console | None = None) -> DemoResult:
+    """`duplicates`: of the residents, that many recorded again under a second NIK (DUPLICATE);
+    `cases`: of the others, that many whose NIK and data another person is recorded with, which
+    dedup gives an adjudicator to decide (ADJUDICATION, `same_nik_different_biometrics`)."""
+    if duplicates + cases > enrollments:
+        raise ValueError(f"duplicates + cases: at most the {enrollments} enrollments")
     console = console or Console()
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
@@ -60,6 +68,11 @@ async def run_demo(url: str, token: str, *, enrollments: int, duplicates: int = 
         # The same person recorded again under a second NIK: dedup must find it.
         recording, _ = make_recording(rng, nprng, today=today, person=person, taken_niks=taken)
         recordings.append((recording, "DUPLICATE"))
+    for original, _ in recordings[duplicates:duplicates + cases]:
+        # Another person recorded with this resident's NIK and data: a case for an adjudicator.
+        resident = {k: v for k, v in original.items() if k not in NOT_RESIDENT}
+        recording, _ = make_recording(rng, nprng, today=today, resident=resident)
+        recordings.append((recording, "ADJUDICATION"))
 
     result = DemoResult(posted=len(recordings))
     start = time.monotonic()

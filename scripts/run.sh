@@ -28,6 +28,6 @@ for _ in $(seq 1 120); do
 done
 # The demo logs in with the token `ektp up` keeps in its data directory (or EKTP_BOOTSTRAP_TOKEN).
 token=${EKTP_BOOTSTRAP_TOKEN:-$(cat "$data_dir/bootstrap-token" 2>/dev/null || true)}
-.venv/bin/ektp demo --url "http://127.0.0.1:$port" --token "$token" --enrollments 20 --duplicates 2 || true
+.venv/bin/ektp demo --url "http://127.0.0.1:$port" --token "$token" --enrollments 20 --duplicates 2 --cases 2 || true
 echo "The system keeps running at http://127.0.0.1:$port (Ctrl-C to stop)."
 wait $server
