@@ -118,6 +118,38 @@ Console.page(() => {
     $("#case").hidden = false;
     $("#case").dataset.id = c.id;
     $("#case").dataset.mine = mine ? "yes" : "no";
+    $("#case").dataset.heldUntil = mine ? c.held_until : "";
+    keep(mine ? c : null);
+  }
+
+  // A case the adjudicator works on stays theirs while they work on it: half-way through the hold
+  // it is taken again (renewed) if they did something on the page since; a page left alone lets it
+  // run out, for another adjudicator to take.
+  let renewal = null;
+  let active = false;
+  for (const kind of ["pointerdown", "keydown", "input", "wheel"]) {
+    document.addEventListener(kind, () => { active = true; }, { passive: true, capture: true });
+  }
+  function keep(c) {
+    clearTimeout(renewal);
+    if (!c || c.status !== "OPEN" || !c.held_until) return;
+    active = false;
+    renewal = setTimeout(() => renew(c.id).catch(Console.fail),
+      Math.max(5000, (new Date(c.held_until) - Date.now()) / 2));
+  }
+  async function renew(caseId) {
+    if (!current || current.id !== caseId) return;
+    if (!active) { keep(current); return; } // looked at again half-way through what is left
+    try {
+      const again = await api(`/v1/dedup/cases/${caseId}/take`, { method: "POST" });
+      current.held_until = again.held_until;
+      $("#case-mine").textContent = t("adj.mine", { until: Console.fmtTime(again.held_until) });
+      $("#case").dataset.heldUntil = again.held_until;
+      keep(again);
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      await show(await api(`/v1/dedup/cases/${caseId}`), false); // taken or decided meanwhile: say by whom
+    }
   }
 
   // Opening a case from the list takes it; if another adjudicator has it (or decided it), the
@@ -179,6 +211,7 @@ Console.page(() => {
       Console.flash(t("adj.released"));
       $("#case").hidden = true;
       current = null;
+      keep(null);
     } catch (error) { Console.fail(error); }
     await list().catch(Console.fail);
   });
@@ -201,6 +234,7 @@ Console.page(() => {
     Console.flash(t("adj.decided", { decision: t(`adj.${decided.decision}`) }));
     $("#case").hidden = true;
     current = null;
+    keep(null);
     await list();
   });
 

@@ -177,3 +177,36 @@ def test_same_person_is_said_of_the_candidate_the_adjudicator_chooses(allinone, 
     assert (decided["decision"], decided["matched_enrollment_id"]) == ("same_person", chosen["enrollment_id"])
     page.close()
     watcher.check()
+
+
+@pytest.mark.parametrize("allinone_env", [{"EKTP_DEDUP_CASE_HOLD_MINUTES": "0.2"}])  # a hold of 12 s
+def test_a_case_stays_taken_while_its_adjudicator_works_on_it_and_runs_out_when_left(allinone, api, token, browser):
+    url, _ = allinone
+    rec = recording(7301)
+    post(api, rec)
+    resident = {k: v for k, v in rec.items() if k not in ("station_recording_id", "recording", "biometrics")}
+    impostor = post(api, recording(7302, resident=resident))
+    case_id = until(lambda: cases_of(api).get(impostor["id"]), timeout=120, what="case opened")
+    held_until = lambda: api.get(f"/v1/dedup/cases/{case_id}").json()["held_until"]  # noqa: E731
+
+    watcher = Watcher()
+    page = _adjudicator(browser, url, token, watcher)
+    page.click("#take-next")
+    expect(page.locator("#case")).to_have_attribute("data-id", case_id, timeout=WAIT)
+    taken = held_until()
+
+    def working() -> str | None:  # the adjudicator reads and types; the page renews the hold
+        page.fill("#decision-note", f"memeriksa {len(page.input_value('#decision-note'))}")
+        later = held_until()
+        return later if later and later > taken else None  # (none: it ran out)
+
+    until(working, timeout=60, interval=1, what="the hold renewed while the adjudicator works")
+    # left alone (no key, no click): renewed at most once more (for the last keys typed), then the
+    # hold runs out, for another adjudicator to take
+    def ran_out() -> bool:  # the API shows no holder once a hold has run out
+        case = api.get(f"/v1/dedup/cases/{case_id}").json()
+        return case["held_by"] is None and case["status"] == "OPEN"
+
+    until(ran_out, timeout=90, interval=1, what="the hold's end, the page left alone")
+    page.close()
+    watcher.check()
