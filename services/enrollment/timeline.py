@@ -53,6 +53,10 @@ PLACE_TEXT: dict[str, tuple[str, str]] = {
 HELD_TEXT = ("KTP-el belum dapat dicetak: datanya tidak muat di kartu. Datang ke {pickup} untuk perbaikan data",
              "The card cannot be printed: its data does not fit on the card. Come to {pickup} to have it corrected")
 HELD_STATUS_TEXT = ("Tertahan: perlu perbaikan data", "On hold: the data must be corrected")
+# Biometrics dedup could not use: the resident is recorded again (a re-capture linked to this
+# record), for which they come to the pickup site, their kecamatan's office.
+RERECORD_TEXT = ("Biometrik tidak terbaca. Datang ke {pickup} untuk rekam ulang; bawa tanda terima ini",
+                 "Biometrics unusable. Come to {pickup} to be recorded again; bring this receipt")
 # A card printed at its pickup site waits there; one printed elsewhere (the dinas's backup) is
 # collected at the pickup site, which the resident must be told.
 PRINTED_TEXT = ("KTP-el sudah dicetak, siap diambil di {place}", "Card printed, ready for pickup at {place}")
@@ -75,9 +79,10 @@ def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tupl
             return PRINTED_TEXT[0].format(place=place_id), PRINTED_TEXT[1].format(place=place_en)
         return (PRINTED_ELSEWHERE_TEXT[0].format(place=place_id, pickup=pickup_id),
                 PRINTED_ELSEWHERE_TEXT[1].format(place=place_en, pickup=pickup_en))
-    if step == "PRINT_HELD":
+    if step in ("PRINT_HELD", "DEDUP_ENROLL_FAILURE"):
         pickup_id, pickup_en = place(pickup_site)
-        return HELD_TEXT[0].format(pickup=pickup_id), HELD_TEXT[1].format(pickup=pickup_en)
+        text = HELD_TEXT if step == "PRINT_HELD" else RERECORD_TEXT
+        return text[0].format(pickup=pickup_id), text[1].format(pickup=pickup_en)
     if step in PLACE_TEXT and site:
         place_id, place_en = place(site)
         return PLACE_TEXT[step][0].format(place=place_id), PLACE_TEXT[step][1].format(place=place_en)

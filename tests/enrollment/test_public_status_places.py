@@ -108,3 +108,16 @@ async def test_a_held_card_is_not_shown_as_queued(enrollment_api, pg_url):  # no
     assert held["text_id"] == ("KTP-el belum dapat dicetak: datanya tidak muat di kartu. Datang ke Kantor Kecamatan "
                                "Oebobo (53.71.04) untuk perbaikan data")
     assert "Come to Oebobo kecamatan office (53.71.04) to have it corrected" in held["text_en"]
+
+
+async def test_a_resident_to_be_recorded_again_is_told_where(enrollment_api, pg_url):  # noqa: F811
+    enrollment_id, receipt = await _recorded(enrollment_api, 7104)
+    await _events(pg_url, enrollment_id, ("dedup.enroll_failure", {"site": PICKUP, "reason": "fingerprints"}))
+    status = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+    assert status["status"] == "ENROLL_FAILURE"
+    failed = status["timeline"][-1]
+    assert failed["step"] == "DEDUP_ENROLL_FAILURE"
+    assert failed["text_id"] == ("Biometrik tidak terbaca. Datang ke Kantor Kecamatan Oebobo (53.71.04) untuk rekam "
+                                 "ulang; bawa tanda terima ini")
+    assert failed["text_en"] == ("Biometrics unusable. Come to Oebobo kecamatan office (53.71.04) to be recorded "
+                                 "again; bring this receipt")
