@@ -120,7 +120,8 @@ class AllInOne:
         if signals.stop.is_set():  # stopped during the migrations
             return
         server = _Server(uvicorn.Config(create_app(self.settings), host=self.host, port=self.port, log_config=None,
-                                        access_log=False, lifespan="on", timeout_graceful_shutdown=30))
+                                        access_log=False, lifespan="on", timeout_graceful_shutdown=30,
+                                        proxy_headers=True, forwarded_allow_ips=self.settings.forwarded_allow_ips))
         server_task = asyncio.create_task(server.serve())
         try:
             while not server.started:

@@ -97,9 +97,10 @@ def serve(
     """One service, production style, configured from the environment (EKTP_DATABASE_URL, EKTP_BROKER_URL, ...)."""
     import uvicorn
 
-    _settings()  # refuse bad settings before starting anything
+    settings = _settings()  # refuse bad settings before starting anything
     uvicorn.run(f"services.{name.value}.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, timeout_graceful_shutdown=30)
+                log_config=None, access_log=False, timeout_graceful_shutdown=30,
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 @app.command()

@@ -6,9 +6,10 @@
 
 A caller over its rate gets 429 with the usual error body (``{"error": "rate_limited", ...}``) and a
 ``Retry-After`` header. Buckets live in the process (one set per app and limit name): behind N
-replicas a client may make N times the rate. The client is ``request.client.host``; behind a
-gateway run uvicorn with ``--proxy-headers`` (and ``--forwarded-allow-ips`` naming the gateway) so
-that it is the caller's address and not the gateway's.
+replicas a client may make N times the rate. The client is ``request.client.host``: the caller's
+address as the proxy in front says (X-Forwarded-For) when that proxy is one of
+``EKTP_FORWARDED_ALLOW_IPS`` (``ektp serve`` and ``ektp up`` give it to uvicorn), else the address
+that connected, the gateway's for every resident behind it.
 """
 
 from __future__ import annotations

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Used in QR verify links")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", min_length=1,
+        description="The proxies (comma-separated addresses or networks, or *) whose X-Forwarded-For and "
+        "X-Forwarded-Proto the services believe: the gateway or ingress in front of them. The public "
+        "routes' rate limits count each resident by that address; a proxy not named here is one client")
 
     # messaging
     consumer_prefetch: int = 32

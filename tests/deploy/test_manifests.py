@@ -263,6 +263,7 @@ def test_compose_starts_in_order(compose: dict[str, Any]) -> None:
         assert svc["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
         env = svc["environment"]
         assert env["EKTP_ENV"] == "production"
+        assert env["EKTP_FORWARDED_ALLOW_IPS"] == "*"  # behind the gateway: each resident their own rate
         assert env["EKTP_DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert env["EKTP_DATABASE_URL"].endswith("@postgres:5432/ektp")
         assert env["EKTP_BROKER_URL"].startswith("amqp://") and "@rabbitmq:5672/" in env["EKTP_BROKER_URL"]
@@ -400,6 +401,9 @@ def test_gateway_routes_one_path_space() -> None:
     assert routes == ROUTES
     for internal in ("/metrics", "/readyz"):
         assert re.search(rf"location = {internal}\s*\{{\s*return 404;", conf), f"{internal} is open to the public"
+    # the services believe the gateway's X-Forwarded-For (compose: EKTP_FORWARDED_ALLOW_IPS=*), so it
+    # must be the address that connected: a caller's own header appended to would pick its rate bucket
+    assert re.findall(r"proxy_set_header X-Forwarded-For (\S+);", conf) == ["$remote_addr"]
 
 
 # --------------------------------------------------------------------------- kubernetes
@@ -514,6 +518,7 @@ def test_api_services_probe_readyz_and_healthz(rendered: list[dict[str, Any]]) -
     config = next(iter(_of_kind(rendered, "ConfigMap").values()))
     assert config["data"]["EKTP_DINAS_CODE"] == "53.71"
     assert config["data"]["EKTP_ENV"] == "production"
+    assert config["data"]["EKTP_FORWARDED_ALLOW_IPS"] == "*"  # behind the ingress: each resident their own rate
 
 
 def test_a_disruption_budget_per_workload(rendered: list[dict[str, Any]]) -> None:
