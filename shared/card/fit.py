@@ -32,10 +32,17 @@ def fit(f: TextField, value: str) -> tuple[list[str], float]:
         value.encode("cp1252")
     except UnicodeEncodeError as e:
         raise DoesNotFit(f, "not_printable", f"{_name(f)}: character {value[e.start]!r} cannot be printed") from None
+    # Each word is measured once (the card's fonts have no kerning: a line is as wide as its words
+    # and spaces), then laid out at each scale.
+    words = value.split(" ")
+    sizes = [stringWidth(word, f.font, f.size) for word in words]
+    space = stringWidth(" ", f.font, f.size)
     width_pt = f.width * mm
+    if sum(sizes) + space * (len(words) - 1) <= width_pt:
+        return [value], 1.0  # on one line as it is, as most values are
     scale = 1.0
     while scale >= MIN_HSCALE - 1e-9:
-        lines = _wrap(value, f.font, f.size, width_pt / scale)
+        lines = _wrap(words, sizes, space, width_pt / scale)
         if lines is not None and len(lines) <= f.lines:
             return lines, scale
         scale = round(scale - 0.02, 4)
@@ -46,13 +53,17 @@ def _name(f: TextField) -> str:
     return f"{f.label} ({f.key})" if f.label else f.key
 
 
-def _wrap(value: str, font: str, size: float, width: float) -> list[str] | None:
+def _wrap(words: list[str], sizes: list[float], space: float, width: float) -> list[str] | None:
+    """Words filled into lines of `width` points (None: a word is wider than a line)."""
     lines: list[str] = []
-    for word in value.split(" "):
-        if stringWidth(word, font, size) > width:
+    filled: list[float] = []
+    for word, size in zip(words, sizes):
+        if size > width:
             return None
-        if lines and stringWidth(f"{lines[-1]} {word}", font, size) <= width:
+        if lines and filled[-1] + space + size <= width:
             lines[-1] = f"{lines[-1]} {word}"
+            filled[-1] += space + size
         else:
             lines.append(word)
+            filled.append(size)
     return lines or [""]

@@ -31,7 +31,10 @@ class PrintedField:
 
     @property
     def place(self) -> TextField:
-        return next(f for f in FIELDS if f.key == self.card_key)
+        return _PLACES[self.card_key]
+
+
+_PLACES: dict[str, TextField] = {f.key: f for f in FIELDS}
 
 
 PRINTED_FIELDS: tuple[PrintedField, ...] = (
