@@ -187,6 +187,8 @@ async def issue(session: AsyncSession, principal: Principal | None, settings: Se
         old.revoke_code = RevokeCode.SUPERSEDED.value
         old.revoke_reason = f"diganti / superseded by {number}"
         superseded.append(old.number)
+        # its resident's timeline says it was replaced (its own recording's, which may be another)
+        await _announce_revoked(session, old, RevokeCode.SUPERSEDED, superseded_by=number)
     await session.flush()  # before the insert: at most one VALID per resident (unique index)
     valid_until = valid_until_for(settings, today)
     record = resident.record
@@ -240,9 +242,14 @@ async def _revoke(session: AsyncSession, cert: Certificate, code: RevokeCode, re
     cert.revoked_at = now
     cert.revoke_code = code.value
     cert.revoke_reason = reason
+    await _announce_revoked(session, cert, code)
+
+
+async def _announce_revoked(session: AsyncSession, cert: Certificate, code: RevokeCode, **more: str) -> None:
+    """certificate.revoked: the certificate ended (revoked, or superseded by the number `superseded_by`)."""
     await add_event(session, messaging, new_event("certificate.revoked", {
         "number": cert.number, "enrollment_id": str(cert.enrollment_id), "reason": PUBLIC_REASON[code],
-        "code": code.value}, key=str(cert.enrollment_id)))
+        "code": code.value, **more}, key=str(cert.enrollment_id)))
 
 
 async def revoke(session: AsyncSession, principal: Principal, number: str, reason: str) -> Certificate:

@@ -17,7 +17,7 @@ from services.enrollment import repository
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry, messaging
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.timeline import EVENT_STEPS, moves_forward
+from services.enrollment.timeline import moves_forward, step_of
 from services.enrollment.validation import check_recording, check_served, every_problem
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
@@ -265,7 +265,7 @@ async def stats(session: AsyncSession, principal: Principal, site: str | None) -
 
 async def apply_event(session: AsyncSession, event: Event) -> None:
     """Another service's event: add it to the resident's timeline and move the status forward."""
-    step = EVENT_STEPS.get(event.type)
+    step = step_of(event.type, event.data)
     enrollment_id = event.data.get("enrollment_id")
     if step is None or not enrollment_id:
         return  # not about one resident; nothing to record here
@@ -274,7 +274,8 @@ async def apply_event(session: AsyncSession, event: Event) -> None:
         raise NotFound(f"event {event.event_id} for unknown enrollment {enrollment_id}")
     code, new_status = step
     detail: dict[str, Any] = {k: v for k, v in event.data.items()
-                              if k in ("site", "serial", "reason", "number", "valid_until", "replacement_of") and v}
+                              if k in ("site", "serial", "reason", "number", "valid_until", "replacement_of",
+                                       "code", "supersedes", "superseded_by") and v}
     session.add(TimelineEntry(enrollment_id=enrollment.id, at=event.occurred_at, step=code,
                               status=new_status.value if new_status else None, detail=detail))
     if new_status is not None and moves_forward(Status(enrollment.status), new_status):

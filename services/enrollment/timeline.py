@@ -30,6 +30,9 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "CARD_ISSUED": ("KTP-el sudah diserahkan", "Card handed over"),
     "CERTIFICATE_ISSUED": ("Surat Keterangan pengganti KTP-el diterbitkan", "Interim certificate issued"),
     "CERTIFICATE_REVOKED": ("Surat Keterangan dicabut", "Interim certificate revoked"),
+    # certificate.revoked with the code superseded: the dinas issued a new one in its place
+    "CERTIFICATE_SUPERSEDED": ("Surat Keterangan diganti dengan Surat Keterangan baru",
+                               "Interim certificate replaced by a new one"),
     "REPLACED": ("Diganti dengan rekaman baru (kartu pengganti)", "Replaced by a new recording (replacement card)"),
     # No card of this record will be handed over: not printed (cancelled while it waited), or printed
     # and void (a correction after printing): the new recording's card replaces it.
@@ -64,13 +67,17 @@ PRINTED_ELSEWHERE_TEXT = ("KTP-el sudah dicetak di {place}; diambil di {pickup}"
                           "Card printed at {place}; to be collected at {pickup}")
 CERTIFICATE_TEXT = ("Surat Keterangan pengganti KTP-el diterbitkan, berlaku sampai dengan {date}",
                     "Interim certificate issued, valid until {date}")
+# One issued in place of an earlier one (the event's `supersedes`): the timeline says it is the new one.
+NEW_CERTIFICATE_TEXT = ("Surat Keterangan baru diterbitkan menggantikan yang lama, berlaku sampai dengan {date}",
+                        "New interim certificate issued in place of the earlier one, valid until {date}")
 REVOKED_TEXT = ("Surat Keterangan dicabut: {reason}", "Interim certificate revoked: {reason}")
 
 
 def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tuple[str, str]:
-    """A step's words for the resident: where (the place's name), until when a certificate holds,
-    why it was revoked (the certificate service's fixed "Indonesian / English" text, never an
-    operator's note); the step's plain text when its event said none of it."""
+    """A step's words for the resident: where (the place's name), until when a certificate holds
+    and whether it replaced an earlier one, why it was revoked (the certificate service's fixed
+    "Indonesian / English" text, never an operator's note); the step's plain text when its event
+    said none of it. `detail` is the step's whole detail: the words never carry its numbers."""
     text_id, text_en = STEP_TEXT.get(step, (step, step))
     site = detail.get("site")
     if step == "CARD_PRINTED" and site:
@@ -91,8 +98,8 @@ def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tupl
             until = dt.date.fromisoformat(detail["valid_until"])
         except (TypeError, ValueError):
             return text_id, text_en
-        return (CERTIFICATE_TEXT[0].format(date=indonesian_date(until)),
-                CERTIFICATE_TEXT[1].format(date=english_date(until)))
+        text = NEW_CERTIFICATE_TEXT if detail.get("supersedes") else CERTIFICATE_TEXT
+        return text[0].format(date=indonesian_date(until)), text[1].format(date=english_date(until))
     if step == "CERTIFICATE_REVOKED" and isinstance(detail.get("reason"), str):
         reason_id, _, reason_en = detail["reason"].partition(" / ")
         return REVOKED_TEXT[0].format(reason=reason_id), REVOKED_TEXT[1].format(reason=reason_en or reason_id)
@@ -153,6 +160,13 @@ _RANK = {
     Status.ISSUED: 5,
     Status.REPLACED: 5,  # instead of a card: its print job was cancelled before printing
 }
+
+
+def step_of(event_type: str, data: Mapping[str, Any]) -> tuple[str, Status | None] | None:
+    """The timeline step of an event and the status it moves to; None: no step for a resident."""
+    if event_type == "certificate.revoked" and data.get("code") == "superseded":
+        return "CERTIFICATE_SUPERSEDED", None  # not revoked for a reason: a new one took its place
+    return EVENT_STEPS.get(event_type)
 
 
 def moves_forward(current: Status, new: Status) -> bool:

@@ -80,11 +80,11 @@ def public_status_view(data: PublicStatusData) -> PublicStatus:
     public_steps = []
     for entry in entries:
         view = step_view(entry)
-        # The public sees where and when, never who recorded it or serial numbers.
+        # In words: a place's name, a date as printed, why a certificate ended, whether it is a new one
+        view.text_id, view.text_en = public_texts(view.step, view.detail, e.pickup_site)
+        # The public sees where and when, never who recorded it, serial or certificate numbers.
         view.detail = {k: v for k, v in view.detail.items()
                        if k in ("site", "reason", "valid_until", "replacement_receipt")}
-        # and says them in words: a place's name, a date as printed, why a certificate was revoked
-        view.text_id, view.text_en = public_texts(view.step, view.detail, e.pickup_site)
         public_steps.append(view)
     # Held by the print server (the data does not fit on the card) and not queued again since: the
     # status says so, not "queued for printing".

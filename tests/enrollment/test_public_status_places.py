@@ -1,7 +1,8 @@
 """A resident's public status names places, not site codes, and says what a certificate step
 means for them: where the card is queued, printed, to be collected and handed over; until when
-the certificate holds; why it was revoked. The enrollment service in-process on PostgreSQL and
-RabbitMQ; the other services' events go through its own timeline handler."""
+the certificate holds, that one issued again replaced the first; why it was revoked. The
+enrollment service in-process on PostgreSQL and RabbitMQ; the other services' events go through its
+own timeline handler, or come from the certificate service in-process beside it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ import uuid
 
 import httpx
 
+from services.certificate import repository as certificates
+from services.certificate import service as certificate
+from services.certificate.app import create_app as certificate_app
 from services.enrollment.consumers import on_event
+from shared.dates import english_date, indonesian_date
 from shared.db import create_engine, make_sessionmaker
+from shared.keys import SigningKey
 from shared.messaging import new_event
+from shared.settings import Settings
 from tests.enrollment.service_app import enrollment_api  # noqa: F401 (fixture)
-from tests.support.api import recording
+from tests.support.api import eventually, recording
 
 PICKUP = "53.71.04"  # Oebobo
 # the certificate service's fixed text for the code card_issued
@@ -121,3 +128,53 @@ async def test_a_resident_to_be_recorded_again_is_told_where(enrollment_api, pg_
                                  "ulang; bawa tanda terima ini")
     assert failed["text_en"] == ("Biometrics unusable. Come to Oebobo kecamatan office (53.71.04) to be recorded "
                                  "again; bring this receipt")
+
+
+async def test_a_certificate_issued_again_replaces_the_first_on_the_timeline(enrollment_api, pg_url, amqp_url,  # noqa: F811
+                                                                            token, tmp_path):
+    """Dinas staff issue a new certificate to a resident who has one (the paper lost): the first is
+    superseded. The certificate service (in-process, its events through RabbitMQ) says so, and the
+    resident reads that the first was replaced and until when the new one holds; no number."""
+    enrollment_id, receipt = await _recorded(enrollment_api, 7105)
+    settings = Settings(database_url=pg_url, broker_url=amqp_url, env="test", bootstrap_token=token,
+                        data_dir=tmp_path / "certificate", log_json=False)
+    app = certificate_app(settings)
+    engine = create_engine(pg_url, application_name="ektp-test-certificate", pool_size=1)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60,
+            headers={"Authorization": f"Bearer {token}"}) as api:
+        try:
+            async with make_sessionmaker(engine)() as session:
+                await eventually(lambda: certificates.resident(session, uuid.UUID(enrollment_id)), timeout=60,
+                                 what="the recording known to the certificate service")
+                # the first, issued 40 days ago: it holds until another date than the new one
+                first = await certificate.issue(session, None, settings, SigningKey.generate(),
+                                                uuid.UUID(enrollment_id), actor="test",
+                                                now=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+                await session.commit()
+        finally:
+            await engine.dispose()
+        second = await api.post("/v1/certificates", json={"enrollment_id": enrollment_id})
+        assert second.status_code == 201, second.text
+
+        async def both_issued() -> dict | None:
+            status = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+            steps = [step["step"] for step in status["timeline"]]
+            return status if steps.count("CERTIFICATE_ISSUED") == 2 else None
+
+        status = await eventually(both_issued, timeout=60, what="both certificates on the timeline")
+    old, new = first.valid_until, dt.date.fromisoformat(second.json()["valid_until"])
+    assert old != new
+    said = [(step["step"], step["text_id"], step["text_en"]) for step in status["timeline"]
+            if step["step"].startswith("CERTIFICATE_")]
+    assert said == [
+        ("CERTIFICATE_ISSUED",
+         f"Surat Keterangan pengganti KTP-el diterbitkan, berlaku sampai dengan {indonesian_date(old)}",
+         f"Interim certificate issued, valid until {english_date(old)}"),
+        ("CERTIFICATE_SUPERSEDED", "Surat Keterangan diganti dengan Surat Keterangan baru",
+         "Interim certificate replaced by a new one"),
+        ("CERTIFICATE_ISSUED",
+         f"Surat Keterangan baru diterbitkan menggantikan yang lama, berlaku sampai dengan {indonesian_date(new)}",
+         f"New interim certificate issued in place of the earlier one, valid until {english_date(new)}"),
+    ]
+    assert first.number not in str(status) and second.json()["number"] not in str(status)
