@@ -134,7 +134,6 @@ MESSAGES: dict[str, str] = {
     "status.name": "Name",
     "status.current": "Current status",
     "status.pickup": "Pickup site",
-    "status.position": "Place in the de-duplication queue: {n}",
     "status.unknown": "Receipt number not found. Check the number on your receipt.",
     "verify.lead": "Check an interim certificate (Surat Keterangan pengganti KTP-el): paste its code, or upload a photo or PDF of its QR code.",
     "verify.paste": "Paste the code",

@@ -135,7 +135,6 @@ MESSAGES: dict[str, str] = {
     "status.name": "Nama",
     "status.current": "Status sekarang",
     "status.pickup": "Tempat pengambilan",
-    "status.position": "Urutan dalam antrean penunggalan: {n}",
     "status.unknown": "Nomor tanda terima tidak ditemukan. Periksa kembali nomor pada tanda terima Anda.",
     "verify.lead": "Periksa keaslian Surat Keterangan pengganti KTP-el: tempelkan kodenya, atau unggah foto/PDF kode QR-nya.",
     "verify.paste": "Tempel kode",

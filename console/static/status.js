@@ -2,7 +2,7 @@
 "use strict";
 
 Console.page(() => {
-  const { $, api, t, ApiError } = Console;
+  const { $, api, ApiError } = Console;
 
   async function check(receipt) {
     $("#status-missing").hidden = true;
@@ -21,9 +21,8 @@ Console.page(() => {
     // the place in words ("Kantor Kecamatan Oebobo (53.71.04)"); the bare code from an older server
     $("#status-site").textContent = (Console.config.lang === "en" ? body.pickup_place_en : body.pickup_place_id)
       || body.pickup_site;
-    const position = $("#status-position");
-    position.hidden = body.waiting_position === null || body.waiting_position === undefined;
-    position.textContent = t("status.position", { n: body.waiting_position });
+    // a waiting recording's place in the queue is said once: its last step (WAITING_FOR_DEDUP) names
+    // it, beside why nothing moves while de-duplication is paused
     Console.timeline("#status-timeline", body.timeline);
     $("#status-result").hidden = false;
   }

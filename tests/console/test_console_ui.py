@@ -1,11 +1,13 @@
 """What a user of the console reads, in a real browser (Debian's Chromium driven by Playwright)
 against a real `ektp up`: refusals in the page's language, human words for the system's codes,
-score bars on the matcher's scale, the public pages on a phone, confirmations that can be
-dismissed, and a refused credential ending the session. Screenshots go to artifacts/console/."""
+score bars on the matcher's scale, the public pages on a phone, a waiting recording's place in
+the queue said once, confirmations that can be dismissed, and a refused credential ending the
+session. Screenshots go to artifacts/console/."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -177,6 +179,30 @@ def test_the_public_pages_fit_a_phone(allinone, token, api, browser):
     assert paste and upload and paste["y"] == upload["y"] and paste["x"] < upload["x"]
     for page in (phone, desk):
         page.close()
+    watcher.check()
+
+
+def test_a_waiting_recording_is_told_its_place_in_the_queue_once(allinone, token, api, browser):
+    """While de-duplication is paused the API's last step (WAITING_FOR_DEDUP) says why nothing moves
+    and where the recording stands; the resident reads the place once, not again beside the status."""
+    url, _ = allinone
+    watcher = Watcher()
+    assert api.post("/v1/dedup/engine/pause", json={"reason": "lisensi habis / licence expired"}).status_code == 200
+    receipt = [post(api, recording(seed, pickup_site="53.71.04"))["receipt_number"] for seed in (411, 412)][-1]
+    status = until(lambda: (s := api.get(f"/v1/status/{receipt}").json())["dedup_paused"] and s,
+                   what="the pause on the status")
+    assert status["waiting_position"] == 2 and status["timeline"][-1]["step"] == "WAITING_FOR_DEDUP"
+    page = watcher.attach(browser.new_context(viewport={"width": 1100, "height": 800}).new_page())
+    for lang, said in (("id", "(antrean ke-2)"), ("en", "(position 2 in the queue)")):
+        page.goto(f"{url}/console/status?receipt={receipt}&lang={lang}")
+        expect(page.locator("#status-timeline li").last).to_contain_text(said, timeout=WAIT)
+        expect(page.locator("#status-timeline li").last).to_contain_text("lisensi habis" if lang == "id" else "licence")
+        # every line the resident reads that speaks of the queue and the number 2: one
+        lines = page.locator("#status-result").inner_text().splitlines()
+        about = [line for line in lines if re.search(r"(antrean|queue)", line) and re.search(r"\b2\b", line)]
+        assert len(about) == 1, about
+        shot(page, f"ui-status-waiting-{lang}")
+    page.close()
     watcher.check()
 
 
