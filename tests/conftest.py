@@ -105,6 +105,14 @@ def cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path) -> Iterator[
 
 
 @pytest.fixture
+def print_cluster_lease() -> str | None:
+    """EKTP_PRINT_LEASE_SECONDS of `print_cluster` (tests/print/pool.py, which the print and the
+    reliability tests use; None: the default); a test sets it with
+    `@pytest.mark.parametrize("print_cluster_lease", ["120"])`."""
+    return None
+
+
+@pytest.fixture
 def allinone_env() -> dict[str, str]:
     """Settings of the `allinone` fixture's process beyond its own; a test sets some with
     `@pytest.mark.parametrize("allinone_env", [{"EKTP_...": "..."}])`."""

@@ -88,13 +88,6 @@ def print_lease() -> float:
 
 
 @pytest.fixture
-def print_cluster_lease() -> str | None:
-    """EKTP_PRINT_LEASE_SECONDS of `print_cluster` (pool.py; None: the default), set by a test as
-    `print_lease` is."""
-    return None
-
-
-@pytest.fixture
 async def print_api(pg_url: str, amqp_url: str, token: str, tmp_path: Path,
                     print_lease: float) -> AsyncIterator[httpx.AsyncClient]:
     """The print service in-process; the client carries the bootstrap admin token."""

@@ -31,7 +31,7 @@ from tests.support.processes import Cluster
 def print_cluster(pg_url: str, amqp_url: str, token: str, tmp_path: Path,
                   print_cluster_lease: str | None) -> Iterator[Cluster]:
     """Only the print service, as its own uvicorn process; agents via `start_agent`. Its lease:
-    `print_cluster_lease` (conftest.py)."""
+    `print_cluster_lease` (tests/conftest.py)."""
     lease = {"EKTP_PRINT_LEASE_SECONDS": print_cluster_lease} if print_cluster_lease else {}
     with running_cluster(pg_url, amqp_url, token, tmp_path, ("print",), EKTP_PRINT_QUEUE_METRICS_SECONDS="0.5",
                          **lease) as c:
