@@ -30,6 +30,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
+from shared.card.values import birth_line
 from shared.dates import indonesian_date
 
 PAGE_W, PAGE_H = A4
@@ -111,7 +112,7 @@ def card_fields(r: ResidentData) -> list[tuple[str, str]]:
     return [
         ("NIK", r.nik),
         ("Nama", r.name),
-        ("Tempat/Tgl Lahir", f"{r.birth_place}, {r.birth_date:%d-%m-%Y}"),
+        ("Tempat/Tgl Lahir", birth_line(r.birth_place, r.birth_date)),  # as the card prints it
         ("Jenis Kelamin", r.sex),
         ("Gol. Darah", r.blood_type),
         ("Alamat", r.street),
