@@ -112,7 +112,7 @@ async def abis_biometrics(reference_id: uuid.UUID, exp: int, sig: str, session: 
 
 def _case_view(case) -> CaseView:  # type: ignore[no-untyped-def]
     view = CaseView.model_validate(case, from_attributes=True)
-    if view.held_until is not None and view.held_until <= dt.datetime.now(dt.UTC):
+    if not service.hold_running(case, dt.datetime.now(dt.UTC)):
         view.held_by = view.held_until = None  # the hold ran out: the case is free again
     return view
 

@@ -186,9 +186,14 @@ def _utc(moment: dt.datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "an unknown time"
 
 
+def hold_running(case: Case, now: dt.datetime) -> bool:
+    """An adjudicator took the case and their hold has not run out (else the case is free)."""
+    return bool(case.held_by and case.held_until and case.held_until > now)
+
+
 def held_by_other(case: Case, principal: Principal, now: dt.datetime) -> bool:
     """Another adjudicator took the case and their hold has not run out."""
-    return bool(case.held_by and case.held_by != principal.actor and case.held_until and case.held_until > now)
+    return hold_running(case, now) and case.held_by != principal.actor
 
 
 async def _open_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, now: dt.datetime) -> Case:
