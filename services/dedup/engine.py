@@ -45,7 +45,10 @@ async def _become_leader(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
 
 async def decide_one(ctx: ServiceContext, matcher: Matcher) -> bool:
-    """Decide the oldest waiting record; False when there is none or the engine is paused."""
+    """Decide the oldest waiting record; False when there is none or the engine is paused. The
+    matcher first takes every gallery change committed so far (this engine's decisions and the
+    adjudicators'), so a record is matched against every person decided before it came."""
+    await matcher.sync(ctx.sessions)
     async with ctx.sessions() as session, session.begin():
         state = await repository.engine_state(session)
         if state.paused:
@@ -55,7 +58,6 @@ async def decide_one(ctx: ServiceContext, matcher: Matcher) -> bool:
             return False
         decision = await matcher.identify(request.biometrics, ref_id=str(request.enrollment_id))
         await service.apply_decision(session, request, decision, auto_threshold=matcher.thresholds.auto)
-    await matcher.sync(ctx.sessions)
     ctx.events_written()
     return True
 
@@ -105,7 +107,6 @@ async def run_engine(ctx: ServiceContext) -> None:
                 if await to_the_end(decide_one(ctx, matcher)):
                     watch.failures = 0
                     continue
-                await to_the_end(matcher.sync(ctx.sessions))  # decisions made elsewhere (adjudication)
                 await to_the_end(watch.idle())
                 await asyncio.sleep(IDLE_SECONDS)
             except asyncio.CancelledError:
