@@ -39,9 +39,9 @@ from services.certificate.document import (  # noqa: E402
     certificate_number,
     render_pdf,
 )
+from shared.certificate.offline import render_pdf_page, verify_offline  # noqa: E402
+from shared.certificate.token import WITA, CertificateClaims, sign_token, verify_token  # noqa: E402
 from shared.keys import KeySet, SigningKey, fingerprint, generate_key, load_signing_key  # noqa: E402
-from services.certificate.offline import render_pdf_page, verify_offline  # noqa: E402
-from services.certificate.token import WITA, CertificateClaims, sign_token, verify_token  # noqa: E402
 
 ISSUED = dt.datetime(2026, 11, 28, 9, 0, tzinfo=WITA)
 NOW = ISSUED + dt.timedelta(days=3)

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from console import i18n, roles
-from services.certificate.offline import TokenError, extract_token
+from shared.certificate.offline import TokenError, extract_token
 from shared.deps import PrincipalDep
 from shared.errors import NotFound
 

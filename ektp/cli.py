@@ -369,7 +369,7 @@ def verify(
     keys: Annotated[Path, typer.Option(help="The published keys (JSON from GET /v1/certificates/keys)")],
 ) -> None:
     """Verify an interim certificate offline: signature, validity dates. No network."""
-    from services.certificate.offline import report
+    from shared.certificate.offline import report
     from shared.keys import KeyFileError, keys_from_jwks
 
     try:

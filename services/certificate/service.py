@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.certificate import repository
 from services.certificate.document import CertificateDocument, DinasIdentity, ResidentData, render_pdf
 from services.certificate.models import CertStatus, Certificate, DedupEngine, Resident, RevokeCode, messaging
-from services.certificate.token import (
+from shared.auth.audit import audit
+from shared.certificate.token import (
     DEFAULT_LEEWAY, WITA, CertificateClaims, Reason, TokenError, VerifiedToken, sign_token, verify_signature,
 )
-from shared.auth.audit import audit
 from shared.dates import english_date, indonesian_date
 from shared.auth.principal import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable

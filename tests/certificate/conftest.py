@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from services.certificate.document import CertificateDocument, DinasIdentity, ResidentData, certificate_number
+from shared.certificate.token import WITA, CertificateClaims, sign_token
 from shared.keys import SigningKey, fingerprint, generate_key, load_signing_key
-from services.certificate.token import WITA, CertificateClaims, sign_token
 
 ISSUED_AT = dt.datetime(2026, 11, 28, 9, 30, tzinfo=WITA)
 VALID_UNTIL = dt.date(2027, 5, 28)

@@ -16,9 +16,9 @@ from services.certificate.document import (
     indonesian_date,
     render_pdf,
 )
+from shared.certificate.offline import extract_token, render_pdf_page, verify_offline
+from shared.certificate.token import Reason, TokenError
 from shared.keys import KeySet, SigningKey, jwks, keys_from_jwks, load_public_keys
-from services.certificate.offline import extract_token, render_pdf_page, verify_offline
-from services.certificate.token import Reason, TokenError
 
 
 def _text(pdf: bytes) -> str:

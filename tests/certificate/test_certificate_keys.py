@@ -11,6 +11,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from shared.certificate.token import Reason, TokenError, sign_token, verify_token
 from shared.keys import (
     KeyFileError,
     KeySet,
@@ -25,7 +26,6 @@ from shared.keys import (
     load_signing_key,
     raw_public_bytes,
 )
-from services.certificate.token import Reason, TokenError, sign_token, verify_token
 
 
 def test_generate_writes_pkcs8_private_0600_and_public(tmp_path):

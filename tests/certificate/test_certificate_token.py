@@ -7,8 +7,7 @@ import json
 import jwt
 import pytest
 
-from shared.keys import KeySet, SigningKey
-from services.certificate.token import (
+from shared.certificate.token import (
     WITA,
     Reason,
     TokenError,
@@ -16,6 +15,7 @@ from services.certificate.token import (
     sign_token,
     verify_token,
 )
+from shared.keys import KeySet, SigningKey
 
 
 def _b64(data: bytes) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.certificate.document import render_pdf
-from services.certificate.token import WITA, sign_token
+from shared.certificate.token import WITA, sign_token
 from shared.dates import indonesian_date
 from shared.keys import SigningKey, jwks, load_public_keys
 from tests.support.processes import ektp

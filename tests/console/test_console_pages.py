@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from console import i18n, roles
 from console.routes import PAGES, router
 from services.certificate.models import RevokeCode
-from services.certificate.token import Reason
 from services.dedup.abis.protocol import FailureReason, failure_name
+from shared.certificate.token import Reason
 from shared.errors import install_error_handlers
 from tests.console.browser import Watcher, chromium_path
 

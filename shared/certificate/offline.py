@@ -16,7 +16,7 @@ import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image, UnidentifiedImageError
 
-from services.certificate.token import (
+from shared.certificate.token import (
     CertificateClaims,
     Reason,
     TokenError,
