@@ -10,7 +10,13 @@ renderer and for the counter (enrollment validation, at the service and at a sta
 recording the counter accepts is a card that can be printed.
 
 Rows below a field that wraps onto a second line move down by one row pitch (as on real cards,
-a long name pushes the rest of the list down); the table leaves room for two such lines.
+a long name pushes the rest of the list down). Three rows may wrap: the name, the street and the
+Kel/Desa (the region table's longest village, KAMPUANG TANJUANG KOTO MAMBANG SUNGAI DURIAN, is 44
+characters); with all three on two lines "Berlaku Hingga" has its baseline at 50.9 mm, 3.1 mm
+above the card's edge, left of the signature. The other place names of the region table fit one
+line (the longest kecamatan, 31 characters, condensed to 98 %; province and regency in the
+header, up to 39). `tests/enrollment/test_card_contract.py` holds every name of the table to its
+field.
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ FIELDS: tuple[TextField, ...] = (
               label_x=39.2, colon_x=49.3, flow=True),
     TextField("front", "Alamat", "street", _row(3), _V, _VW, 60, lines=2, flow=True),
     TextField("front", "RT/RW", "rt_rw", _row(4), _V, _VW, 7, label_x=_SUB, flow=True),
-    TextField("front", "Kel/Desa", "village", _row(5), _V, _VW, 34, label_x=_SUB, flow=True),
+    TextField("front", "Kel/Desa", "village", _row(5), _V, _VW, 44, label_x=_SUB, lines=2, flow=True),
     TextField("front", "Kecamatan", "district", _row(6), _V, _VW, 34, label_x=_SUB, flow=True),
     TextField("front", "Agama", "religion", _row(7), _V, _VW, 30, flow=True),
     TextField("front", "Status Perkawinan", "marital_status", _row(8), _V, _VW, 11, flow=True),

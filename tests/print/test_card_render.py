@@ -9,9 +9,11 @@ from typing import Any
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
+from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 
 from services.print.card import CardData, render_card
-from shared.card.layout import CARD_H_MM, CARD_W_MM, FIELD_LIMITS, box
+from shared import regions
+from shared.card.layout import CARD_H_MM, CARD_W_MM, FIELD_LIMITS, VALUE_FONT, box
 
 FRONT_ORDER = [
     ("province_line", "PROVINSI NUSA TENGGARA TIMUR"),
@@ -120,13 +122,52 @@ def test_long_name_and_address_wrap_and_push_the_list_down(make_card: Any, artif
     assert by_key["valid_until"].bbox[1] - short["valid_until"].bbox[1] == pytest.approx(two_rows, abs=2)
 
 
+def test_the_longest_village_wraps_and_with_name_and_street_on_two_lines_the_card_still_holds_the_list(
+        make_card: Any, artifacts_dir: Path) -> None:
+    villages = (name for code, name in regions._table().names.items() if code.count(".") == 3)
+    village = max(villages, key=lambda n: stringWidth(n.upper(), VALUE_FONT, 5.6))
+    assert village.upper() == "KAMPUANG TANJUANG KOTO MAMBANG SUNGAI DURIAN"  # 44 characters
+    data = make_card(
+        name="Yohanes Maximilianus Fransiskus Xaverius Bria Seran Nggadas",
+        street="Jl. Prof. Dr. Herman Johannes, Gg. Flamboyan II No. 117",
+        village=village,
+        district="Buay Pematang Ribu Ranau Tengah",  # the table's longest kecamatan, on one line
+    )
+    card = render_card(data)
+    (artifacts_dir / "card-front-long-village.png").write_bytes(card.front_png)
+
+    by_key = {f.key: f for f in card.fields if f.side == "front"}
+    assert by_key["village"].value == village.upper()
+    row = by_key["birth"].bbox[3] - by_key["birth"].bbox[1]
+    for key in ("name", "street", "village"):
+        assert by_key[key].bbox[3] - by_key[key].bbox[1] > 1.8 * row, key  # two lines
+    # Three rows on two lines push the rest of the list down three pitches ...
+    short = {f.key: f for f in render_card(make_card()).fields}
+    pitch = short["district"].bbox[1] - short["village"].bbox[1]
+    assert by_key["valid_until"].bbox[1] - short["valid_until"].bbox[1] == pytest.approx(3 * pitch, abs=2)
+    # ... and the last row stays on the card, its baseline at least 2.5 mm above the edge (as the
+    # header's capitals are below the top), below the rows above it and left of the photo and the
+    # signature.
+    h = card.size_px[1]
+    descent_px = -getAscentDescent(VALUE_FONT, 5.6)[1] / 72 * card.dpi
+    baseline = by_key["valid_until"].bbox[3] - descent_px
+    assert h - baseline >= 2.5 / 25.4 * card.dpi
+    listed = [f for f in by_key.values() if f.key not in ("province_line", "regency", "nik", "issue_place",
+                                                         "issue_date", "blood_type")]
+    for upper, lower in zip(listed, listed[1:]):
+        assert upper.bbox[3] <= lower.bbox[1] + 1, (upper.key, lower.key)  # no overlap
+    for f in listed:
+        assert f.bbox[2] < min(card.boxes["photo"][0], card.boxes["signature"][0]), f.key
+
+
 @pytest.mark.parametrize(
     ("override", "field_name"),
     [
         ({"name": "A" * 61}, "Nama"),
         ({"occupation": "ANGGOTA DEWAN PERWAKILAN RAKYAT DAERAH"}, "Pekerjaan"),
         ({"birth_place": "KABUPATEN TIMOR TENGAH SELATAN XX"}, "Tempat/Tgl Lahir"),
-        ({"village": "KELURAHAN " + "X" * 30}, "Kel/Desa"),
+        ({"village": "KELURAHAN " + "X" * 35}, "Kel/Desa"),  # 45 characters
+        ({"village": "W" * 30 + " " + "W" * 13}, "Kel/Desa"),  # 44 characters, too wide for its lines
         ({"name": "W" * 45 + " " + "W" * 10}, "Nama"),  # within 60 characters, too wide to print
         ({"street": "JL. \u4eac\u90fd"}, "Alamat"),  # not printable in the card's font
     ],

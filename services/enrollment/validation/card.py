@@ -6,7 +6,9 @@ holds, or wider in the card's font than its lines even condensed, is refused at 
 held weeks later at a print server. Names and the other printed text are printed in UPPERCASE
 (lowercase input is accepted and upper-cased for print). The other printed fields are not free
 text: NIK (16), RT/RW (3 each), blood type, religion, marital status, citizenship (enumerations)
-and the province/regency/kecamatan/kelurahan names (from the region table).
+and the province/regency/kecamatan/kelurahan names (from the region table, so a known village
+code is all the counter checks: every name of the shipped table fits its field on the card, which
+`tests/enrollment/test_card_contract.py` asserts name by name).
 """
 
 from __future__ import annotations
