@@ -51,16 +51,13 @@ class FailureReason(IntEnum):
     QUALITY_CHECK_FAILED = 19
 
 
-# What the adapter does with each failure: the recording is unusable (ENROLL_FAILURE), the call is
-# retried (with a fresh URL), it already happened (idempotent retry), or the ABIS is at fault.
+# What the adapter does with a failure: the recording is unusable (ENROLL_FAILURE), the call is
+# retried (with a fresh URL), it already happened (REFERENCE_ID_EXISTS: an idempotent retry), or,
+# any other, the ABIS is at fault (AbisError).
 UNUSABLE = frozenset({FailureReason.NO_BIOMETRIC_DATA, FailureReason.INVALID_TEMPLATE_FORMAT,
                       FailureReason.QUALITY_CHECK_FAILED})
 RETRY_WITH_FRESH_URL = frozenset({FailureReason.UNABLE_TO_FETCH_BIOMETRICS, FailureReason.UNABLE_TO_FETCH_REFERENCE_URL,
                                   FailureReason.URL_EXPIRED})
-TRANSIENT = frozenset({FailureReason.INTERNAL_ERROR, FailureReason.ABORTED, FailureReason.UNEXPECTED_ERROR})
-
-# Our biometric modality names → MOSIP biometricType.
-BIOMETRIC_TYPES = {"finger": "FIR", "iris": "IIR", "face": "FACE"}
 
 
 def now() -> str:
