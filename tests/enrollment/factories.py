@@ -120,16 +120,10 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return data
 
 
-def recording(**changes: Any) -> RecordingIn:
-    """A valid recording with ``changes`` applied; keys use ``__`` for dots (``address__rt``)."""
-    data = recording_dict()
-    for key, value in changes.items():
-        set_path(data, key.replace("__", "."), value)
-    return RecordingIn.model_validate(data)
-
-
-def changed(path_values: dict[str, Any], data: dict[str, Any] | None = None) -> RecordingIn:
+def recording(changes: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> RecordingIn:
+    """A valid recording (or ``data``) with ``changes`` applied: ``{"address.rt": "3",
+    "biometrics.irises[0].quality": 10}`` (paths as ``set_path`` takes them)."""
     data = data or recording_dict()
-    for path, value in path_values.items():
+    for path, value in (changes or {}).items():
         set_path(data, path, value)
     return RecordingIn.model_validate(data)

@@ -20,7 +20,7 @@ from shared.card.fit import DoesNotFit, fit
 from shared.card.layout import FIELDS
 from tests.print.conftest import make_card_data
 
-from .factories import NOW, TODAY, changed
+from .factories import NOW, TODAY, recording
 
 BIRTH_DATE = dt.date(1990, 6, 5)  # the factory's resident, whose NIK says so
 CARD_FIELDS = {"name": "name", "birth_place": "birth_place", "address.street": "street", "occupation": "occupation"}
@@ -31,7 +31,7 @@ PHOTO = make_card_data().photo_jpeg
 
 
 def counter_refuses(values: dict[str, str]) -> set[str]:
-    rec = changed({**values, "birth_date": BIRTH_DATE.isoformat()})
+    rec = recording({**values, "birth_date": BIRTH_DATE.isoformat()})
     return {p.field for p in check_recording(rec, today=TODAY, now=NOW)
             if p.severity == "error" and p.field in CARD_FIELDS}
 

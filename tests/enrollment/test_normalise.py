@@ -3,11 +3,11 @@ from __future__ import annotations
 from services.enrollment.validation import check_recording, normalise_recording
 from services.enrollment.validation.card import PRINTED_FIELDS
 
-from .factories import NOW, TODAY, changed
+from .factories import NOW, TODAY, recording
 
 
 def test_normalised_for_print():
-    rec = changed({"name": "Yohanes  d'Costa", "address.rt": "3", "address.rw": "12", "blood_type": "ab+",
+    rec = recording({"name": "Yohanes  d'Costa", "address.rt": "3", "address.rw": "12", "blood_type": "ab+",
                    "birth_place": "Kupang", "occupation": "guru", "address.street": "jl. el tari"})
     assert check_recording(rec, today=TODAY, now=NOW) == []
     out = normalise_recording(rec)

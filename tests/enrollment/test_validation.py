@@ -17,7 +17,7 @@ from services.enrollment.validation.templates import TEMPLATE_FORMATS, TemplateF
 from shared.errors import InvalidInput, problem_dict
 
 from .factories import (
-    NOW, TODAY, b64, changed, embedding, fingerprint, iris, jpeg, recording, recording_dict, set_path,
+    NOW, TODAY, b64, embedding, fingerprint, iris, jpeg, recording, recording_dict, set_path,
 )
 
 
@@ -30,7 +30,7 @@ def test_valid_recording_has_no_problem():
 
 
 def test_problem_shape_and_messages():
-    problems = check_recording(recording(nik="53710445069000"), today=TODAY, now=NOW)
+    problems = check_recording(recording({"nik": "53710445069000"}), today=TODAY, now=NOW)
     assert problems == [problems[0]]
     p = problems[0]
     assert isinstance(p, Problem)
@@ -42,7 +42,7 @@ def test_problem_shape_and_messages():
 
 
 def test_every_problem_at_once():
-    rec = changed({
+    rec = recording({
         "nik": "5371044506900000",
         "name": "MARIA 2",
         "address.rt": "0003",
@@ -199,7 +199,7 @@ CASES = {
 
 @pytest.mark.parametrize("changes,expected", CASES.values(), ids=CASES.keys())
 def test_rule(changes, expected):
-    problems = found(changed(changes))
+    problems = found(recording(changes))
     if expected is None:
         assert problems == set()
     else:
@@ -210,7 +210,7 @@ def test_rule(changes, expected):
 
 def person(nik_district: str, birth: dt.date, sex: str, marital: str = "BELUM KAWIN", name: str = "YOHANES NDUN"):
     nik = build_nik(nik_district, birth, sex, 1)
-    return changed({"nik": nik, "birth_date": birth.isoformat(), "sex": sex, "marital_status": marital, "name": name})
+    return recording({"nik": nik, "birth_date": birth.isoformat(), "sex": sex, "marital_status": marital, "name": name})
 
 
 @pytest.mark.parametrize("birth,sex,marital,too_young", [
@@ -229,7 +229,7 @@ def test_card_age(birth, sex, marital, too_young):
 
 def test_birth_date_in_future():
     birth = dt.date(2027, 1, 1)
-    rec = changed({"nik": "5371040101270001", "birth_date": birth.isoformat(), "sex": "LAKI-LAKI"})
+    rec = recording({"nik": "5371040101270001", "birth_date": birth.isoformat(), "sex": "LAKI-LAKI"})
     assert ("birth_date", "birth_date.future", "error") in found(rec)
 
 
@@ -242,7 +242,7 @@ def test_29_february_of_leap_years(birth, sex):
 @pytest.mark.parametrize("nik", ["5371022902010001", "5371026902970001", "5371022902000001"])
 def test_29_february_of_a_common_year_is_no_date(nik):
     # 29.02.01 and 29.02.97 never existed; 29.02.00 is 2000 (leap) but the birth date disagrees.
-    rec = changed({"nik": nik, "birth_date": "1990-06-05", "sex": "PEREMPUAN" if nik[6] == "6" else "LAKI-LAKI"})
+    rec = recording({"nik": nik, "birth_date": "1990-06-05", "sex": "PEREMPUAN" if nik[6] == "6" else "LAKI-LAKI"})
     codes = {c for _, c, _ in found(rec)}
     if nik[10:12] == "00":
         assert "nik.date_invalid" not in codes and "nik.birth_date_mismatch" in codes
@@ -269,7 +269,7 @@ def test_nik_century_old_resident():
 
 
 def test_warnings_do_not_block():
-    rec = changed({"name": "SUKARNI", "nik": "5371094506900001"})
+    rec = recording({"name": "SUKARNI", "nik": "5371094506900001"})
     problems = check_recording(rec, today=TODAY, now=NOW)
     assert problems and not has_errors(problems)
 
@@ -282,7 +282,7 @@ def test_every_code_has_both_languages():
 # ---------- biometrics ----------
 
 def bio_found(changes: dict, data: dict | None = None) -> set[tuple[str, str, str]]:
-    return found(changed(changes, data))
+    return found(recording(changes, data))
 
 
 def test_photo_too_small_and_landscape():
@@ -413,7 +413,7 @@ def test_low_quality_finger_is_a_warning_when_enough_remain():
 
 def test_five_usable_fingers_need_recapture_naming_the_fingers():
     changes = {f"biometrics.fingerprints[{i}].quality": 20 for i in range(5)}
-    rec = changed(changes)
+    rec = recording(changes)
     problems = [p for p in check_recording(rec, today=TODAY, now=NOW) if p.code == "biometrics.recapture_required"]
     assert len(problems) == 1
     p = problems[0]
@@ -441,7 +441,7 @@ def _with(data: dict, fingers: list[str] | None = None, eyes: list[str] | None =
 def test_missing_finger_not_excepted_is_an_error():
     data = _with(recording_dict(), fingers=["RIGHT_THUMB", "RIGHT_INDEX", "RIGHT_MIDDLE", "RIGHT_RING",
                                             "LEFT_THUMB", "LEFT_INDEX", "LEFT_MIDDLE", "LEFT_RING", "LEFT_LITTLE"])
-    rec = changed({}, data)
+    rec = recording(data=data)
     problems = [p for p in check_recording(rec, today=TODAY, now=NOW)]
     assert [(p.field, p.code, p.params["positions"]) for p in problems] == [
         ("biometrics.fingerprints", "fingerprints.missing", ["RIGHT_LITTLE"])]
@@ -459,7 +459,7 @@ def test_excepted_hand_with_a_bad_finger_needs_recapture():
     left = ["LEFT_THUMB", "LEFT_INDEX", "LEFT_MIDDLE", "LEFT_RING", "LEFT_LITTLE"]
     data = _with(recording_dict(), fingers=left, exceptions=right)
     data["biometrics"]["fingerprints"][2]["quality"] = 5
-    problems = check_recording(changed({}, data), today=TODAY, now=NOW)
+    problems = check_recording(recording(data=data), today=TODAY, now=NOW)
     recapture = [p for p in problems if p.code == "biometrics.recapture_required"]
     assert [p.params["positions"] for p in recapture] == [["LEFT_MIDDLE"]]
 
@@ -472,7 +472,7 @@ def test_all_fingers_and_eyes_excepted_is_accepted_with_a_warning():
 
 
 def test_no_usable_iris_needs_recapture():
-    problems = check_recording(changed({"biometrics.irises[0].quality": 10, "biometrics.irises[1].quality": 30}),
+    problems = check_recording(recording({"biometrics.irises[0].quality": 10, "biometrics.irises[1].quality": 30}),
                                today=TODAY, now=NOW)
     recapture = [p for p in problems if p.code == "biometrics.recapture_required"]
     assert [(p.field, p.params["positions"]) for p in recapture] == [("biometrics.irises", ["RIGHT", "LEFT"])]
@@ -504,7 +504,7 @@ def test_duplicates_and_template_with_exception():
 
 
 def test_unusable_face_needs_recapture():
-    problems = check_recording(changed({"biometrics.face.quality": 12}), today=TODAY, now=NOW)
+    problems = check_recording(recording({"biometrics.face.quality": 12}), today=TODAY, now=NOW)
     assert [(p.field, p.code) for p in problems if p.is_error] == [("biometrics.face", "biometrics.recapture_required")]
 
 
@@ -524,6 +524,6 @@ def test_a_new_extractor_format_is_one_registry_row():
 @pytest.mark.parametrize("nik", ["5371044006900001", "5371047206900001"])
 def test_a_nik_date_that_is_no_date_does_not_also_claim_the_wrong_sex(nik):
     """Day 40 (or 72) is no one's birth day: the NIK does not tell the sex either."""
-    found_ = found(changed({"nik": nik, "sex": "PEREMPUAN"}))
+    found_ = found(recording({"nik": nik, "sex": "PEREMPUAN"}))
     assert ("nik", "nik.date_invalid", "error") in found_
     assert not any(code == "nik.sex_mismatch" for _, code, _ in found_), found_
