@@ -30,7 +30,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from shared.card.values import birth_line
+from shared.card.values import birth_line, printed
 from shared.dates import indonesian_date
 
 PAGE_W, PAGE_H = A4
@@ -108,11 +108,17 @@ def certificate_number(sequence: int, year: int, *, classification: str = "470",
     return f"{classification}/{sequence:04d}/{unit}/{year}"
 
 
+# A field printed on the row of the field before it, as the card has "Gol. Darah" beside "Jenis Kelamin".
+BESIDE_THE_FIELD_BEFORE = frozenset({"Gol. Darah"})
+
+
 def card_fields(r: ResidentData) -> list[tuple[str, str]]:
-    return [
+    """Label and value of each card field, in card order, written as the card prints them
+    (`shared.card.values.printed`: capitals, single spaces; the region table has "Kelapa Lima")."""
+    fields = [
         ("NIK", r.nik),
         ("Nama", r.name),
-        ("Tempat/Tgl Lahir", birth_line(r.birth_place, r.birth_date)),  # as the card prints it
+        ("Tempat/Tgl Lahir", birth_line(r.birth_place, r.birth_date)),
         ("Jenis Kelamin", r.sex),
         ("Gol. Darah", r.blood_type),
         ("Alamat", r.street),
@@ -126,6 +132,7 @@ def card_fields(r: ResidentData) -> list[tuple[str, str]]:
         ("Pekerjaan", r.occupation),
         ("Kewarganegaraan", r.citizenship),
     ]
+    return [(label, printed(value)) for label, value in fields]
 
 
 def render_pdf(data: CertificateDocument) -> bytes:
@@ -199,9 +206,15 @@ def _body(c: Canvas, data: CertificateDocument, y: float, scale: float = 1.0) ->
     )
     y -= 3 * mm * scale
     label_x, colon_x, value_x = LEFT + 8 * mm, LEFT + 52 * mm, LEFT + 55 * mm
+    beside_x = value_x + 45 * mm  # the second field of a row: "Gol. Darah" after the sex
     row = 5.9 * mm * scale
+    row_y = y
     for label, value in card_fields(data.resident):
         c.setFont(REGULAR, size)
+        if label in BESIDE_THE_FIELD_BEFORE:  # a short value: "Gol. Darah : O"
+            c.drawString(beside_x, row_y, f"{label} : {value}")
+            continue
+        row_y = y
         c.drawString(label_x, y, label)
         c.drawString(colon_x, y, ":")
         font = BOLD if label in ("NIK", "Nama") else REGULAR

@@ -368,9 +368,9 @@ def document(settings: Settings, cert: Certificate, resident: Resident, public_k
         nik=resident.nik, name=record["name"], birth_place=record["birth_place"],
         birth_date=dt.date.fromisoformat(record["birth_date"]), sex=record["sex"], blood_type=record["blood_type"],
         street=address["street"], rt=address["rt"], rw=address["rw"],
-        # the place names in capitals, as the card prints them (the region table has "Kelapa Lima")
-        village=names.get("village", address["village_code"]).upper(), kecamatan=names.get("district", "-").upper(),
-        regency=names.get("regency", "").upper(), province=names.get("province", "").upper(),
+        # the region table's names ("Kelapa Lima"): the document prints them as the card does
+        village=names.get("village", address["village_code"]), kecamatan=names.get("district", "-"),
+        regency=names.get("regency", ""), province=names.get("province", ""),
         religion=record["religion"], marital_status=record["marital_status"], occupation=record["occupation"],
         citizenship=record.get("citizenship", "WNI"))
     return render_pdf(CertificateDocument(

@@ -192,3 +192,32 @@ def test_a_word_longer_than_its_line_breaks_inside_the_margins(build, signing_ke
     assert widest <= right_margin + 0.5, f"text reaches {widest:.0f} pt, the margin is at {right_margin:.0f} pt"
     assert "".join(text.split()).count("W" * 60) == 1  # all of it printed, on consecutive lines
     assert verify_offline(pdf, KeySet.of(signing_key.public_key), now=build.now).claims.name == resident.name
+
+
+def test_places_print_as_on_the_card_and_sex_and_blood_type_share_a_row(build, signing_key):
+    # The region table's longest village, its names in its own case ("Kelapa Lima"), and the
+    # card's row "Jenis Kelamin : LAKI-LAKI   Gol. Darah : AB+".
+    resident = build.resident(
+        sex="LAKI-LAKI", blood_type="AB+", village="Kampuang Tanjuang  Koto Mambang Sungai Durian",
+        kecamatan="Buay Pematang Ribu Ranau Tengah", regency="Kabupaten Administrasi Kepulauan Seribu",
+        province="Daerah Khusus Ibukota Jakarta",
+    )
+    pdf = render_pdf(build.document(signing_key, resident, sequence=4))
+    build.artifacts.mkdir(parents=True, exist_ok=True)
+    render_pdf_page(pdf, dpi=200, grayscale=False).save(build.artifacts / "suket-470-0004-2026-long-places.png")
+    document = pdfium.PdfDocument(pdf)
+    textpage = document[0].get_textpage()
+    text = textpage.get_text_range()
+    words = " ".join(text.split())
+    for line in ("Kel/Desa : KAMPUANG TANJUANG KOTO MAMBANG SUNGAI DURIAN",
+                 "Kecamatan : BUAY PEMATANG RIBU RANAU TENGAH",
+                 "Kabupaten/Kota : KABUPATEN ADMINISTRASI KEPULAUAN SERIBU",
+                 "Provinsi : DAERAH KHUSUS IBUKOTA JAKARTA",
+                 "Jenis Kelamin : LAKI-LAKI Gol. Darah : AB+"):
+        assert line in words, line
+    sex, blood, street = (text.index(label) for label in ("Jenis Kelamin", "Gol. Darah", "Alamat"))
+    assert textpage.get_charbox(blood)[1] == pytest.approx(textpage.get_charbox(sex)[1], abs=0.5)  # one baseline
+    assert textpage.get_charbox(street)[1] < textpage.get_charbox(sex)[1] - 10  # the next row below
+    right_margin = document[0].get_width() - 20 * 72 / 25.4
+    widest = max(textpage.get_charbox(i)[2] for i in range(len(text)) if not text[i].isspace())
+    assert widest <= right_margin + 0.5, f"text reaches {widest:.0f} pt, the margin is at {right_margin:.0f} pt"
