@@ -179,8 +179,7 @@ class AllInOne:
         plan = agent_plan(self.print_agents, self.settings.dinas_code)
         for i, (site, role) in enumerate(plan, start=1):
             output = Path(self.settings.data_dir) / "cards" / site
-            driver = (make_driver(self.driver, output_dir=output, retention=self.retention) if self.driver == "render"
-                      else make_driver(self.driver))
+            driver = make_driver(self.driver, output_dir=output, retention=self.retention)
             config = AgentConfig(service_url=self.url, token=self.settings.bootstrap_token or "", site=site, role=role,
                                  capacity=1, name=f"allinone-{i}-{site}-{role}", printer_model=self.driver,
                                  state_dir=output)  # after a restart, each takes over its node of the last run

@@ -143,10 +143,12 @@ def print_agent(
         typer.echo("no credential: set EKTP_AGENT_TOKEN or pass --token", err=True)
         raise typer.Exit(2)
     configure_logging(os.environ.get("EKTP_LOG_LEVEL", "INFO"), json=True, service="print-agent")
-    if driver == "render":
-        printer = make_driver("render", output_dir=output_dir / site, retention=Retention(keep_days, keep_mb))
-    else:
-        printer = make_driver("sim", seconds_per_card=sim_seconds, failure_rate=sim_failure_rate)
+    try:
+        printer = make_driver(driver, output_dir=output_dir / site, retention=Retention(keep_days, keep_mb),
+                              seconds_per_card=sim_seconds, failure_rate=sim_failure_rate)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     config = AgentConfig(service_url=service_url, token=credential, site=site, role=role, capacity=capacity,
                          printer_model=driver, state_dir=output_dir / site, **({"name": name} if name else {}))
     agent = PrintAgent(config, printer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from services.print.agent.drivers import (
     Spoiled,
     make_driver,
 )
+from services.print.agent.retention import Retention
 from services.print.card import CardData, verify_chip_record
+from tests.support.processes import ektp, free_port
 
 TEMPLATE = base64.b64encode(b"\x01" * 32).decode()
 
@@ -129,6 +132,28 @@ def test_factory_and_protocol(tmp_path: Path) -> None:
         make_driver("laser")
     with pytest.raises(ValueError):
         make_driver("sim", failure_rate=1.5)
+    with pytest.raises(ValueError, match="needs output_dir"):
+        make_driver("render")
+
+
+def test_factory_takes_every_agent_option_and_each_driver_uses_its_own(tmp_path: Path) -> None:
+    """`ektp up` and `ektp print-agent` pass all their options whichever driver they run."""
+    options: dict[str, Any] = {"output_dir": tmp_path, "retention": Retention(2, 10), "seconds_per_card": 0.5,
+                               "failure_rate": 0.25}
+    sim = make_driver("sim", **options)
+    assert isinstance(sim, SimDriver) and (sim.seconds_per_card, sim.failure_rate) == (0.5, 0.25)
+    render = make_driver("render", **options)
+    assert isinstance(render, RenderDriver)
+    assert (render.output_dir, render.retention) == (tmp_path, Retention(2, 10))
+
+
+def test_print_agent_refuses_an_unknown_driver(tmp_path: Path) -> None:
+    """Before, `ektp print-agent --driver laser` ran the simulator."""
+    done = subprocess.run(ektp("print-agent", "--site", "53.71.04", "--token", "t", "--driver", "laser",
+                               "--service-url", f"http://127.0.0.1:{free_port()}", "--output-dir", str(tmp_path)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "unknown printer driver 'laser'; known: render, sim"
 
 
 def test_render_drivers_in_one_process_render_concurrently(

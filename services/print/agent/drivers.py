@@ -26,7 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -197,16 +197,21 @@ class SimDriver:
             return Printed(job.job_id, job.serial)
 
 
-_DRIVERS: dict[str, type[RenderDriver] | type[SimDriver]] = {"render": RenderDriver, "sim": SimDriver}
+DRIVERS = ("render", "sim")
 
 
-def make_driver(name: str, **options: Any) -> PrinterDriver:
-    """`make_driver("render", output_dir=...)` or `make_driver("sim", seconds_per_card=..., ...)`."""
-    try:
-        cls = _DRIVERS[name]
-    except KeyError:
-        raise ValueError(f"unknown printer driver {name!r}; known: {', '.join(_DRIVERS)}") from None
-    return cls(**options)
+def make_driver(name: str, *, output_dir: str | os.PathLike[str] | None = None, retention: Retention | None = None,
+                seconds_per_card: float = 0.0, failure_rate: float = 0.0) -> PrinterDriver:
+    """The driver `name` from a print agent's options (`ektp up`, `ektp print-agent`); each driver
+    takes the ones it uses: `render` writes the cards to `output_dir` and keeps them as `retention`
+    says, `sim` takes `seconds_per_card` a card and spoils one at `failure_rate`."""
+    if name == "render":
+        if output_dir is None:
+            raise ValueError("the render driver needs output_dir")
+        return RenderDriver(output_dir, retention=retention)
+    if name == "sim":
+        return SimDriver(seconds_per_card, failure_rate)
+    raise ValueError(f"unknown printer driver {name!r}; known: {', '.join(DRIVERS)}")
 
 
 def _safe_name(serial: str) -> str:
