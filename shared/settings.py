@@ -9,7 +9,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -125,11 +125,26 @@ class Settings(BaseSettings):
     status_rate_per_second: float = Field(default=20.0, gt=0, description="Public GET /v1/status: requests per second per client IP")
     status_rate_burst: int = Field(default=100, ge=1, description="Public GET /v1/status: burst per client IP")
     dinas_region_name: str = "Kota Kupang"
-    dinas_city: str = "Kupang"
+    dinas_city: str = Field(default="Kupang", min_length=1, description="Printed under the photo of every card")
     dinas_address: str = "Jalan S. K. Lerik, Kelapa Lima, Kota Kupang, Nusa Tenggara Timur"
     dinas_head_name: str = "Kepala Dinas (set EKTP_DINAS_HEAD_NAME)"
     dinas_head_nip: str = "-"
     dinas_head_rank: str = ""
+
+    @field_validator("dinas_city")
+    @classmethod
+    def _city_fits_the_card(cls, city: str) -> str:
+        """Every card prints the city under its photo: one that does not fit would hold every card
+        at print, so the service refuses to start with it."""
+        from shared.card.fit import DoesNotFit, fit
+        from shared.card.layout import field
+        from shared.card.values import printed
+
+        try:
+            fit(field("issue_place"), printed(city))
+        except DoesNotFit as e:
+            raise ValueError(f"the city is printed under the photo on every card: {e}") from None
+        return city
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> "Settings":

@@ -19,6 +19,7 @@ from services.print.schemas import (
     TransferOut,
 )
 from shared.auth.principal import Principal, Role
+from shared.card.values import printed
 from shared.deps import SessionDep, require, service_context
 from shared.params import Offset, SiteQuery, SitePath
 from shared.runtime import ServiceContext
@@ -85,7 +86,7 @@ async def claim(node_id: uuid.UUID, body: ClaimIn, session: SessionDep, ctx: Con
     today = dt.date.today()
     jobs = [
         ClaimedJob(job_id=c.job.id, claim_id=c.job.claim_id, serial=c.job.serial, enrollment_id=c.job.enrollment_id,
-                   card=job_payload(c.card, serial=c.job.serial, issue_place=ctx.settings.dinas_city.upper(),
+                   card=job_payload(c.card, serial=c.job.serial, issue_place=printed(ctx.settings.dinas_city),
                                     issue_date=today, key=ctx.state["signing_key"]))
         for c in claims
     ]

@@ -131,6 +131,10 @@ def box(name: str) -> Box:
     return next(b for b in BOXES if b.name == name)
 
 
+def field(key: str) -> TextField:
+    return next(f for f in FIELDS if f.key == key)
+
+
 def fields_of(side: Side) -> tuple[TextField, ...]:
     return tuple(f for f in FIELDS if f.side == side)
 
