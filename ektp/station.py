@@ -179,6 +179,7 @@ def check_line(raw: str, today: dt.date, sites: Sequence[str] | None = None
                ) -> tuple[RecordingIn | None, list[Problem]]:
     """The recording and its problems, checked exactly as the server will check it; its pickup site
     against `sites`, the sites the dinas serves, if they are known."""
+    # Not service.parse_recording (server code: database, outbox; decoded JSON): here a JSON error says where it is.
     try:
         recording = RecordingIn.model_validate_json(raw)
     except ValidationError as exc:
