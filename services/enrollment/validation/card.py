@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from shared.card.layout import FIELD_LIMITS, FIELDS, TextField
+from shared.card.layout import TextField, field
 from shared.card.values import birth_line
 
 # The birth place shares its line with the date: "KUPANG, 17-08-1990".
@@ -28,22 +28,22 @@ class PrintedField:
     path: str  # field path in RecordingIn
     label_id: str
     label_en: str
-    card_key: str  # its place on the card (shared.card.layout)
+    place: TextField  # its place on the card (shared.card.layout)
     max_length: int  # characters of the recorded value, spaces included
 
-    @property
-    def place(self) -> TextField:
-        return _PLACES[self.card_key]
 
-
-_PLACES: dict[str, TextField] = {f.key: f for f in FIELDS}
+def _printed(path: str, label_id: str, label_en: str, card_key: str, *, line_shared_with: int = 0) -> PrintedField:
+    """The recorded field `path`, printed at the layout's `card_key` with `line_shared_with` characters
+    of that line taken by something else; its place and longest value are the layout's."""
+    place = field(card_key)
+    return PrintedField(path, label_id, label_en, place, place.max_chars - line_shared_with)
 
 
 PRINTED_FIELDS: tuple[PrintedField, ...] = (
-    PrintedField("name", "Nama", "Name", "name", FIELD_LIMITS["name"]),
-    PrintedField("birth_place", "Tempat lahir", "Birth place", "birth", FIELD_LIMITS["birth"] - _BIRTH_DATE_PART),
-    PrintedField("address.street", "Alamat", "Address (street)", "street", FIELD_LIMITS["street"]),
-    PrintedField("occupation", "Pekerjaan", "Occupation", "occupation", FIELD_LIMITS["occupation"]),
+    _printed("name", "Nama", "Name", "name"),
+    _printed("birth_place", "Tempat lahir", "Birth place", "birth", line_shared_with=_BIRTH_DATE_PART),
+    _printed("address.street", "Alamat", "Address (street)", "street"),
+    _printed("occupation", "Pekerjaan", "Occupation", "occupation"),
 )
 
 BY_PATH: dict[str, PrintedField] = {f.path: f for f in PRINTED_FIELDS}
