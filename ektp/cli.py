@@ -490,11 +490,12 @@ def station_push(
     give_up_after: Annotated[Optional[float], typer.Option(help="Stop with an error after this many seconds")] = None,
 ) -> None:
     """Push pending recordings (gzip'd batches, exponential backoff); resumable, never records twice.
-    Learns the pickup sites the dinas serves, for enqueue to check (see `ektp station sites`).
+    First learns the pickup sites the dinas serves, for enqueue to check (see `ektp station sites`).
 
     Progress and retries go to stderr, the JSON summary to stdout. Exit codes: 0 all pushed, 2 usage
     (no credential, a --url that is not http(s)), 3 the credential refused (the recordings stay
-    pending), 4 --give-up-after reached, 5 no ektp API at --url (a 404/405 or a redirect).
+    pending; with nothing pending too), 4 --give-up-after reached, 5 no ektp API at --url (a 404/405
+    or a redirect).
     """
     import time
 

@@ -5,9 +5,10 @@ SQLite queue while the link is down, and pushed when it is up: gzip'd NDJSON bat
 `POST /v1/enrollments/batch`, exponential backoff on any failure, resumable after a crash or a
 power cut. A recording is marked sent only after the server answered for it; a re-sent one is
 answered as a replay (its station_recording_id is its idempotency key), so nothing is recorded
-twice. Each push also asks the server which pickup sites its dinas serves
-(`GET /v1/enrollments/sites`) and keeps the list in the queue's database, so that the counter
-refuses a pickup site outside the dinas while the resident is still there, offline too.
+twice. Each push first asks the server which pickup sites its dinas serves
+(`GET /v1/enrollments/sites`, answered as a batch is: a refused credential stops the push, a failure
+is retried) and keeps the list in the queue's database, so that the counter refuses a pickup site
+outside the dinas while the resident is still there, offline too.
 
     ektp station enqueue recordings.ndjson --queue var/station.db
     ektp station push --url https://dinas.example --token ektp_... --queue var/station.db
@@ -120,23 +121,28 @@ def sites_of(answer: Any) -> tuple[str, ...]:
     return tuple(sites)
 
 
-def learn_sites(db: sqlite3.Connection, http: httpx.Client, *, timeout: Any = httpx.USE_CLIENT_DEFAULT
-                ) -> tuple[bool, str]:
-    """Asks the server which pickup sites its dinas serves and keeps them. Returns (learned, a note for
-    the operator: the list if it is new, else "", or why it was not learned and what enqueue uses)."""
+def learn_sites(db: sqlite3.Connection, http: httpx.Client, *, timeout: Any = httpx.USE_CLIENT_DEFAULT) -> str:
+    """Asks the server which pickup sites its dinas serves and keeps them; returns a note for the
+    operator: the list if it is new, else "". Raises as for a batch's answer: PushRefused (401/403, the
+    credential), NotTheApi (404/405, a redirect), and for what a retry may fix httpx.HTTPError (the
+    link) or BadAnswer (any other status, an answer that is not the sites)."""
+    response = http.get(SITES_PATH, timeout=timeout)
+    _stop_if_final(response)
+    if response.status_code != 200:
+        raise BadAnswer(f"GET {response.request.url} answered {_error_of(response)}")
     try:
-        response = http.get(SITES_PATH, timeout=timeout)
-        if response.status_code != 200:
-            raise BadAnswer(f"GET {response.request.url} answered {_error_of(response)}")
         sites = sites_of(response.json())
-    except (httpx.HTTPError, ValueError) as exc:  # BadAnswer, or a body that is not JSON
-        cause = _cause(exc) if isinstance(exc, httpx.HTTPError) else str(exc) or "not JSON"
-        known = served_sites(db)
-        kept = (f"enqueue checks pickup sites with the list learned {known.learned_at}" if known else
-                "enqueue cannot check pickup sites until a push learns them")
-        return False, f"pickup sites served not learned ({cause}); {kept}"
+    except ValueError as exc:  # BadAnswer, or a body that is not JSON
+        raise BadAnswer(f"bad answer: {str(exc) or 'not JSON'}") from None
     changed = remember_sites(db, sites, str(response.request.url))
-    return True, f"pickup sites served, checked at enqueue from now on: {', '.join(sites)}" if changed else ""
+    return f"pickup sites served, checked at enqueue from now on: {', '.join(sites)}" if changed else ""
+
+
+def sites_kept(db: sqlite3.Connection) -> str:
+    """What enqueue checks pickup sites with while a push has not learned them."""
+    known = served_sites(db)
+    return (f"enqueue checks pickup sites with the list learned {known.learned_at}" if known else
+            "enqueue cannot check pickup sites until a push learns them")
 
 
 # ---- enqueue ---------------------------------------------------------------------------------
@@ -458,14 +464,14 @@ def _error_of(response: httpx.Response) -> str:
 
 def _stop_if_final(response: httpx.Response) -> None:
     """Raises for answers a retry cannot change: the credential refused, or no ektp API at this URL."""
-    status = response.status_code
+    status, asked = response.status_code, f"{response.request.method} {response.request.url}"
     if status in (401, 403):
         raise PushRefused(_error_of(response))
     if status in (404, 405):
-        raise NotTheApi(f"POST {response.request.url} answered {status} {response.reason_phrase}: the URL does "
+        raise NotTheApi(f"{asked} answered {status} {response.reason_phrase}: the URL does "
                         "not lead to the ektp enrollment API (give the service's or the gateway's root URL)")
     if 300 <= status < 400:
-        raise NotTheApi(f"POST {response.request.url} answered {status} {response.reason_phrase}, redirected to "
+        raise NotTheApi(f"{asked} answered {status} {response.reason_phrase}, redirected to "
                         f"{response.headers.get('location', '?')}: give that URL")
 
 
@@ -538,22 +544,32 @@ class _Pusher:
         self.size = BatchSize(batch_size)
         self.result = PushResult()
         self.last_failure = ""
+        self.sites_learned = False
 
     def run(self) -> PushResult:
-        learned = self._learn_sites()
+        self._learn_sites()
         while batch := _pending(self.db, self.size.size):
             self._check_deadline()
             self._send(batch)
-        if not learned and self.result.sent + self.result.replayed + self.result.refused:
-            self._learn_sites()  # the link carried batches since: once more
         return self.result
 
-    def _learn_sites(self) -> bool:
-        """The pickup sites served, asked for once; a failure is reported, not retried (the push goes on)."""
-        learned, note = learn_sites(self.db, self.http, timeout=self._request_timeout())
-        if note:
-            self.progress(self.result, self._pending_count(), note)
-        return learned
+    def _learn_sites(self) -> None:
+        """The pickup sites served, first: a refused credential or a wrong URL stops the push before any
+        batch, even with nothing pending; a link that fails or an odd answer is retried like a batch."""
+        while True:
+            self._check_deadline()
+            try:
+                note = learn_sites(self.db, self.http, timeout=self._request_timeout())
+            except httpx.HTTPError as exc:
+                self._retry(_cause(exc))
+            except BadAnswer as exc:
+                self._retry(str(exc))
+            else:
+                self.sites_learned = True
+                self.backoff.reset()
+                if note:
+                    self.progress(self.result, self._pending_count(), note)
+                return
 
     def _send(self, batch: list[tuple[int, str, str]]) -> None:
         response = self._post(batch)
@@ -614,7 +630,8 @@ class _Pusher:
     def _check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             last = f"; last failure: {self.last_failure}" if self.last_failure else ""
-            raise TimeoutError(f"{self._pending_count()} recording(s) still pending at the deadline{last}")
+            sites = "" if self.sites_learned else f"; pickup sites served not learned, {sites_kept(self.db)}"
+            raise TimeoutError(f"{self._pending_count()} recording(s) still pending at the deadline{last}{sites}")
 
     def _pending_count(self) -> int:
         return counts(self.db)[PENDING]

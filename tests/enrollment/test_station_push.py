@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from ektp.station import Backoff, open_queue, push
+from shared.sites import dinas_sites
 from tests.enrollment.test_station import SITE, enrollment_service, queue_counts, run  # noqa: F401 (fixture)
 from tests.support.api import auth, recording
 from tests.support.flaky_proxy import FlakyProxy
@@ -34,10 +35,14 @@ from tests.support.processes import free_port
 KOTA_RAJA = "53.71.05"  # another kecamatan of Kota Kupang
 
 
-def station_token(env: dict[str, str], site: str = SITE) -> str:
+def station_credential(env: dict[str, str], site: str = SITE) -> dict:
     created = run(env, "credentials", "create", "--name", f"station of {site}", "--role", "station", "--site", site)
     assert created.returncode == 0, created.stderr
-    return json.loads(created.stdout)["token"]
+    return json.loads(created.stdout)
+
+
+def station_token(env: dict[str, str], site: str = SITE) -> str:
+    return station_credential(env, site)["token"]
 
 
 def enqueue_file(env: dict[str, str], queue: Path, *recordings: dict) -> subprocess.CompletedProcess:
@@ -72,14 +77,25 @@ def url(enrollment_service) -> str:  # noqa: F811
 
 
 @contextmanager
-def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Iterator[str]:
-    """A web server on loopback that is not the ektp API: every POST gets the same answer. Yields its URL."""
+def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+              sites: list[str] | None = None) -> Iterator[str]:
+    """A web server on loopback that is not the ektp API: every request gets the same answer, but for
+    the GET of the served sites when `sites` is given (then answered as the API does). Yields its URL."""
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if sites is not None:
+                self.answer(200, json.dumps({"dinas": sites[0], "sites": sites}).encode(), {})
+            else:
+                self.answer(status, body, headers or {})
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.answer(status, body, headers or {})
+
+        def answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            for name, value in {"Content-Type": "application/json", **headers}.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -130,6 +146,67 @@ def test_a_credential_of_another_kecamatan_stops_the_push_and_leaves_the_recordi
     right = push_cli(env, queue, url, station_token(env), "--give-up-after", "30")
     assert right.returncode == 0, right.stderr
     assert queue_counts(queue) == {"sent": 3}
+
+
+def test_a_revoked_credential_fails_the_push_in_one_line_even_with_nothing_pending(env, url, tmp_path):
+    # A cron job pushes every few minutes, most often with nothing pending: a credential revoked (or
+    # mistyped) must fail it then too, not pass as "all pushed" until recordings pile up. The server
+    # refuses the first request, the GET of the served sites: the push stops there, nothing is sent.
+    queue = tmp_path / "station.db"
+    credential = station_credential(env)
+    assert run(env, "credentials", "revoke", credential["id"]).returncode == 0
+
+    idle = push_cli(env, queue, url, credential["token"], "--give-up-after", "30")
+
+    assert idle.returncode == 3, idle.stderr
+    refused = [line for line in idle.stderr.splitlines() if "credential" in line]
+    assert len(refused) == 1 and refused[0].startswith("the server refused this station's credential: 401 "), \
+        idle.stderr
+    assert "retry" not in idle.stderr and "pickup sites" not in idle.stderr
+    assert idle.stdout == ""
+
+    enqueue(offline(tmp_path), queue, recording(6050, pickup_site=SITE))
+    pending = push_cli(env, queue, url, credential["token"], "--give-up-after", "30")
+
+    assert pending.returncode == 3, pending.stderr
+    assert [line for line in pending.stderr.splitlines() if "credential" in line] == refused
+    with sqlite3.connect(queue) as db:
+        assert db.execute("SELECT state, attempts, http_status FROM recordings").fetchall() == [("pending", 0, None)]
+
+
+# ---- the served sites: asked first, retried like a batch ------------------------------------
+
+def test_an_answer_for_the_sites_lost_on_the_way_is_retried_like_a_batch(env, enrollment_service, tmp_path):  # noqa: F811
+    # Nothing pending: the push is only the GET of the served sites. The proxy cuts its answer on
+    # the way, once: retried (a line on stderr, counted), then learned.
+    queue = tmp_path / "station.db"
+
+    with FlakyProxy(enrollment_service.ports["enrollment"], cut_probability=0.0, cut_answer_with=b'"dinas"') as proxy:
+        pushed = push_cli(env, queue, f"http://127.0.0.1:{proxy.port}", station_token(env), "--give-up-after", "30")
+
+    assert pushed.returncode == 0, pushed.stderr
+    assert "retry 1 in " in pushed.stderr and "s: connection cut" in pushed.stderr
+    assert json.loads(pushed.stdout)["retries"] == 1
+    known = run(offline(tmp_path), "station", "sites", "--queue", str(queue))
+    assert known.returncode == 0, known.stderr
+    assert json.loads(known.stdout)["sites"] == list(dinas_sites("53.71"))
+
+
+def test_a_server_error_for_the_sites_is_retried_until_the_deadline_not_passed_over(tmp_path):
+    # A 503 (maintenance) with nothing pending was "all pushed", exit 0: now retried like a batch's
+    # 503, and --give-up-after ends it with exit 4, saying what enqueue checks with meanwhile.
+    queue = tmp_path / "station.db"
+
+    with answering(503, b'{"error": "maintenance", "detail": "back at 06:00"}') as down:
+        pushed = push_cli(offline(tmp_path), queue, down, "t", "--give-up-after", "2")
+
+    assert pushed.returncode == 4, pushed.stderr
+    assert "retry 1 in " in pushed.stderr
+    assert f"GET {down}/v1/enrollments/sites answered 503 maintenance: back at 06:00" in pushed.stderr
+    assert ("0 recording(s) still pending at the deadline; last failure: GET " in pushed.stderr
+            and "; pickup sites served not learned, enqueue cannot check pickup sites until a push learns them"
+            in pushed.stderr)
+    assert pushed.stdout == ""
 
 
 # ---- refused recordings: list, requeue -------------------------------------------------------
@@ -302,14 +379,14 @@ def test_a_url_that_is_not_http_is_a_usage_error(tmp_path, wrong):
 
 
 def test_a_path_where_the_api_is_not_stops_the_push(env, url, tmp_path):
-    # http://host/api: the server answers 404 to the batch POST. Not a link that is down: stop.
+    # http://host/api: the server answers 404 to the push's first request. Not a link that is down: stop.
     queue = tmp_path / "station.db"
     enqueue(env, queue, recording(6300, pickup_site=SITE))
 
     pushed = push_cli(env, queue, f"{url}/api", station_token(env), "--give-up-after", "5")
 
     assert pushed.returncode == 5, pushed.stderr
-    assert f"wrong --url: POST {url}/api/v1/enrollments/batch answered 404 Not Found" in pushed.stderr
+    assert f"wrong --url: GET {url}/api/v1/enrollments/sites answered 404 Not Found" in pushed.stderr
     assert "does not lead to the ektp enrollment API" in pushed.stderr
     assert "retry" not in pushed.stderr
     assert queue_counts(queue) == {"pending": 1}
@@ -336,7 +413,7 @@ def test_a_web_server_that_is_not_the_api_stops_the_push(tmp_path, status, heade
 def test_a_200_without_items_is_retried_not_a_crash(tmp_path):
     queue = offline_queue(tmp_path)
 
-    with answering(200, b'{"detail": "maintenance"}') as odd:
+    with answering(200, b'{"detail": "maintenance"}', sites=list(dinas_sites("53.71"))) as odd:
         pushed = push_cli(offline(tmp_path), queue, odd, "t", "--give-up-after", "2")
 
     assert pushed.returncode == 4, pushed.stderr
