@@ -81,7 +81,8 @@ def is_sqlite_url(url: str) -> bool:
 
 
 def create_engine(url: str, *, application_name: str, pool_size: int = 10) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions.
+    """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions (but those
+    of `read_only`).
 
     PostgreSQL: `pool_size` connections and no overflow. Under load, overflow connections were
     opened and closed by the hundred a second (a server process each), which cost more than waiting."""
@@ -137,13 +138,18 @@ class _SqliteConnection(sqlite3.Connection):
         super().close()
 
 
+# The execution option that declares a connection's transactions read-only (see `read_only`).
+READ_ONLY = "ektp_read_only"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_connection.isolation_level = None
+        record.info[READ_ONLY] = False  # query_only is off on a new connection
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -153,12 +159,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        # Take the write lock at the start: SQLite cannot upgrade a read transaction safely
-        # once another writer has committed, and our transactions almost always write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that may write takes the write lock at the start: SQLite cannot upgrade a
+        # read transaction once another writer has committed since it began (SQLITE_BUSY at once,
+        # which the busy timeout does not wait out), and our transactions almost always write.
+        # One declared read-only (`read_only`) begins DEFERRED: in WAL mode it reads its snapshot
+        # without waiting for a writer, and query_only makes a write in it an error, never that
+        # upgrade. The pragma is set on the connection only when it changes.
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        info = conn.connection.info
+        if info.get(READ_ONLY, False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            info[READ_ONLY] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work that only reads (readiness, the public status, counts): on SQLite its
+    transactions do not take the write lock, so they do not wait behind a writer's, and a write in
+    one fails ("attempt to write a readonly database"). PostgreSQL: no difference."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions of `engine`; of `read_only(engine)`, sessions for work that only reads."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
@@ -174,10 +197,13 @@ async def paginate(session: AsyncSession, stmt: Select[Any], *order_by: Any, lim
 async def single_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for one read that needs no transaction, given back when the block ends.
     PostgreSQL: autocommit, so the read is one round trip (no BEGIN before it, no ROLLBACK after).
-    SQLite keeps its own transaction handling (see `_configure_sqlite`): a plain connection."""
+    SQLite keeps its own transaction handling (see `_configure_sqlite`): a read-only transaction,
+    which does not wait behind a writer."""
     async with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            conn = await conn.execution_options(**{READ_ONLY: True})
         yield conn
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import crypto
 from shared.auth.cache import CredentialCache
-from shared.db import AdvisoryLock, create_engine, make_sessionmaker
+from shared.db import AdvisoryLock, create_engine, make_sessionmaker, read_only, single_read
 from shared.messaging.amqp import AmqpTransport
 from shared.messaging.consumer import Consumer, run_consumer
 from shared.messaging.embedded import EmbeddedTransport
@@ -154,6 +154,7 @@ class Platform:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]  # for work that only reads (shared.db.read_only)
     transport: Transport
     credentials: CredentialCache
 
@@ -165,8 +166,8 @@ class Platform:
         transport = await open_transport(settings, engine, name=name)
         credentials = CredentialCache.for_database(engine.url, seconds=settings.credential_cache_seconds)
         await credentials.start()
-        return cls(name=name, settings=settings, engine=engine, sessions=make_sessionmaker(engine), transport=transport,
-                   credentials=credentials)
+        return cls(name=name, settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+                   read_sessions=make_sessionmaker(read_only(engine)), transport=transport, credentials=credentials)
 
     async def close(self) -> None:
         await self.credentials.close()
@@ -175,7 +176,7 @@ class Platform:
 
     async def database_ready(self) -> bool:
         try:
-            async with self.engine.connect() as conn:
+            async with single_read(self.engine) as conn:
                 await conn.execute(text("SELECT 1"))
             return True
         except Exception:

@@ -19,7 +19,7 @@ from services.enrollment.views import (
     accepted_view, batch_view, detail_view, paused_view, public_status_view, summary_view,
 )
 from shared.auth.principal import Principal, Role
-from shared.deps import PrincipalDep, SessionDep, require, service_context
+from shared.deps import PrincipalDep, ReadSessionDep, SessionDep, require, service_context
 from shared.ratelimit import rate_limit
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
@@ -97,7 +97,7 @@ async def submit_batch(
 
 
 @router.get("/enrollments/stats", response_model=EnrollmentStats, summary="Counts by status and by site (console)")
-async def enrollment_stats(session: SessionDep, principal: Reader, site: SiteQuery = None) -> EnrollmentStats:
+async def enrollment_stats(session: ReadSessionDep, principal: Reader, site: SiteQuery = None) -> EnrollmentStats:
     counts = await service.stats(session, principal, site)
     return EnrollmentStats(**{**counts, "dedup_paused": paused_view(counts["dedup_paused"])})
 
@@ -137,5 +137,5 @@ StatusLimit = Depends(rate_limit("status", lambda s: (s.status_rate_per_second, 
 
 @router.get("/status/{receipt_number}", response_model=PublicStatus, dependencies=[StatusLimit],
             summary="Public status of a receipt (masked; rate-limited per client)")
-async def public_status(receipt_number: Annotated[str, Path(max_length=20)], session: SessionDep) -> PublicStatus:
+async def public_status(receipt_number: Annotated[str, Path(max_length=20)], session: ReadSessionDep) -> PublicStatus:
     return public_status_view(await service.public_status(session, receipt_number))
