@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from services.dedup import repository, service
 from services.dedup.abis import urls
 from services.dedup.schemas import (
-    BacklogView, CaseDetail, CasePage, CaseView, DecisionIn, EngineView, PauseIn, PositionView, SiteBacklog,
+    BacklogView, CaseDetail, CasePage, CaseView, CorrectionIn, DecisionIn, EngineView, PauseIn, PositionView,
+    SiteBacklog,
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
@@ -206,6 +207,19 @@ async def decide_case(case_id: uuid.UUID, body: DecisionIn, session: SessionDep,
                       principal: Adjudicator) -> CaseView:
     case = await service.decide_case(session, principal, case_id, same_person=body.decision == "same_person",
                                      note=body.note, candidate=body.candidate)
+    await session.commit()
+    ctx.events_written()
+    return _case_view(case)
+
+
+@router.post("/cases/{case_id}/correct", response_model=CaseView,
+             summary="Correct a 'same person' decision to 'different persons' (audited)",
+             description="The recording becomes unique (gallery, PRINT_READY, its card printed). Needs a reason. "
+                         "409 case_open (not decided yet), case_not_same_person (decided different persons: "
+                         "not correctable here), case_corrected (corrected already).")
+async def correct_case(case_id: uuid.UUID, body: CorrectionIn, session: SessionDep, ctx: Context,
+                       principal: Adjudicator) -> CaseView:
+    case = await service.correct_case(session, principal, case_id, reason=body.reason)
     await session.commit()
     ctx.events_written()
     return _case_view(case)

@@ -99,6 +99,11 @@ class Case(Base):
     held_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # A "same person" decision corrected to "different persons" (decision, decided_by, decided_at
+    # and note stay those of the first decision; matched_enrollment_id the candidate it named).
+    corrected_by: Mapped[str | None] = mapped_column(String(160))
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    correction_reason: Mapped[str | None] = mapped_column(String(1000))
 
 
 class GalleryLog(Base):

@@ -87,6 +87,10 @@ class CaseView(BaseModel):
     held_until: dt.datetime | None = Field(default=None, description="Until when; nobody else may take or decide it")
     opened_at: dt.datetime
     decided_at: dt.datetime | None
+    corrected_by: str | None = Field(default=None, description="Who corrected a 'same person' decision to "
+                                     "'different persons' (decision, decided_by and note stay the first decision's)")
+    corrected_at: dt.datetime | None = None
+    correction_reason: str | None = Field(default=None, description="Why the decision was corrected")
     candidates: list[CandidateView]
 
 
@@ -130,3 +134,8 @@ class DecisionIn(BaseModel):
         default=None, description="same_person: the enrollment id of the candidate the recording is the same person "
         "as (its NIK becomes the duplicate's matched NIK). Needed when the case has candidates of several NIKs; "
         "else the first candidate")
+
+
+class CorrectionIn(BaseModel):
+    reason: Reason = Field(max_length=1000, examples=["sidik jari diperiksa ulang: orang yang berbeda / "
+                                                      "fingerprints re-examined: different persons"])

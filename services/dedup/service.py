@@ -149,7 +149,8 @@ async def apply_decision(session: AsyncSession, request: DedupRequest, decision:
     await _record_outcome(session, request, outcome)
 
 
-async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome: Outcome) -> None:
+async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome: Outcome, *,
+                          corrected_case: Case | None = None) -> None:
     now = dt.datetime.now(dt.UTC)
     request.outcome = outcome.value
     request.decided_at = now
@@ -160,6 +161,8 @@ async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome:
         request.in_gallery = True
         session.add(GalleryLog(enrollment_id=request.enrollment_id, action="enter"))
         data = {**base, "replacement_of": str(request.replaces_enrollment_id) if request.replaces_enrollment_id else None}
+        if corrected_case is not None:
+            data["corrected_case_id"] = str(corrected_case.id)  # was DUPLICATE: a 'same person' decision corrected
         await add_event(session, messaging, new_event("dedup.unique", data, key=key))
     elif outcome is Outcome.DUPLICATE:
         request.status = RequestStatus.DECIDED.value
@@ -292,6 +295,41 @@ async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid
     await audit(session, principal, "dedup.case.decide", "case", str(case.id),
                 {"decision": case.decision, "enrollment_id": str(case.enrollment_id),
                  "same_as": str(case.matched_enrollment_id) if case.matched_enrollment_id else None})
+    return case
+
+
+async def correct_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, reason: str) -> Case:
+    """A 'same person' decision found wrong: the recording is another person after all. It is
+    taken into the gallery and decided unique as a 'different persons' decision would have made it
+    (`dedup.unique` naming the case in `corrected_case_id`: the enrollment service moves the record
+    from DUPLICATE to PRINT_READY, print and certificate follow as for any unique record). Only
+    this direction: a 'different persons' decision may have a card printed already (docs/dedup.md)."""
+    case = await repository.case(session, case_id, for_update=True)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    if case.corrected_at is not None:
+        raise Conflict(f"case {case_id} was already corrected by {case.corrected_by} at {_utc(case.corrected_at)}",
+                       code="case_corrected")
+    if case.status != CaseStatus.DECIDED:
+        raise Conflict(f"case {case_id} is not decided yet: decide it (POST /v1/dedup/cases/{case_id}/decision)",
+                       code="case_open")
+    if case.decision != "same_person":
+        raise Conflict(f"case {case_id} was decided {case.decision} by {case.decided_by} at {_utc(case.decided_at)}: "
+                       "only a same_person decision can be corrected", code="case_not_same_person")
+    request = await repository.request_by_enrollment(session, case.enrollment_id, for_update=True)
+    assert request is not None
+    now = dt.datetime.now(dt.UTC)
+    same_as = case.matched_enrollment_id
+    case.decision = "different_persons"
+    case.corrected_by = principal.actor
+    case.corrected_at = now
+    case.correction_reason = reason
+    request.reasons = [*request.reasons, "adjudication_corrected:different_persons"]
+    request.matched_nik = None
+    await _record_outcome(session, request, Outcome.UNIQUE, corrected_case=case)
+    await audit(session, principal, "dedup.case.correct", "case", str(case.id),
+                {"from": "same_person", "to": "different_persons", "reason": reason,
+                 "enrollment_id": str(case.enrollment_id), "was_same_as": str(same_as) if same_as else None})
     return case
 
 

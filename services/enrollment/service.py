@@ -278,7 +278,7 @@ async def apply_event(session: AsyncSession, event: Event) -> None:
                                        "code", "supersedes", "superseded_by") and v}
     session.add(TimelineEntry(enrollment_id=enrollment.id, at=event.occurred_at, step=code,
                               status=new_status.value if new_status else None, detail=detail))
-    if new_status is not None and moves_forward(Status(enrollment.status), new_status):
+    if new_status is not None and moves_forward(Status(enrollment.status), new_status, code):
         enrollment.status = new_status.value
         enrollment.status_reason = event.data.get("reason")
     replaced = event.data.get("replacement_of") if event.type == "dedup.unique" else None

@@ -22,6 +22,10 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     "DEDUP_DUPLICATE": ("Data ganda: NIK sudah terdaftar", "Duplicate record: already holds a NIK"),
     "DEDUP_ENROLL_FAILURE": ("Biometrik tidak terbaca, harap rekam ulang", "Biometrics unusable; please re-record"),
     "ADJUDICATION_OPENED": ("Menunggu verifikasi petugas pusat", "Waiting for a ministry adjudicator"),
+    # An adjudicator's "same person" decision corrected to "different persons" (dedup.unique with
+    # corrected_case_id): the DUPLICATE before it no longer holds.
+    "DEDUP_CORRECTED": ("Keputusan data ganda dikoreksi petugas pusat: data tunggal, siap cetak",
+                        "Duplicate decision corrected by a ministry adjudicator: unique record, ready to print"),
     "PRINT_QUEUED": ("Dalam antrean cetak", "Queued for printing"),
     "CARD_PRINTED": ("KTP-el sudah dicetak, siap diambil", "Card printed, ready for pickup"),
     "CARD_SPOILED": ("Kartu rusak saat dicetak, dicetak ulang", "Card spoiled in printing; reprinting"),
@@ -162,14 +166,27 @@ _RANK = {
 }
 
 
+# The one move back from a decided status, and the only step that makes it: an adjudicator's
+# "same person" decision corrected to "different persons" turns a DUPLICATE into a unique record.
+CORRECTING_MOVES: dict[str, tuple[Status, Status]] = {
+    "DEDUP_CORRECTED": (Status.DUPLICATE, Status.PRINT_READY),
+}
+
+
 def step_of(event_type: str, data: Mapping[str, Any]) -> tuple[str, Status | None] | None:
     """The timeline step of an event and the status it moves to; None: no step for a resident."""
     if event_type == "certificate.revoked" and data.get("code") == "superseded":
         return "CERTIFICATE_SUPERSEDED", None  # not revoked for a reason: a new one took its place
+    if event_type == "dedup.unique" and data.get("corrected_case_id"):
+        return "DEDUP_CORRECTED", Status.PRINT_READY
     return EVENT_STEPS.get(event_type)
 
 
-def moves_forward(current: Status, new: Status) -> bool:
+def moves_forward(current: Status, new: Status, step: str | None = None) -> bool:
+    """Whether `step` moves a record from `current` to `new`: statuses only move forward, except
+    the moves of CORRECTING_MOVES, each made by its own step only."""
+    if CORRECTING_MOVES.get(step or "") == (current, new):
+        return True
     if current in (Status.DUPLICATE, Status.ISSUED, Status.REPLACED):
         return False
     return _RANK[new] > _RANK[current] or (current is Status.ADJUDICATION and new in (Status.DUPLICATE, Status.PRINT_READY))

@@ -38,6 +38,7 @@ MATRIX: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/v1/dedup/cases"): {"adjudicator"},
     ("GET", "/v1/dedup/cases/{case_id}"): {"adjudicator"},
     ("POST", "/v1/dedup/cases/{case_id}/decision"): {"adjudicator"},
+    ("POST", "/v1/dedup/cases/{case_id}/correct"): {"adjudicator"},
     ("POST", "/v1/dedup/cases/next"): {"adjudicator"},
     ("POST", "/v1/dedup/cases/{case_id}/take"): {"adjudicator"},
     ("POST", "/v1/dedup/cases/{case_id}/release"): {"adjudicator"},

@@ -19,6 +19,7 @@ AUDITED: dict[tuple[str, str], str] = {
     ("GET", "/v1/dedup/cases"): "dedup.cases.list",
     ("GET", "/v1/dedup/cases/{case_id}"): "dedup.case.read",
     ("POST", "/v1/dedup/cases/{case_id}/decision"): "dedup.case.decide",
+    ("POST", "/v1/dedup/cases/{case_id}/correct"): "dedup.case.correct",
     ("POST", "/v1/dedup/cases/next"): "dedup.case.take",
     ("POST", "/v1/dedup/cases/{case_id}/take"): "dedup.case.take",
     ("POST", "/v1/dedup/cases/{case_id}/release"): "dedup.case.release",
@@ -103,7 +104,7 @@ async def test_every_route_showing_personal_data_audits_who_saw_which_record(app
         await call("adjudicator", "POST", f"/v1/dedup/cases/{case['id']}/take")
         audits("dedup.case.take", case["id"], "adjudicator")
         await call("adjudicator", "POST", f"/v1/dedup/cases/{case['id']}/decision",
-                   json={"decision": "different_persons", "note": "sidik jari berbeda"})
+                   json={"decision": "same_person", "note": "orang yang sama"})
         audits("dedup.case.decide", case["id"], "adjudicator")
         url = httpx.URL(urls.sign(app.state.platform.settings, enrollment_id))
         await call("", "GET", url.path, params=url.params)
@@ -138,6 +139,9 @@ async def test_every_route_showing_personal_data_audits_who_saw_which_record(app
                    json={"claim_id": printed["claim_id"], "outcome": "printed"})
         await call("kecamatan_operator", "POST", f"/v1/print/jobs/{printed['job_id']}/issue")
         audits("print.card.hand_over", printed["job_id"], "kecamatan_operator")
+        # (last: the corrected recording's card joins the print queue)
+        await call("adjudicator", "POST", f"/v1/dedup/cases/{case['id']}/correct", json={"reason": "orang berbeda"})
+        audits("dedup.case.correct", case["id"], "adjudicator")
 
     assert set(AUDITED.values()) == set(expected), "each route of AUDITED is called here"
     async with app.state.platform.sessions() as session:
