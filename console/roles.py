@@ -18,6 +18,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "dedup.view": frozenset({DINAS, KECAMATAN, ADJUDICATOR}),
     "dedup.control": frozenset({ADJUDICATOR}),
     "cases.decide": frozenset({ADJUDICATOR}),
+    "cases.correct": frozenset({ADJUDICATOR}),  # a 'same person' decision corrected to 'different persons'
     "print.view": frozenset({DINAS, KECAMATAN, PRINT_OPERATOR}),
     "print.drain": frozenset({PRINT_OPERATOR}),
     "print.redirect": frozenset({DINAS}),

@@ -251,7 +251,8 @@ MESSAGES: dict[str, str] = {
     "adj.note": "Note (required)",
     "adj.decide": "Decide",
     "adj.decided": "Case decided: {decision}.",
-    "adj.decide.confirm": "Decide this case: {decision}? The decision cannot be changed.",
+    "adj.decide.confirm": "Decide this case: {decision}? The decision cannot be changed, except a same "
+                          "person corrected to different persons, with a reason.",
     "cert.issue": "Issue a certificate",
     "cert.issue.do": "Issue",
     "cert.enrollment_id": "Enrollment id",
@@ -320,4 +321,18 @@ MESSAGES: dict[str, str] = {
     "adj.page": "{from}–{to} of {total}",
     "adj.page.prev": "‹ Older",
     "adj.page.next": "Newer ›",
+    "adj.filter.status": "Cases",
+    "adj.filter.open": "open",
+    "adj.filter.decided": "decided",
+    "adj.decided_cases": "Decided cases",
+    "adj.corrected_mark": "corrected",
+    "adj.corrected_by": "Corrected to different persons by {who} at {at}. Reason: {reason}",
+    "adj.correct": "Correct the decision: different persons",
+    "adj.correct.help": "Was this 'same person' decision wrong? The recording becomes a unique record "
+                        "and its card is printed. Give the reason; the correction is audited and can be made once.",
+    "adj.correct.reason": "Reason for the correction (required)",
+    "adj.correct.do": "Correct to different persons",
+    "adj.correct.confirm": "Correct this decision to 'different persons'? The recording becomes a "
+                           "unique record and its card is printed.",
+    "adj.corrected": "Decision corrected: different persons. The recording is ready to print.",
 }

@@ -251,7 +251,8 @@ MESSAGES: dict[str, str] = {
     "adj.note": "Catatan (wajib)",
     "adj.decide": "Putuskan",
     "adj.decided": "Kasus diputuskan: {decision}.",
-    "adj.decide.confirm": "Putuskan kasus ini: {decision}? Keputusan tidak dapat diubah.",
+    "adj.decide.confirm": "Putuskan kasus ini: {decision}? Keputusan tidak dapat diubah, kecuali orang yang "
+                          "sama dikoreksi menjadi orang berbeda, dengan alasan.",
     "cert.issue": "Terbitkan Surat Keterangan",
     "cert.issue.do": "Terbitkan",
     "cert.enrollment_id": "ID perekaman",
@@ -321,4 +322,18 @@ MESSAGES: dict[str, str] = {
     "adj.page": "{from}–{to} dari {total}",
     "adj.page.prev": "‹ Lebih lama",
     "adj.page.next": "Lebih baru ›",
+    "adj.filter.status": "Kasus",
+    "adj.filter.open": "terbuka",
+    "adj.filter.decided": "sudah diputuskan",
+    "adj.decided_cases": "Kasus yang sudah diputuskan",
+    "adj.corrected_mark": "dikoreksi",
+    "adj.corrected_by": "Dikoreksi menjadi orang berbeda oleh {who} pada {at}. Alasan: {reason}",
+    "adj.correct": "Koreksi keputusan: orang berbeda",
+    "adj.correct.help": "Keputusan 'orang yang sama' ini keliru? Perekaman ini menjadi data tunggal dan "
+                        "kartunya dicetak. Sebutkan alasannya; koreksi dicatat dan hanya dapat dilakukan sekali.",
+    "adj.correct.reason": "Alasan koreksi (wajib)",
+    "adj.correct.do": "Koreksi menjadi orang berbeda",
+    "adj.correct.confirm": "Koreksi keputusan ini menjadi 'orang berbeda'? Perekaman ini menjadi data "
+                           "tunggal dan kartunya dicetak.",
+    "adj.corrected": "Keputusan dikoreksi: orang berbeda. Perekaman ini siap cetak.",
 }

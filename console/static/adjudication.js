@@ -1,6 +1,7 @@
 // Adjudication: open cases (who is deciding which); take the next case, or one of the list; its
 // recording and candidates side by side (photos when the API gives them, per-modality scores);
-// decide with a note, or give it back.
+// decide with a note, or give it back. Decided cases are listed too: a "same person" decision found
+// wrong is corrected to "different persons", with a reason.
 "use strict";
 
 Console.page(() => {
@@ -92,9 +93,18 @@ Console.page(() => {
     fill("#case-reason", [`${t("reason")}: `, Console.reason(c.reason), ` · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`]);
     const held = $("#case-held");
     held.hidden = !(c.status === "DECIDED" || (!mine && c.held_by));
+    // a corrected case was first decided "same person": both decisions are said, in order
+    const first = c.corrected_at ? "same_person" : c.decision;
     held.textContent = c.status === "DECIDED"
-      ? t("adj.decided_by", { decision: t(`adj.${c.decision}`), who: nameOf(c.decided_by), at: Console.fmtTime(c.decided_at) })
+      ? [t("adj.decided_by", { decision: t(`adj.${first}`), who: nameOf(c.decided_by), at: Console.fmtTime(c.decided_at) }),
+        c.corrected_at ? t("adj.corrected_by", { who: nameOf(c.corrected_by), at: Console.fmtTime(c.corrected_at),
+          reason: c.correction_reason }) : ""].filter(Boolean).join(" ")
       : c.held_by ? t("adj.held", { who: nameOf(c.held_by), until: Console.fmtTime(c.held_until) }) : "";
+    const correction = $("#correction-form"); // none for a role that may not correct
+    if (correction) {
+      correction.hidden = !(c.status === "DECIDED" && c.decision === "same_person" && !c.corrected_at);
+      correction.reset();
+    }
     $("#case-mine").hidden = !mine;
     $("#case-mine").textContent = mine ? t("adj.mine", { until: Console.fmtTime(c.held_until) }) : "";
     const form = $("#decision-form");
@@ -177,8 +187,24 @@ Console.page(() => {
     await list();
   }
 
+  // A decided case is only looked at (and, decided "same person", corrected): opened without taking it.
+  async function view(caseId) {
+    await show(await api(`/v1/dedup/cases/${caseId}`), false);
+    await list();
+  }
+
+  function state(c) {
+    if (c.status === "DECIDED") {
+      return `${t(`adj.${c.decision}`)}${c.corrected_at ? ` (${t("adj.corrected_mark")})` : ""}`;
+    }
+    return c.held_by ? `${nameOf(c.held_by)} (${Console.fmtTime(c.held_until)})` : "";
+  }
+
   async function list() {
-    const body = await api(`/v1/dedup/cases?${query({ status: "OPEN", site: filters.site, reason: filters.reason,
+    const decided = filters.status === "DECIDED";
+    $("#cases-title").textContent = t(decided ? "adj.decided_cases" : "adj.open_cases");
+    $("#cases-state").textContent = t(decided ? "adj.decision" : "adj.held_by");
+    const body = await api(`/v1/dedup/cases?${query({ status: decided ? "DECIDED" : "OPEN", site: filters.site, reason: filters.reason,
       opened_from: filters.day, opened_to: filters.day, limit: PAGE, offset })}`);
     if (!body.items.length && offset > 0 && body.total > 0) { offset = Math.max(0, body.total - PAGE); return list(); }
     $("#cases-total").textContent = `(${body.total})`;
@@ -191,14 +217,16 @@ Console.page(() => {
       el("td", { class: "small", text: Console.fmtTime(c.opened_at) }), el("td", { class: "mono", text: c.nik }),
       el("td", { text: c.site }), el("td", { class: "small" }, Console.reason(c.reason)),
       el("td", { class: "num", text: c.candidates.length }),
-      el("td", { class: "small held-by", text: c.held_by ? `${nameOf(c.held_by)} (${Console.fmtTime(c.held_until)})` : "" }),
-      el("td", {}, el("button", { type: "button", class: "small", text: t("adj.open"), onclick: () => open(c.id).catch(Console.fail) })))));
+      el("td", { class: "small held-by", text: state(c) }),
+      el("td", {}, el("button", { type: "button", class: "small", text: t("adj.open"),
+        onclick: () => (c.status === "OPEN" ? open(c.id) : view(c.id)).catch(Console.fail) })))));
     $("#no-cases").hidden = body.items.length > 0;
   }
 
   $("#take-next").addEventListener("click", () => takeNext().catch(Console.fail));
   Console.onSubmit("#case-filter", async (data) => {
-    filters = { site: String(data.get("site")).trim(), reason: data.get("reason"), day: data.get("day") };
+    filters = { status: data.get("status"), site: String(data.get("site")).trim(), reason: data.get("reason"),
+      day: data.get("day") };
     offset = 0;
     await list();
   });
@@ -237,6 +265,24 @@ Console.page(() => {
     keep(null);
     await list();
   });
+
+  // A "same person" decision found wrong: corrected to "different persons" with a reason (audited);
+  // the recording becomes unique and its card is printed.
+  if ($("#correction-form")) {
+    Console.onSubmit("#correction-form", async (data) => {
+      if (!confirm(t("adj.correct.confirm"))) return;
+      const caseId = current.id;
+      try {
+        await api(`/v1/dedup/cases/${caseId}/correct`, { method: "POST", body: { reason: String(data.get("reason")) } });
+      } catch (error) {
+        if (error.status === 409) await show(await api(`/v1/dedup/cases/${caseId}`), false); // corrected meanwhile: by whom
+        throw error;
+      }
+      Console.flash(t("adj.corrected"));
+      await show(await api(`/v1/dedup/cases/${caseId}`), false);
+      await list();
+    });
+  }
 
   Console.every(10000, list);
   // a link to a case (from a record's page) shows it; the list's button or the next case takes one

@@ -210,3 +210,54 @@ def test_a_case_stays_taken_while_its_adjudicator_works_on_it_and_runs_out_when_
     until(ran_out, timeout=90, interval=1, what="the hold's end, the page left alone")
     page.close()
     watcher.check()
+
+
+def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, api, token, browser):
+    """A look-alike decided 'same person' by mistake (DUPLICATE, no card): the adjudicator finds
+    the case among the decided ones and corrects it to 'different persons' with a reason; the
+    recording goes on to be printed."""
+    from tests.dedup.support import Recorder, grey_zone_face
+
+    url, _ = allinone
+    people = Recorder(7401)
+    resident = people.record()[0]
+    post(api, resident)
+    look_alike = post(api, grey_zone_face(people.record()[0], resident))
+    case = until(lambda: next((c for c in api.get("/v1/dedup/cases").json()["items"]
+                               if c["enrollment_id"] == look_alike["id"]), None), timeout=120, what="case opened")
+    assert api.post(f"/v1/dedup/cases/{case['id']}/decision",
+                    json={"decision": "same_person", "note": "wajah sama"}).status_code == 200
+    until(lambda: api.get(f"/v1/status/{look_alike['receipt_number']}").json()["status"] == "DUPLICATE",
+          timeout=120, what="DUPLICATE")
+
+    watcher = Watcher()
+    watcher.expect(422, f"/v1/dedup/cases/{case['id']}/correct")  # the blank reason
+    page = _adjudicator(browser, url, token, watcher)
+    page.select_option("#filter-status", "DECIDED")
+    page.click("#case-filter button[type=submit]")
+    row = page.locator(f"#cases tr[data-case='{case['id']}']")
+    expect(row.locator(".held-by")).to_contain_text(ID["adj.same_person"], timeout=WAIT)
+    row.locator("button").click()
+    expect(page.locator("#case")).to_have_attribute("data-id", case["id"], timeout=WAIT)
+    expect(page.locator("#decision-form")).to_be_hidden()
+    expect(page.locator("#correction-form")).to_be_visible()
+
+    page.fill("#correction-reason", "   ")  # three blanks pass the form; the API names the field
+    page.click("#correction-form button[type=submit]")
+    expect(page.locator("#flash.bad")).to_contain_text("reason: Tidak boleh kosong.", timeout=WAIT)
+    assert api.get(f"/v1/dedup/cases/{case['id']}").json()["corrected_at"] is None
+
+    page.fill("#correction-reason", "sidik jari diperiksa ulang: orang yang berbeda")
+    page.click("#correction-form button[type=submit]")
+    expect(page.locator("#flash")).to_contain_text(ID["adj.corrected"], timeout=WAIT)
+    expect(page.locator("#case-held")).to_contain_text("sidik jari diperiksa ulang", timeout=WAIT)
+    expect(page.locator("#correction-form")).to_be_hidden()
+    expect(row.locator(".held-by")).to_contain_text(ID["adj.corrected_mark"], timeout=WAIT)
+    shot(page, "adjudication-corrected")
+    corrected = api.get(f"/v1/dedup/cases/{case['id']}").json()
+    assert (corrected["decision"], corrected["correction_reason"]) == (
+        "different_persons", "sidik jari diperiksa ulang: orang yang berbeda")
+    until(lambda: api.get(f"/v1/status/{look_alike['receipt_number']}").json()["status"]
+          in ("PRINT_READY", "SENT_FOR_PRINTING", "PRINTED"), timeout=120, what="the corrected record goes to print")
+    page.close()
+    watcher.check()
