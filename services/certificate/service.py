@@ -14,6 +14,7 @@ from services.certificate import repository
 from services.certificate.document import CertificateDocument, DinasIdentity, ResidentData, render_pdf
 from services.certificate.models import CertStatus, Certificate, DedupEngine, Resident, RevokeCode, messaging
 from shared.auth.audit import audit
+from shared.certificate.reasons import PUBLIC_REASON
 from shared.certificate.token import (
     DEFAULT_LEEWAY, WITA, CertificateClaims, Reason, TokenError, VerifiedToken, sign_token, verify_signature,
 )
@@ -45,13 +46,6 @@ REVOKE_ON = {
 }
 # What a verifier is told about a certificate that is no longer valid: a fixed text per code, never
 # the operator's own note (it may hold personal details; it stays in GET /v1/certificates/{number}).
-PUBLIC_REASON = {
-    RevokeCode.CARD_ISSUED: "KTP-el sudah diserahkan kepada pemiliknya / the KTP-el card has been handed over",
-    RevokeCode.DUPLICATE: "data ganda / duplicate record",
-    RevokeCode.ENROLL_FAILURE: "perekaman harus diulang / must be re-recorded",
-    RevokeCode.OPERATOR: "dicabut oleh Dinas / revoked by the dinas",
-    RevokeCode.SUPERSEDED: "diganti surat keterangan yang lebih baru / replaced by a newer certificate",
-}
 POLICY_BATCH = 100
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.enrollment.models import Status
+from shared.certificate.reasons import PUBLIC_REASON
 from shared.dates import english_date, indonesian_date
 from shared.sites import place
 
@@ -104,10 +105,20 @@ def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tupl
             return text_id, text_en
         text = NEW_CERTIFICATE_TEXT if detail.get("supersedes") else CERTIFICATE_TEXT
         return text[0].format(date=indonesian_date(until)), text[1].format(date=english_date(until))
-    if step == "CERTIFICATE_REVOKED" and isinstance(detail.get("reason"), str):
-        reason_id, _, reason_en = detail["reason"].partition(" / ")
+    if step == "CERTIFICATE_REVOKED" and (reason := revoked_reason(detail)):
+        reason_id, _, reason_en = reason.partition(" / ")
         return REVOKED_TEXT[0].format(reason=reason_id), REVOKED_TEXT[1].format(reason=reason_en or reason_id)
     return text_id, text_en
+
+
+def revoked_reason(detail: Mapping[str, Any]) -> str | None:
+    """Why a revoked certificate ended, "Indonesian / English": today's words for the code the step
+    keeps (shared.certificate.reasons), not the words its event carried when it was stored; those
+    only for a step without a known code."""
+    code, stored = detail.get("code"), detail.get("reason")
+    if isinstance(code, str) and code in PUBLIC_REASON:
+        return PUBLIC_REASON[code]
+    return stored if isinstance(stored, str) else None
 
 
 # Shown while a recording waits and de-duplication is paused; {reason} is the operator's reason.

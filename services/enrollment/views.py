@@ -15,7 +15,7 @@ from services.enrollment.schemas import (
 )
 from services.enrollment.service import PublicStatusData
 from services.enrollment.timeline import (
-    HELD_STATUS_TEXT, PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT, public_texts,
+    HELD_STATUS_TEXT, PAUSED_TEXT, REPLACED_TEXT, STATUS_TEXT, STEP_TEXT, public_texts, revoked_reason,
 )
 from shared.sites import place
 
@@ -82,6 +82,8 @@ def public_status_view(data: PublicStatusData) -> PublicStatus:
         view = step_view(entry)
         # In words: a place's name, a date as printed, why a certificate ended, whether it is a new one
         view.text_id, view.text_en = public_texts(view.step, view.detail, e.pickup_site)
+        if view.step == "CERTIFICATE_REVOKED" and (reason := revoked_reason(view.detail)):
+            view.detail = {**view.detail, "reason": reason}  # the words of the text, today's
         # The public sees where and when, never who recorded it, serial or certificate numbers.
         view.detail = {k: v for k, v in view.detail.items()
                        if k in ("site", "reason", "valid_until", "replacement_receipt")}

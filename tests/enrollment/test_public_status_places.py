@@ -178,3 +178,26 @@ async def test_a_certificate_issued_again_replaces_the_first_on_the_timeline(enr
          f"New interim certificate issued in place of the earlier one, valid until {english_date(new)}"),
     ]
     assert first.number not in str(status) and second.json()["number"] not in str(status)
+
+
+async def test_a_revocation_stored_before_a_change_of_words_reads_in_todays_words(enrollment_api, pg_url):  # noqa: F811
+    """A step keeps its event's code; the words of a revocation are today's for that code
+    (shared.certificate.reasons), not those its event carried when the step was stored. A step
+    stored without a code keeps the words it has."""
+    enrollment_id, receipt = await _recorded(enrollment_api, 7106)
+    await _events(
+        pg_url, enrollment_id,
+        # events of an earlier certificate service, whose words for card_issued were shorter
+        ("certificate.revoked", {"number": "470/0002/Dukcapil/2026", "code": "card_issued",
+                                 "reason": "KTP-el diserahkan / card handed over"}),
+        ("certificate.revoked", {"number": "470/0003/Dukcapil/2026", "reason": "dicabut / revoked"}),
+    )
+    status = (await enrollment_api.get(f"/v1/status/{receipt}")).json()
+    coded, uncoded = [step for step in status["timeline"] if step["step"] == "CERTIFICATE_REVOKED"]
+    assert (coded["text_id"], coded["text_en"]) == (
+        "Surat Keterangan dicabut: KTP-el sudah diserahkan kepada pemiliknya",
+        "Interim certificate revoked: the KTP-el card has been handed over")
+    assert coded["detail"]["reason"] == HANDED_OVER
+    assert (uncoded["text_id"], uncoded["text_en"]) == ("Surat Keterangan dicabut: dicabut",
+                                                        "Interim certificate revoked: revoked")
+    assert uncoded["detail"]["reason"] == "dicabut / revoked"
