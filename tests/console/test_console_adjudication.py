@@ -164,6 +164,23 @@ def test_same_person_is_said_of_the_candidate_the_adjudicator_chooses(allinone, 
     page.click("#take-next")
     expect(page.locator("#case")).to_have_attribute("data-id", case["id"], timeout=WAIT)
     expect(page.locator("#same-as-row")).to_be_visible()
+    # The recording and its candidates stay in one row, however many and however narrow the page:
+    # the row scrolls sideways and the recording stays at the left, beside the candidate in view.
+    page.set_viewport_size({"width": 760, "height": 900})
+    sides = page.locator("#case-compare > .person")
+    expect(sides).to_have_count(3)
+    tops = sides.evaluate_all("els => els.map((e) => Math.round(e.getBoundingClientRect().top))")
+    assert len(set(tops)) == 1, f"the side-by-side view wrapped: tops {tops}"
+    compare = page.locator("#case-compare")
+    assert compare.evaluate("e => e.scrollWidth > e.clientWidth"), "no sideways scroll"
+    compare.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    page.wait_for_timeout(200)
+    left = compare.evaluate("e => e.getBoundingClientRect().left")
+    assert abs(sides.first.evaluate("e => e.getBoundingClientRect().left") - left) < 2, "the recording scrolled away"
+    last = sides.last.evaluate("e => e.getBoundingClientRect().right")
+    assert last <= compare.evaluate("e => e.getBoundingClientRect().right") + 1  # the last candidate in view
+    shot(page, "adjudication-side-by-side-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.check("input[value=same_person]")
     page.fill("#decision-note", "wajah dan sidik jari sama dengan kandidat 2")
     page.click("#decision-form button[type=submit]")  # no candidate chosen: said so, nothing sent
