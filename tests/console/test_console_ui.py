@@ -275,7 +275,8 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
     url, _ = allinone
     watcher = Watcher()
     # a printed card (hand over, reprint), a valid certificate (revoke), an open case (decide), a
-    # paused engine (resume); the all-in-one's print servers (drain) and redirects (cancel)
+    # case decided 'same person' (correct), a paused engine (resume); the all-in-one's print servers
+    # (drain) and redirects (cancel)
     a = recording(501, pickup_site="53.71.04")
     first = post(api, a)
     until(lambda: status_of(api, first["receipt_number"]) == "PRINTED", what="A's card printed")
@@ -285,6 +286,12 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
                                                       if k not in ("station_recording_id", "recording", "biometrics")}))
     until(lambda: status_of(api, stranger["receipt_number"]) == "ADJUDICATION", what="case opened")
     case = next(c for c in api.get("/v1/dedup/cases").json()["items"] if c["enrollment_id"] == stranger["id"])
+    another = post(api, recording(9502, resident={k: v for k, v in a.items()
+                                                  if k not in ("station_recording_id", "recording", "biometrics")}))
+    until(lambda: status_of(api, another["receipt_number"]) == "ADJUDICATION", what="a second case opened")
+    decided = next(c for c in api.get("/v1/dedup/cases").json()["items"] if c["enrollment_id"] == another["id"])
+    assert api.post(f"/v1/dedup/cases/{decided['id']}/decision",
+                    json={"decision": "same_person", "note": "orang yang sama"}).status_code == 200
     assert api.post("/v1/dedup/engine/pause", json={"reason": "uji konfirmasi"}).json()["paused"]
     node = until(lambda: next((n for n in api.get("/v1/print/nodes", params={"limit": 200}).json()["items"]
                                if n["site"] == "53.71.04" and n["status"] == "LIVE"), None), what="a live print server")
@@ -316,6 +323,11 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
     page.fill("#decision-note", "sidik jari sama")
     page.click("#decision-form button[type=submit]")
 
+    page.goto(f"{url}/console/adjudication?case={decided['id']}")
+    expect(page.locator("#correction-form")).to_be_visible(timeout=WAIT)
+    page.fill("#correction-reason", "orang yang berbeda")
+    page.click("#correction-form button[type=submit]")
+
     page.goto(f"{url}/console/certificates")
     page.fill("#find-number", cert["number"])
     page.click("#find-form button[type=submit]")
@@ -332,6 +344,7 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
         ID["print.hand_over.confirm"].format(serial=job["serial"]),
         ID["print.reprint.confirm"].format(serial=job["serial"]),
         ID["adj.decide.confirm"].format(decision=ID["adj.same_person"]),
+        ID["adj.correct.confirm"],
         ID["cert.revoke.confirm"].format(number=cert["number"]),
     ]
     assert sent == [], sent  # nothing was asked of the API but to look
@@ -343,6 +356,7 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
     jobs = api.get("/v1/print/jobs", params={"enrollment_id": first["id"]}).json()["items"]
     assert [(j["id"], j["status"], j["serial"]) for j in jobs] == [(job["id"], "PRINTED", job["serial"])]
     assert api.get(f"/v1/dedup/cases/{case['id']}").json()["status"] == "OPEN"
+    assert api.get(f"/v1/dedup/cases/{decided['id']}").json()["corrected_at"] is None
     assert api.get(f"/v1/certificates/{cert['number']}").json()["status"] == "VALID"
     page.close()
     watcher.check()
