@@ -120,9 +120,18 @@ def post(client: httpx.Client, rec: dict) -> dict:
     return response.json()
 
 
+def issue_certificate(client: httpx.Client, enrollment_id: str) -> dict:
+    """A certificate for a recording, as the dinas issues it; the certificate service learns the
+    recording from its event, maybe a moment after the enrollment service answered (404 until then)."""
+    response = until(lambda: (r := client.post("/v1/certificates", json={"enrollment_id": enrollment_id})).status_code
+                     != 404 and r, what=f"the certificate service knows recording {enrollment_id}")
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def status_of(client: httpx.Client, receipt: str) -> str:
     return client.get(f"/v1/status/{receipt}").json()["status"]
 
 
-__all__ = ["Watcher", "chromium_path", "launch", "login", "post", "shot", "status_of", "until", "sync_playwright",
-           "SHOTS"]
+__all__ = ["Watcher", "chromium_path", "issue_certificate", "launch", "login", "post", "shot", "status_of", "until",
+           "sync_playwright", "SHOTS"]

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from console.i18n import MESSAGES
-from tests.console.browser import Watcher, chromium_path, login, post, shot, status_of, until
+from tests.console.browser import Watcher, chromium_path, issue_certificate, login, post, shot, status_of, until
 from tests.support.api import recording
 from tests.support.processes import ektp
 
@@ -134,9 +134,7 @@ def test_the_public_pages_fit_a_phone(allinone, token, api, browser):
     watcher = Watcher()
     resident = post(api, recording(401, pickup_site="53.71.04"))
     until(lambda: status_of(api, resident["receipt_number"]) != "RECEIVED", what="recording decided")
-    issued = api.post("/v1/certificates", json={"enrollment_id": resident["id"]})
-    assert issued.status_code in (200, 201), issued.text
-    cert_token = issued.json()["token"]
+    cert_token = issue_certificate(api, resident["id"])["token"]
     phone = watcher.attach(browser.new_context(viewport={"width": 390, "height": 844}).new_page())
     watcher.expect(404, "/console/nope")
     for lang in ("id", "en"):
@@ -225,7 +223,7 @@ def test_the_systems_codes_are_shown_as_words(allinone, token, api, browser):
     a = recording(403, pickup_site="53.71.04")
     first = post(api, a)
     until(lambda: status_of(api, first["receipt_number"]) != "RECEIVED", what="A decided")
-    cert = api.post("/v1/certificates", json={"enrollment_id": first["id"]}).json()
+    cert = issue_certificate(api, first["id"])
     revoked = api.post(f"/v1/certificates/{cert['number']}/revoke", json={"reason": "data salah"})
     assert revoked.json()["revoke_code"] == "operator"
     stranger = post(api, recording(9403, resident={k: v for k, v in a.items()
@@ -281,7 +279,7 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
     first = post(api, a)
     until(lambda: status_of(api, first["receipt_number"]) == "PRINTED", what="A's card printed")
     job = api.get("/v1/print/jobs", params={"enrollment_id": first["id"]}).json()["items"][0]
-    cert = api.post("/v1/certificates", json={"enrollment_id": first["id"]}).json()
+    cert = issue_certificate(api, first["id"])
     stranger = post(api, recording(9501, resident={k: v for k, v in a.items()
                                                       if k not in ("station_recording_id", "recording", "biometrics")}))
     until(lambda: status_of(api, stranger["receipt_number"]) == "ADJUDICATION", what="case opened")
@@ -405,7 +403,7 @@ def test_a_certificate_about_to_expire_is_renewed_from_its_page(allinone, token,
     watcher = Watcher()
     resident = post(api, recording(601, pickup_site="53.71.04"))
     until(lambda: status_of(api, resident["receipt_number"]) != "RECEIVED", what="recording decided")
-    old = api.post("/v1/certificates", json={"enrollment_id": resident["id"]}).json()
+    old = issue_certificate(api, resident["id"])
     page = watcher.attach(browser.new_context(viewport={"width": 1280, "height": 900}).new_page())
     page.on("dialog", lambda dialog: dialog.accept())
     login(page, url, token)
