@@ -208,3 +208,28 @@ def test_chip_code_on_the_back_references_the_record(card_data: CardData) -> Non
 
 def test_render_is_deterministic(card_data: CardData) -> None:
     assert render_card(card_data).pdf == render_card(card_data).pdf
+
+
+def _drawn_width(pdf: bytes, text: str) -> float:
+    """Width in pt of `text` as drawn on the front page (its first occurrence)."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        page = doc[0]
+        textpage = page.get_textpage()
+        found = textpage.search(text, match_case=True).get_next()
+        assert found is not None, text
+        start, count = found
+        return textpage.get_charbox(start + count - 1)[2] - textpage.get_charbox(start)[0]
+    finally:
+        doc.close()
+
+
+def test_a_condensed_value_leaves_the_labels_below_it_at_their_width(make_card: Any) -> None:
+    # A street of wide letters is condensed to fit its two lines; the labels drawn after it are not:
+    # the condensing (the PDF's text horizontal scale) ends with the value's own lines. Before, it
+    # stayed set, and 'RT/RW' and every label below it printed squeezed like the street.
+    street = "JL. WWWWWWWWW WWWWWWWWW MMMMMMMMMM WWWWWWWW NO. 1234 BLOK WW"  # 60 characters
+    plain = render_card(make_card()).pdf
+    squeezed = render_card(make_card(street=street)).pdf
+    for label in ("RT/RW", "Kel/Desa", "Berlaku Hingga"):
+        assert _drawn_width(squeezed, label) == pytest.approx(_drawn_width(plain, label), abs=0.05), label

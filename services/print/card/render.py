@@ -155,12 +155,16 @@ def _draw_texts(c: Canvas, placed: list[_Placed]) -> None:
             c.drawString(f.label_x * mm, base, f.label)
         if f.colon_x is not None:
             c.drawString(f.colon_x * mm, base, ":")
+        # The horizontal scale (PDF Tz) is graphics state and outlives the text object: kept inside
+        # saveState/restoreState, the condensing of a value ends with its lines, not the labels below.
+        c.saveState()
         for i, line in enumerate(p.lines):
             t = c.beginText(_x_of(p, line), base - i * _line_pitch(f) * mm)
             t.setFont(f.font, f.size)
             t.setHorizScale(p.hscale * 100)
             t.textOut(line)
             c.drawText(t)
+        c.restoreState()
 
 
 def _draw_image(c: Canvas, name: str, img: Image.Image, dpi: int, *, cover: bool) -> BBox:
