@@ -40,8 +40,16 @@ class ServiceName(StrEnum):
 
 
 def _settings(**overrides: object) -> Settings:
+    """The settings, or exit 2 with one line for each refused one, named as it is set (EKTP_...)."""
+    from pydantic import ValidationError
+
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for error in exc.errors():  # a check of several settings at once has no loc: its message names them
+            name = f"EKTP_{'_'.join(map(str, error['loc'])).upper()}: " if error["loc"] else ""
+            typer.echo(f"error in settings: {name}{error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
     except ValueError as exc:
         typer.echo(f"error in settings: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -22,6 +22,12 @@ done
 server=$!
 trap 'kill -INT $server 2>/dev/null; wait $server' INT TERM
 for _ in $(seq 1 120); do
+  if ! kill -0 "$server" 2>/dev/null; then # `ektp up` stopped (e.g. it refused a setting: it said which)
+    code=0
+    wait "$server" || code=$?
+    echo "ektp up stopped (exit $code): nothing is running, no demo posted." >&2
+    exit "$code"
+  fi
   .venv/bin/python -c "import httpx,sys; sys.exit(httpx.get('http://127.0.0.1:$port/readyz').status_code != 200)" \
     2>/dev/null && break
   sleep 0.5
