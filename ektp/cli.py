@@ -524,30 +524,31 @@ def station_push(
     db = open_queue(queue)
     before = counts(db)
     deadline = time.monotonic() + give_up_after if give_up_after else None
-    with Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-                  console=Console(stderr=True)) as bar:
-        task = bar.add_task("push", total=before["pending"], detail="")
+    # A push that stops says why in the last line of stderr: after the progress bar's own last line.
+    try:
+        with Progress(TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+                      console=Console(stderr=True)) as bar:
+            task = bar.add_task("push", total=before["pending"], detail="")
 
-        def progress(result, pending, note) -> None:  # type: ignore[no-untyped-def]
-            bar.update(task, completed=before["pending"] - pending,
-                       detail=f"created {result.sent}, replayed {result.replayed}, refused {result.refused}, "
-                              f"retries {result.retries}")
-            if note:  # a retry or a change of batch size: a line of its own, kept in a log
-                bar.console.print(note, markup=False, highlight=False, soft_wrap=True)
+            def progress(result, pending, note) -> None:  # type: ignore[no-untyped-def]
+                bar.update(task, completed=before["pending"] - pending,
+                           detail=f"created {result.sent}, replayed {result.replayed}, refused {result.refused}, "
+                                  f"retries {result.retries}")
+                if note:  # a retry or a change of batch size: a line of its own, kept in a log
+                    bar.console.print(note, markup=False, highlight=False, soft_wrap=True)
 
-        try:
             result = push(db, url=url, token=credential, batch_size=batch_size,
                           backoff=Backoff(cap=max_backoff), deadline=deadline, progress=progress)
-        except PushRefused as exc:
-            typer.echo(f"the server refused this station's credential: {exc}. The recordings stay pending: "
-                       "push again with the right credential (--token).", err=True)
-            raise typer.Exit(3) from None
-        except TimeoutError as exc:
-            typer.echo(f"gave up after {give_up_after} s: {exc}", err=True)
-            raise typer.Exit(4) from None
-        except NotTheApi as exc:
-            typer.echo(f"wrong --url: {exc}", err=True)
-            raise typer.Exit(5) from None
+    except PushRefused as exc:
+        typer.echo(f"the server refused this station's credential: {exc}. The recordings stay pending: "
+                   "push again with the right credential (--token).", err=True)
+        raise typer.Exit(3) from None
+    except TimeoutError as exc:
+        typer.echo(f"gave up after {give_up_after} s: {exc}", err=True)
+        raise typer.Exit(4) from None
+    except NotTheApi as exc:
+        typer.echo(f"wrong --url: {exc}", err=True)
+        raise typer.Exit(5) from None
     # "refused_now": refused by this push; "queue": the whole queue's state after it.
     typer.echo(json.dumps({"created": result.sent, "replayed": result.replayed, "refused_now": result.refused,
                            "retries": result.retries, "queue": counts(db)}))

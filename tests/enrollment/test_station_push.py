@@ -162,6 +162,7 @@ def test_a_revoked_credential_fails_the_push_in_one_line_even_with_nothing_pendi
     refused = [line for line in idle.stderr.splitlines() if "credential" in line]
     assert len(refused) == 1 and refused[0].startswith("the server refused this station's credential: 401 "), \
         idle.stderr
+    assert idle.stderr.splitlines()[-1] == refused[0]  # the last line, under the progress bar's
     assert "retry" not in idle.stderr and "pickup sites" not in idle.stderr
     assert idle.stdout == ""
 
@@ -201,6 +202,7 @@ def test_a_server_error_for_the_sites_is_retried_until_the_deadline_not_passed_o
         pushed = push_cli(offline(tmp_path), queue, down, "t", "--give-up-after", "2")
 
     assert pushed.returncode == 4, pushed.stderr
+    assert pushed.stderr.splitlines()[-1].startswith("gave up after 2.0 s: "), pushed.stderr  # the last line
     assert "retry 1 in " in pushed.stderr
     assert f"GET {down}/v1/enrollments/sites answered 503 maintenance: back at 06:00" in pushed.stderr
     assert ("0 recording(s) still pending at the deadline; last failure: GET " in pushed.stderr
@@ -404,7 +406,8 @@ def test_a_web_server_that_is_not_the_api_stops_the_push(tmp_path, status, heade
         pushed = push_cli(offline(tmp_path), queue, other, "t", "--give-up-after", "3")
 
     assert pushed.returncode == 5, pushed.stderr
-    assert says in pushed.stderr
+    # the last line of stderr, where a cron mail or a terminal ends: it was the progress bar's "pushing 0/1"
+    assert says in pushed.stderr.splitlines()[-1], pushed.stderr
     assert queue_counts(queue) == {"pending": 1}
 
 
