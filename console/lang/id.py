@@ -32,6 +32,9 @@ MESSAGES: dict[str, str] = {
     "error.wrong_role": "Peran Anda tidak boleh melakukan ini.",
     "error.case_decided": "Kasus ini sudah diputuskan.",
     "error.case_held": "Adjudikator lain sedang memutuskan kasus ini.",
+    "error.case_open": "Kasus ini belum diputuskan: putuskan dulu.",
+    "error.case_not_same_person": "Hanya keputusan 'orang yang sama' yang dapat dikoreksi.",
+    "error.case_corrected": "Keputusan kasus ini sudah dikoreksi; sebuah kasus hanya dikoreksi sekali.",
     "error.not_printed": "Hanya kartu yang sudah dicetak dan belum diserahkan yang dapat diserahkan atau "
                          "dicetak ulang.",
     "error.not_valid": "Surat Keterangan ini sudah tidak berlaku.",
@@ -311,7 +314,7 @@ MESSAGES: dict[str, str] = {
     "adj.mine": "Kasus ini Anda pegang sampai {until}; orang lain tidak dapat memutuskannya selama itu.",
     "adj.release": "Kembalikan tanpa keputusan",
     "adj.released": "Kasus dikembalikan: adjudikator lain dapat mengambilnya.",
-    "adj.decided_by": "Diputuskan ({decision}) oleh {who} pada {at}.",
+    "adj.decided_by": "Diputuskan ({decision}) oleh {who} pada {at}, dengan catatan: “{note}”.",
     "adj.same_as": "dengan",
     "adj.same_as.choose": "Pilih kandidat yang orangnya sama.",
     "adj.filter": "Tampilkan",

@@ -93,10 +93,16 @@ Console.page(() => {
     fill("#case-reason", [`${t("reason")}: `, Console.reason(c.reason), ` · ${t("adj.opened")} ${Console.fmtTime(c.opened_at)}`]);
     const held = $("#case-held");
     held.hidden = !(c.status === "DECIDED" || (!mine && c.held_by));
-    // a corrected case was first decided "same person": both decisions are said, in order
+    // a corrected case was first decided "same person": both decisions are said, in order, the first
+    // with the candidate it named and its note (what a correction is asked to judge)
     const first = c.corrected_at ? "same_person" : c.decision;
+    // CaseDetail gives both sides with photos; a plain CaseView only ids, NIKs and scores
+    const sides = c.matches || c.candidates;
+    const matched = sides.findIndex((x) => x.enrollment_id === c.matched_enrollment_id);
+    const decision = t(`adj.${first}`) + (first === "same_person" && matched >= 0
+      ? ` ${t("adj.same_as")} ${t("adj.candidate", { n: matched + 1 })} · ${sides[matched].nik}` : "");
     held.textContent = c.status === "DECIDED"
-      ? [t("adj.decided_by", { decision: t(`adj.${first}`), who: nameOf(c.decided_by), at: Console.fmtTime(c.decided_at) }),
+      ? [t("adj.decided_by", { decision, who: nameOf(c.decided_by), at: Console.fmtTime(c.decided_at), note: c.note || "" }),
         c.corrected_at ? t("adj.corrected_by", { who: nameOf(c.corrected_by), at: Console.fmtTime(c.corrected_at),
           reason: c.correction_reason }) : ""].filter(Boolean).join(" ")
       : c.held_by ? t("adj.held", { who: nameOf(c.held_by), until: Console.fmtTime(c.held_until) }) : "";
@@ -110,8 +116,6 @@ Console.page(() => {
     const form = $("#decision-form");
     form.hidden = !(mine || free);
     $("#release").hidden = !mine;
-    // CaseDetail gives both sides with photos; a plain CaseView only ids, NIKs and scores
-    const sides = c.matches || c.candidates;
     const records = await Promise.all([c.enrollment_id, ...sides.map((x) => x.enrollment_id)].map(person));
     fill("#case-compare", [
       column(t("adj.recording"), c.recording, records[0], null),

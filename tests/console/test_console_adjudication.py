@@ -258,6 +258,10 @@ def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, ap
     expect(page.locator("#case")).to_have_attribute("data-id", case["id"], timeout=WAIT)
     expect(page.locator("#decision-form")).to_be_hidden()
     expect(page.locator("#correction-form")).to_be_visible()
+    # the decision to judge: the candidate it named and its note (it said only who decided, and when)
+    held = page.locator("#case-held")
+    expect(held).to_contain_text(f"{ID['adj.same_person']} {ID['adj.same_as']} {ID['adj.candidate'].format(n=1)} · ")
+    expect(held).to_contain_text("“wajah sama”")
 
     page.fill("#correction-reason", "   ")  # three blanks pass the form; the API names the field
     page.click("#correction-form button[type=submit]")

@@ -20,6 +20,9 @@ from shared.errors import install_error_handlers
 from tests.console.browser import Watcher, chromium_path
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
+# The refusals of an adjudication case (409: case_held, case_decided, case_open, case_corrected, ...),
+# which the adjudication page says in words: the API's detail is in English only.
+CASE_CONFLICTS = re.findall(r'code="(case_\w+)"', (CONSOLE.parent / "services" / "dedup" / "service.py").read_text())
 # Every reason the services give as a code, which the pages show in words (Console.reason): a
 # de-duplication's (services/dedup: the matcher, the same-NIK rules, an adjudicator's decision, an
 # external ABIS's refusals), a certificate's revocation, a verification's, a cancelled card's.
@@ -62,7 +65,7 @@ def test_every_literal_key_in_templates_and_scripts_is_in_the_dictionary():
                           "status": ["RECEIVED", "ENROLL_FAILURE", "ADJUDICATION", "DUPLICATE", "PRINT_READY",
                                      "SENT_FOR_PRINTING", "PRINTED", "ISSUED"],
                           "verify.status": ["valid", "expired", "revoked", "unknown", "invalid"],
-                          "node": ["LIVE", "DRAINING", "LOST"], "reason": REASON_CODES,
+                          "node": ["LIVE", "DRAINING", "LOST"], "reason": REASON_CODES, "error": CASE_CONFLICTS,
                           "dedup": ["WAITING", "ADJUDICATION", "DECIDED", "unique", "duplicate", "adjudication",
                                     "enroll_failure"]}.items():
         assert {f"{prefix}.{c}" for c in codes} <= keys, sorted({f"{prefix}.{c}" for c in codes} - keys)
