@@ -502,8 +502,8 @@ def station_push(
 
     Progress and retries go to stderr, the JSON summary to stdout. Exit codes: 0 all pushed, 2 usage
     (no credential, a --url that is not http(s)), 3 the credential refused (the recordings stay
-    pending; with nothing pending too), 4 --give-up-after reached, 5 no ektp API at --url (a 404/405
-    or a redirect).
+    pending; with nothing pending too), 4 --give-up-after reached, 5 no ektp API at --url (a 404/405,
+    a redirect, or a TLS handshake that fails: https:// to a plain HTTP port, an untrusted certificate).
     """
     import time
 

@@ -24,6 +24,7 @@ import gzip
 import json
 import random
 import sqlite3
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def sites_of(answer: Any) -> tuple[str, ...]:
 def learn_sites(db: sqlite3.Connection, http: httpx.Client, *, timeout: Any = httpx.USE_CLIENT_DEFAULT) -> str:
     """Asks the server which pickup sites its dinas serves and keeps them; returns a note for the
     operator: the list if it is new, else "". Raises as for a batch's answer: PushRefused (401/403, the
-    credential), NotTheApi (404/405, a redirect), and for what a retry may fix httpx.HTTPError (the
+    credential), NotTheApi (404/405, a redirect, TLS refused), and for what a retry may fix httpx.HTTPError (the
     link) or BadAnswer (any other status, an answer that is not the sites)."""
     response = http.get(SITES_PATH, timeout=timeout)
     _stop_if_final(response)
@@ -408,8 +409,8 @@ class PushRefused(Exception):
 
 
 class NotTheApi(Exception):
-    """What answers at the URL is not the ektp enrollment API (404/405, a redirect): a wrong --url, not a
-    link that is down, so retrying forever would only hide it."""
+    """What answers at the URL is not the ektp enrollment API (404/405, a redirect, a TLS handshake that
+    fails on TLS itself): a wrong --url, not a link that is down, so retrying forever would only hide it."""
 
 
 class BadAnswer(ValueError):
@@ -453,6 +454,28 @@ def _cause(exc: httpx.HTTPError) -> str:
     """A short cause for the operator: `cannot connect ([Errno 111] Connection refused)`."""
     kind = next((text for cls, text in _CAUSES.items() if isinstance(exc, cls)), type(exc).__name__)
     return f"{kind} ({exc})" if str(exc) else kind
+
+
+# A TLS error under a failed connect that a retry cannot fix (the server speaks no TLS at the port, its
+# certificate is not trusted), as opposed to a handshake cut short by the link (EOF, a reset).
+_TLS_CUT_SHORT = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
+def _stop_if_tls_refused(exc: httpx.HTTPError) -> None:
+    """Raises NotTheApi for a request that failed on TLS itself: a wrong --url (https:// to a plain HTTP
+    port) or a server misconfigured, which a retry would only repeat, forever without --give-up-after."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None or isinstance(cause, _TLS_CUT_SHORT):
+        return
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        hint = "the server's certificate is not trusted for this host"
+    elif cause.reason == "WRONG_VERSION_NUMBER":
+        hint = "the server speaks plain HTTP at this port (http:// ?)"
+    else:
+        hint = "the server's TLS does not agree with this station's"
+    raise NotTheApi(f"{exc.request.method} {exc.request.url} failed on TLS ({exc}): {hint}")
 
 
 def _error_of(response: httpx.Response) -> str:
@@ -561,6 +584,7 @@ class _Pusher:
             try:
                 note = learn_sites(self.db, self.http, timeout=self._request_timeout())
             except httpx.HTTPError as exc:
+                _stop_if_tls_refused(exc)
                 self._retry(_cause(exc))
             except BadAnswer as exc:
                 self._retry(str(exc))
@@ -591,6 +615,7 @@ class _Pusher:
             response = self.http.post("/v1/enrollments/batch", content=body, timeout=self._request_timeout(),
                                       headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
         except httpx.HTTPError as exc:
+            _stop_if_tls_refused(exc)
             cause = _cause(exc)
             if isinstance(exc, _CUT_SHORT) and self.size.post_failed():
                 cause += f"; batches of {self.size.size} from now on"
@@ -642,8 +667,8 @@ def push(db: sqlite3.Connection, *, url: str, token: str, batch_size: int = 100,
          progress: ProgressFn = lambda result, pending, note: None,
          client: httpx.Client | None = None) -> PushResult:
     """Pushes every pending recording; returns when none is left, raises TimeoutError at `deadline` (a
-    monotonic time), PushRefused if the credential is refused, NotTheApi if the URL is wrong, ValueError
-    for a URL that is not http(s)."""
+    monotonic time), PushRefused if the credential is refused, NotTheApi if the URL is wrong (or TLS
+    fails on TLS itself), ValueError for a URL that is not http(s)."""
     http = client or httpx.Client(base_url=check_url(url), timeout=timeout,
                                   headers={"Authorization": f"Bearer {token}"})
     try:

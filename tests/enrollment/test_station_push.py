@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import ssl
 import subprocess
 import threading
 import time
@@ -78,9 +79,10 @@ def url(enrollment_service) -> str:  # noqa: F811
 
 @contextmanager
 def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              sites: list[str] | None = None) -> Iterator[str]:
+              sites: list[str] | None = None, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
     """A web server on loopback that is not the ektp API: every request gets the same answer, but for
-    the GET of the served sites when `sites` is given (then answered as the API does). Yields its URL."""
+    the GET of the served sites when `sites` is given (then answered as the API does); over TLS with
+    `tls` (a certificate and its key). Yields its URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -105,10 +107,14 @@ def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = N
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:  # (certificate, key)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -408,6 +414,38 @@ def test_a_web_server_that_is_not_the_api_stops_the_push(tmp_path, status, heade
     assert pushed.returncode == 5, pushed.stderr
     # the last line of stderr, where a cron mail or a terminal ends: it was the progress bar's "pushing 0/1"
     assert says in pushed.stderr.splitlines()[-1], pushed.stderr
+    assert queue_counts(queue) == {"pending": 1}
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no one signed, and its key."""
+    certificate, key = tmp_path / "server.pem", tmp_path / "server.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
+    return certificate, key
+
+
+@pytest.mark.parametrize(("tls", "says"), [
+    # https:// to a plain HTTP server: each attempt failed with [SSL: WRONG_VERSION_NUMBER] and was
+    # retried like a link that is down, until --give-up-after (exit 4), or forever without it.
+    (False, "failed on TLS ([SSL: WRONG_VERSION_NUMBER] wrong version number"),
+    (True, "failed on TLS ([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+])
+def test_a_tls_handshake_that_fails_on_tls_stops_the_push(tmp_path, tls, says):
+    queue = offline_queue(tmp_path)
+
+    with answering(200, sites=list(dinas_sites("53.71")), tls=self_signed(tmp_path) if tls else None) as other:
+        https = other.replace("http://", "https://")
+        started = time.monotonic()
+        pushed = push_cli(offline(tmp_path), queue, https, "t", "--give-up-after", "20")
+
+    assert pushed.returncode == 5, pushed.stderr
+    assert time.monotonic() - started < 10
+    last = pushed.stderr.splitlines()[-1]
+    assert last.startswith(f"wrong --url: GET {https}/v1/enrollments/sites {says}"), pushed.stderr
+    assert ("plain HTTP at this port (http:// ?)" if not tls else "certificate is not trusted") in last
+    assert "retry" not in pushed.stderr
     assert queue_counts(queue) == {"pending": 1}
 
 
