@@ -80,16 +80,17 @@ def up(
     from ektp.allinone import AllInOne
     from shared.logs import configure_logging
 
-    data_dir.mkdir(parents=True, exist_ok=True)
     token_file = data_dir / "bootstrap-token"
-    token = os.environ.get("EKTP_BOOTSTRAP_TOKEN")
-    if not token:
-        token = token_file.read_text().strip() if token_file.exists() else new_token()
-        token_file.write_text(token + "\n")
-        token_file.chmod(0o600)
+    given = os.environ.get("EKTP_BOOTSTRAP_TOKEN")
+    token = given or (token_file.read_text().strip() if token_file.exists() else new_token())
     database_url = os.environ.get("EKTP_DATABASE_URL") or f"sqlite+aiosqlite:///{(data_dir / 'ektp.db').resolve()}"
     settings = _settings(database_url=database_url, bootstrap_token=token, data_dir=data_dir,
                          public_base_url=f"http://{host}:{port}", log_json=False)
+    # only once the settings are taken: a refused start leaves no data directory behind
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not given:
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
     configure_logging(settings.log_level, json=False, service="all-in-one")
     asyncio.run(AllInOne(settings, host, port, print_agents, driver=driver, seed_stock=seed_stock,
                          retention=Retention(keep_days, keep_mb)).serve())

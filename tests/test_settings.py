@@ -48,6 +48,7 @@ def test_ektp_up_refuses_a_city_in_one_line_naming_the_setting(tmp_path):
     assert done.stderr.splitlines() == [
         "error in settings: EKTP_DINAS_CITY: the city is printed under the photo on every card: "
         "issue_place: 30 characters, at most 24 fit on the card"]
+    assert not (tmp_path / "var").exists()  # it wrote var/bootstrap-token before checking the settings
 
 
 def test_run_sh_stops_when_ektp_up_refuses_to_start(tmp_path):
