@@ -14,7 +14,7 @@ from services.certificate.schemas import (
     CertificatePage, CertificateStats, CertificateView, IssueIn, RevokeIn, VerifyView,
 )
 from shared.auth.principal import Principal, Role
-from shared.deps import SessionDep, require, service_context
+from shared.deps import ReadSessionDep, SessionDep, require, service_context
 from shared.errors import NotFound
 from shared.keys import jwks
 from shared.ratelimit import rate_limit
@@ -70,7 +70,7 @@ async def search(
 
 
 @router.get("/certificates/stats", response_model=CertificateStats, summary="Counts for the console")
-async def stats(session: SessionDep, ctx: Context, principal: Operator,
+async def stats(session: ReadSessionDep, ctx: Context, principal: Operator,
                 site: SiteQuery = None) -> CertificateStats:
     return CertificateStats(**await service.stats(session, principal, now=service.clock(ctx.settings), site=site))
 
@@ -116,6 +116,6 @@ async def get_certificate(number: Number, session: SessionDep, ctx: Context, pri
 @router.get("/verify/{token}", response_model=VerifyView, response_model_exclude_none=True, dependencies=[VerifyLimit],
             summary="Public: is this certificate valid? (rate-limited per client)",
             responses={429: {"description": "Too many requests from this client (Retry-After)"}})
-async def verify(token: Annotated[str, Path(max_length=4096)], session: SessionDep, ctx: Context) -> VerifyView:
+async def verify(token: Annotated[str, Path(max_length=4096)], session: ReadSessionDep, ctx: Context) -> VerifyView:
     result = await service.verify_online(session, token, ctx.state["public_keys"], now=service.clock(ctx.settings))
     return VerifyView(**result)

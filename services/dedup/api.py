@@ -16,7 +16,7 @@ from services.dedup.schemas import (
 )
 from shared.auth.audit import audit
 from shared.auth.principal import Principal, Role
-from shared.deps import SessionDep, SettingsDep, require, service_context
+from shared.deps import ReadSessionDep, SessionDep, SettingsDep, require, service_context
 from shared.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from shared.params import Offset, SiteQuery
 from shared.runtime import ServiceContext
@@ -40,9 +40,8 @@ def _engine_view(state, ctx: ServiceContext) -> EngineView:  # type: ignore[no-u
 
 
 @router.get("/engine", response_model=EngineView, summary="The engine's state")
-async def get_engine(session: SessionDep, ctx: Context, _: Viewer) -> EngineView:
-    state = await repository.engine_state(session)
-    await session.commit()
+async def get_engine(session: ReadSessionDep, ctx: Context, _: Viewer) -> EngineView:
+    state = await repository.engine_state(session, create=False)
     return _engine_view(state, ctx)
 
 
@@ -65,12 +64,11 @@ async def resume(session: SessionDep, ctx: Context, principal: Controller) -> En
 
 
 @router.get("/backlog", response_model=BacklogView, summary="Recordings waiting for de-duplication")
-async def backlog(session: SessionDep, _: Viewer) -> BacklogView:
+async def backlog(session: ReadSessionDep, _: Viewer) -> BacklogView:
     waiting, oldest, per_site = await repository.backlog(session)
     sites = await repository.backlog_sites(session)
     outcomes = await repository.outcome_counts(session)
-    state = await repository.engine_state(session)
-    await session.commit()
+    state = await repository.engine_state(session, create=False)
     now = dt.datetime.now(dt.UTC)
     wait = (now - oldest).total_seconds() if oldest else None
     return BacklogView(

@@ -14,11 +14,15 @@ from services.dedup.models import Case, CaseStatus, DedupRequest, EngineState, G
 from shared.db import conflict_insert, paginate
 
 
-async def engine_state(session: AsyncSession, *, for_update: bool = False) -> EngineState:
+async def engine_state(session: AsyncSession, *, for_update: bool = False, create: bool = True) -> EngineState:
+    """The row; `create=False` (a read-only session) leaves a missing one unmade and answers what
+    it would be made with."""
     stmt = select(EngineState).where(EngineState.id == 1)
     if for_update:
         stmt = stmt.with_for_update()
     state = (await session.execute(stmt)).scalar_one_or_none()
+    if state is None and not create:
+        return EngineState(id=1, paused=False, automatic=False, changed_at=dt.datetime.now(dt.UTC))
     if state is None:
         # The first callers on a fresh database (the engine starting, an operator pausing) may
         # race to make the row: one makes it, the others read it.

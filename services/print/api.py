@@ -20,7 +20,7 @@ from services.print.schemas import (
 )
 from shared.auth.principal import Principal, Role
 from shared.card.values import printed
-from shared.deps import SessionDep, require, service_context
+from shared.deps import ReadSessionDep, SessionDep, require, service_context
 from shared.params import Offset, SiteQuery, SitePath
 from shared.runtime import ServiceContext
 from shared.routing import ApiRoute
@@ -122,7 +122,7 @@ async def deregister(node_id: uuid.UUID, session: SessionDep, ctx: Context, prin
 
 @router.get("/nodes", response_model=NodePage, summary="Print nodes: live, draining, lost")
 async def list_nodes(
-    session: SessionDep, principal: Operator, site: SiteQuery = None, status: NodeStatus | None = None,
+    session: ReadSessionDep, principal: Operator, site: SiteQuery = None, status: NodeStatus | None = None,
     role: Annotated[str | None, Query(pattern="^(primary|backup)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100, offset: Offset = 0,
 ) -> NodePage:
@@ -134,7 +134,7 @@ async def list_nodes(
 
 @router.get("/jobs", response_model=JobPage, summary="Print jobs by site and status")
 async def list_jobs(
-    session: SessionDep, principal: Operator, site: SiteQuery = None, status: JobStatus | None = None,
+    session: ReadSessionDep, principal: Operator, site: SiteQuery = None, status: JobStatus | None = None,
     enrollment_id: uuid.UUID | None = None, node_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0,
 ) -> JobPage:
@@ -199,7 +199,7 @@ async def set_threshold(site: SitePath, body: ThresholdIn, session: SessionDep, 
 
 
 @router.get("/stock", response_model=list[StockView], summary="Blank-card stock per site")
-async def stock(session: SessionDep, ctx: Context, principal: Operator, site: SiteQuery = None) -> list[StockView]:
+async def stock(session: ReadSessionDep, ctx: Context, principal: Operator, site: SiteQuery = None) -> list[StockView]:
     sites = service.stock_scope(principal, site, ctx.sites)
     default = ctx.settings.print_low_stock_threshold
     if sites is not None and len(sites) == 1:
@@ -209,7 +209,7 @@ async def stock(session: SessionDep, ctx: Context, principal: Operator, site: Si
 
 @router.get("/sites/{site}/queue", response_model=QueueView,
             summary="Jobs waiting at a site and why (for autoscalers, e.g. KEDA metrics-api)")
-async def queue(site: SitePath, session: SessionDep, principal: QueueReader) -> QueueView:
+async def queue(site: SitePath, session: ReadSessionDep, principal: QueueReader) -> QueueView:
     status = await service.queue_status(session, principal, site)
     return QueueView(site=status.site, waiting=status.waiting, reason=status.reason)
 
@@ -232,5 +232,5 @@ async def clear_redirect(site: SitePath, session: SessionDep, ctx: Context, prin
 
 
 @router.get("/sites/routes", response_model=list[RouteView], summary="Sites whose cards are printed elsewhere")
-async def routes(session: SessionDep, _: Operator) -> list[RouteView]:
+async def routes(session: ReadSessionDep, _: Operator) -> list[RouteView]:
     return [RouteView.model_validate(r, from_attributes=True) for r in await repository.routes(session)]
