@@ -41,6 +41,30 @@ def _adjudicator(browser, url: str, token: str, watcher: Watcher) -> Page:  # ty
     return page
 
 
+def _filters_laid_out(page: Page, width: int) -> None:
+    """Each filter's label beside its control, on its line: at 1280 px the four and the button on one
+    line (a select took the whole width, "Alasan" sat alone at the end of the site's line); on a
+    phone one a line, the controls lined up, nothing wider than the screen."""
+    page.set_viewport_size({"width": width, "height": 900})
+    boxes = {name: [page.locator(s).bounding_box() for s in (f"label[for=filter-{name}]", f"#filter-{name}")]
+             for name in ("status", "site", "reason", "day")}
+
+    def middle(box: dict) -> float:
+        return box["y"] + box["height"] / 2
+
+    for name, (label, control) in boxes.items():
+        assert label["x"] + label["width"] <= control["x"], f"{name} at {width} px: {label} {control}"
+        assert abs(middle(label) - middle(control)) < 4, f"{name} at {width} px: {label} {control}"
+    button = page.locator("#case-filter button[type=submit]").bounding_box()
+    if width >= 1280:
+        middles = [middle(box) for box in [button, *(c for _, c in boxes.values())]]
+        assert max(middles) - min(middles) < 4, f"not one line at {width} px: {middles}"
+    else:
+        assert len({round(c["x"]) for _, c in boxes.values()}) == 1
+        assert max(c["x"] + c["width"] for _, c in boxes.values()) <= width
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone, api, browser, tmp_path: Path):
     url, proc = allinone
     admin_cli = {**proc.env, "EKTP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'ektp.db'}"}
@@ -250,6 +274,8 @@ def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, ap
     watcher = Watcher()
     watcher.expect(422, f"/v1/dedup/cases/{case['id']}/correct")  # the blank reason
     page = _adjudicator(browser, url, token, watcher)
+    _filters_laid_out(page, 1280)
+    _filters_laid_out(page, 390)
     page.select_option("#filter-status", "DECIDED")
     page.click("#case-filter button[type=submit]")
     row = page.locator(f"#cases tr[data-case='{case['id']}']")
