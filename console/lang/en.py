@@ -43,6 +43,13 @@ MESSAGES: dict[str, str] = {
     "error.redirect_loop": "This redirect would lead round back to the site.",
     "error.node_not_live": "This print server is no longer live.",
     "error.unknown_receipt": "Receipt number not found.",
+    # the fields the console sends, named so in a field problem (another keeps the API's name for it)
+    "field.reason": "Reason",
+    "field.note": "Note",
+    "field.decision": "Decision",
+    "field.candidate": "Candidate",
+    "field.enrollment_id": "Enrollment id",
+    "field.to_site": "Printed at",
     "page.status": "KTP-el status",
     "page.verify": "Verify a certificate",
     "page.login": "Log in to the console",

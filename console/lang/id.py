@@ -44,6 +44,13 @@ MESSAGES: dict[str, str] = {
     "error.redirect_loop": "Pengalihan ini akan melingkar kembali ke lokasi asal.",
     "error.node_not_live": "Server cetak ini sudah tidak aktif.",
     "error.unknown_receipt": "Nomor tanda terima tidak ditemukan.",
+    # the fields the console sends, named so in a field problem (another keeps the API's name for it)
+    "field.reason": "Alasan",
+    "field.note": "Catatan",
+    "field.decision": "Keputusan",
+    "field.candidate": "Kandidat",
+    "field.enrollment_id": "ID perekaman",
+    "field.to_site": "Dicetak di",
     "page.status": "Cek status KTP-el",
     "page.verify": "Verifikasi Surat Keterangan",
     "page.login": "Masuk ke konsol",

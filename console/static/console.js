@@ -68,10 +68,11 @@ const Console = (() => {
       return config.messages[`error.${this.code}`] || config.messages[`error.http.${this.status}`]
         || t("error.http", { status: this.status });
     }
-    // the headline plus every field problem, in the page's language
+    // the headline plus every field problem, in the page's language, the field named in it too
     describe() {
       const fields = (this.body && this.body.fields) || [];
-      const lines = fields.map((f) => `${f.field}: ${config.lang === "en" ? f.message_en : f.message_id}`);
+      const lines = fields.map((f) => `${config.messages[`field.${f.field}`] || f.field}: ${
+        config.lang === "en" ? f.message_en : f.message_id}`);
       return [this.headline(), ...lines].join("\n");
     }
     // for operators: the error's code and status, small under the message

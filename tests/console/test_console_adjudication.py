@@ -291,7 +291,8 @@ def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, ap
 
     page.fill("#correction-reason", "   ")  # three blanks pass the form; the API names the field
     page.click("#correction-form button[type=submit]")
-    expect(page.locator("#flash.bad")).to_contain_text("reason: Tidak boleh kosong.", timeout=WAIT)
+    # in the page's language, as the form names it (it said "reason: Tidak boleh kosong.")
+    expect(page.locator("#flash.bad")).to_contain_text(f"{ID['field.reason']}: Tidak boleh kosong.", timeout=WAIT)
     assert api.get(f"/v1/dedup/cases/{case['id']}").json()["corrected_at"] is None
 
     page.fill("#correction-reason", "sidik jari diperiksa ulang: orang yang berbeda")

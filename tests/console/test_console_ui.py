@@ -41,7 +41,7 @@ def test_refusals_are_shown_in_the_pages_language(allinone, token, browser):
     page.fill("#pause-reason", "   ")  # three blanks pass the form; the API refuses a blank reason
     page.click("#pause")
     expect(flash).to_contain_text("Data tidak sah", timeout=WAIT)
-    expect(flash).to_contain_text("reason: Tidak boleh kosong.")
+    expect(flash).to_contain_text("Alasan: Tidak boleh kosong.")  # the field as the page names it: "reason: "
     assert "invalid input" not in flash.inner_text()
     shot(page, "ui-error-bilingual-id")
 
@@ -75,7 +75,7 @@ def test_refusals_are_shown_in_the_pages_language(allinone, token, browser):
     page.fill("#pause-reason", "   ")
     page.click("#pause")
     expect(flash).to_contain_text("Invalid input", timeout=WAIT)
-    expect(flash).to_contain_text("reason: Must not be blank.")
+    expect(flash).to_contain_text("Reason: Must not be blank.")
     assert "Data tidak sah" not in flash.inner_text()
     page.close()
     watcher.check()
