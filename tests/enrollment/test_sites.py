@@ -112,7 +112,7 @@ def test_a_site_unknown_here_and_a_pickup_site_not_served_name_the_dinas_sites_i
     [unknown] = refused.value.fields
     assert unknown.message_id == f"Lokasi {bandung} tidak dikenal: bukan {served_id}."
     assert unknown.message_en == f"Site {bandung} is not known: it is not {served_en}."
-    [not_served] = check_served(factories.recording(pickup_site=bandung), kupang)
+    [not_served] = check_served(factories.recording({"pickup_site": bandung}), kupang)
     assert not_served.code == "pickup_site.not_served"
     assert not_served.message_id == (f"Lokasi pengambilan {bandung} tidak dilayani di sini: kartu hanya dicetak dan "
                                      f"diambil di {served_id}.")
