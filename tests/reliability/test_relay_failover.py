@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,17 +45,24 @@ def local_ports(proc: Proc) -> set[int]:
     return ports
 
 
-async def relay_holder(pg_url: str, service: str, procs: list[Proc]) -> Proc:
-    """The process whose connection holds `service`'s relay lock."""
-    conn = await asyncpg.connect(asyncpg_dsn(pg_url))
-    try:
-        port = await conn.fetchval(
-            "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1", f"ektp-lock-outbox-{service}")
-    finally:
-        await conn.close()
-    [holder] = [p for p in procs if p.alive and port in local_ports(p)]
-    return holder
+async def relay_holder(pg_url: str, service: str, procs: list[Proc], *, timeout: float = 30) -> Proc:
+    """The process whose connection holds `service`'s relay lock (waited for: on a loaded machine
+    a relay may be between two tries of the lock, or its process still opening the connection)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = await asyncpg.connect(asyncpg_dsn(pg_url))
+        try:
+            port = await conn.fetchval(
+                "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1",
+                f"ektp-lock-outbox-{service}")
+        finally:
+            await conn.close()
+        holders = [p for p in procs if p.alive and port is not None and port in local_ports(p)]
+        if len(holders) == 1 or time.monotonic() > deadline:
+            [holder] = holders
+            return holder
+        await asyncio.sleep(0.5)
 
 
 @pytest.fixture
