@@ -50,6 +50,7 @@ MESSAGES: dict[str, str] = {
     "field.candidate": "Candidate",
     "field.enrollment_id": "Enrollment id",
     "field.to_site": "Printed at",
+    "form.blank": "Must not be blank.",
     "page.status": "KTP-el status",
     "page.verify": "Verify a certificate",
     "page.login": "Log in to the console",

@@ -51,6 +51,7 @@ MESSAGES: dict[str, str] = {
     "field.candidate": "Kandidat",
     "field.enrollment_id": "ID perekaman",
     "field.to_site": "Dicetak di",
+    "form.blank": "Tidak boleh kosong.",
     "page.status": "Cek status KTP-el",
     "page.verify": "Verifikasi Surat Keterangan",
     "page.login": "Masuk ke konsol",

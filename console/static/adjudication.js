@@ -248,7 +248,17 @@ Console.page(() => {
     await list().catch(Console.fail);
   });
 
-  Console.onSubmit("#decision-form", async (data) => {
+  // A note or reason of blanks passes the form's own check (required, minlength) and was refused by
+  // the API only after the adjudicator had confirmed: it is said first, in the page's language.
+  function blank(data, form, name) {
+    if (String(data.get(name)).trim()) return false;
+    Console.flash(`${t(`field.${name}`)}: ${t("form.blank")}`, "bad");
+    form.elements[name].focus();
+    return true;
+  }
+
+  Console.onSubmit("#decision-form", async (data, form) => {
+    if (blank(data, form, "note")) return;
     const same = data.get("decision") === "same_person";
     const candidate = same ? data.get("candidate") || null : null;
     if (same && !$("#same-as-row").hidden && !candidate) { Console.flash(t("adj.same_as.choose"), "bad"); return; }
@@ -273,7 +283,8 @@ Console.page(() => {
   // A "same person" decision found wrong: corrected to "different persons" with a reason (audited);
   // the recording becomes unique and its card is printed.
   if ($("#correction-form")) {
-    Console.onSubmit("#correction-form", async (data) => {
+    Console.onSubmit("#correction-form", async (data, form) => {
+      if (blank(data, form, "reason")) return;
       if (!confirm(t("adj.correct.confirm"))) return;
       const caseId = current.id;
       try {

@@ -115,6 +115,10 @@ def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone,
 
     # Ani decides hers; Budi gives his back undecided; nothing is left for Budi to take but that one.
     ani.check("input[value=different_persons]")
+    ani.fill("#decision-note", "   ")  # blanks pass the form: said before the confirmation, nothing sent
+    ani.click("#decision-form button[type=submit]")
+    expect(ani.locator("#flash.bad")).to_have_text(f"{ID['field.note']}: {ID['form.blank']}", timeout=WAIT)
+    expect(ani.locator("#decision-note")).to_be_focused()
     ani.fill("#decision-note", "sidik jari dan wajah berbeda")
     ani.click("#decision-form button[type=submit]")
     expect(ani.locator("#case")).to_be_hidden(timeout=WAIT)
@@ -272,8 +276,10 @@ def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, ap
           timeout=120, what="DUPLICATE")
 
     watcher = Watcher()
-    watcher.expect(422, f"/v1/dedup/cases/{case['id']}/correct")  # the blank reason
+    watcher.expect(422, f"/v1/dedup/cases/{case['id']}/correct")  # the reason too short
     page = _adjudicator(browser, url, token, watcher)
+    dialogs: list[str] = []  # the confirmations asked (each accepted)
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
     _filters_laid_out(page, 1280)
     _filters_laid_out(page, 390)
     page.select_option("#filter-status", "DECIDED")
@@ -289,10 +295,19 @@ def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, ap
     expect(held).to_contain_text(f"{ID['adj.same_person']} {ID['adj.same_as']} {ID['adj.candidate'].format(n=1)} · ")
     expect(held).to_contain_text("“wajah sama”")
 
-    page.fill("#correction-reason", "   ")  # three blanks pass the form; the API names the field
+    # three blanks pass the form: said before the confirmation (it asked first, then the API refused)
+    flash = page.locator("#flash.bad")
+    page.fill("#correction-reason", "   ")
     page.click("#correction-form button[type=submit]")
-    # in the page's language, as the form names it (it said "reason: Tidak boleh kosong.")
-    expect(page.locator("#flash.bad")).to_contain_text(f"{ID['field.reason']}: Tidak boleh kosong.", timeout=WAIT)
+    expect(flash).to_have_text(f"{ID['field.reason']}: {ID['form.blank']}", timeout=WAIT)
+    expect(page.locator("#correction-reason")).to_be_focused()
+    assert dialogs == []
+    # "ab " passes the form and is too short for the API: its field problem names the field in the
+    # page's language (it said "reason: ...")
+    page.fill("#correction-reason", "ab ")
+    page.click("#correction-form button[type=submit]")
+    expect(flash).to_contain_text(f"{ID['field.reason']}: Terlalu pendek: minimal 3.", timeout=WAIT)
+    assert "reason:" not in flash.inner_text() and len(dialogs) == 1
     assert api.get(f"/v1/dedup/cases/{case['id']}").json()["corrected_at"] is None
 
     page.fill("#correction-reason", "sidik jari diperiksa ulang: orang yang berbeda")
