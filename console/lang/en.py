@@ -88,6 +88,7 @@ MESSAGES: dict[str, str] = {
     "reason.abis_19_quality_check_failed": "ABIS: biometric quality too low",
     "reason.adjudicated:same_person": "Decided by an adjudicator: the same person",
     "reason.adjudicated:different_persons": "Decided by an adjudicator: different persons",
+    "reason.nik_held_by_another_person": "The NIK is registered to another person: re-record after the NIK check",
     "reason.replaced": "Replaced by a newer recording",
     "reason.card_issued": "The KTP-el card has been handed to its owner",
     "reason.duplicate": "Duplicate record",
@@ -259,6 +260,10 @@ MESSAGES: dict[str, str] = {
     "adj.decision": "Decision",
     "adj.same_person": "Same person (duplicate)",
     "adj.different_persons": "Different persons (unique)",
+    "adj.different_persons.same_nik": "Different persons (re-record after the NIK check)",
+    "adj.same_nik.help": "Candidate 1's record already holds this NIK. If they are different persons, the new "
+                         "recording is not printed under this NIK: the dinas checks the NIK against the family card "
+                         "(KK), then the resident is recorded again.",
     "adj.note": "Note (required)",
     "adj.decide": "Decide",
     "adj.decided": "Case decided: {decision}.",
@@ -346,4 +351,12 @@ MESSAGES: dict[str, str] = {
     "adj.correct.confirm": "Correct this decision to 'different persons'? The recording becomes a "
                            "unique record and its card is printed.",
     "adj.corrected": "Decision corrected: different persons. The recording is ready to print.",
+    "adj.correct.help.same_nik": "Was this 'same person' decision wrong? The NIK is another person's "
+                                 "(candidate 1): this recording is not printed under it; the resident must be recorded "
+                                 "again after the dinas checks the NIK against the family card (KK). Give the reason; "
+                                 "the correction is audited and can be made once.",
+    "adj.correct.confirm.same_nik": "Correct this decision to 'different persons'? The recording is not printed: it "
+                                    "must be recorded again after the NIK is checked against the family card (KK).",
+    "adj.corrected.same_nik": "Decision corrected: different persons. The recording must be recorded again after "
+                              "the NIK check.",
 }

@@ -89,6 +89,7 @@ MESSAGES: dict[str, str] = {
     "reason.abis_19_quality_check_failed": "ABIS: mutu biometrik tidak memenuhi syarat",
     "reason.adjudicated:same_person": "Diputuskan adjudikator: orang yang sama",
     "reason.adjudicated:different_persons": "Diputuskan adjudikator: orang berbeda",
+    "reason.nik_held_by_another_person": "NIK terdaftar atas orang lain: rekam ulang setelah pemeriksaan NIK",
     "reason.replaced": "Diganti rekaman yang lebih baru",
     "reason.card_issued": "KTP-el sudah diserahkan kepada pemiliknya",
     "reason.duplicate": "Data ganda",
@@ -259,6 +260,10 @@ MESSAGES: dict[str, str] = {
     "adj.decision": "Keputusan",
     "adj.same_person": "Orang yang sama (data ganda)",
     "adj.different_persons": "Orang berbeda (data tunggal)",
+    "adj.different_persons.same_nik": "Orang berbeda (rekam ulang setelah pemeriksaan NIK)",
+    "adj.same_nik.help": "NIK ini sudah dipegang rekaman Kandidat 1. Jika orangnya berbeda, perekaman baru tidak "
+                         "dicetak dengan NIK ini: Dinas memeriksa NIK-nya dengan Kartu Keluarga (KK), lalu penduduk "
+                         "direkam ulang.",
     "adj.note": "Catatan (wajib)",
     "adj.decide": "Putuskan",
     "adj.decided": "Kasus diputuskan: {decision}.",
@@ -347,4 +352,12 @@ MESSAGES: dict[str, str] = {
     "adj.correct.confirm": "Koreksi keputusan ini menjadi 'orang berbeda'? Perekaman ini menjadi data "
                            "tunggal dan kartunya dicetak.",
     "adj.corrected": "Keputusan dikoreksi: orang berbeda. Perekaman ini siap cetak.",
+    "adj.correct.help.same_nik": "Keputusan 'orang yang sama' ini keliru? NIK ini milik orang lain (Kandidat 1): "
+                                 "perekaman ini tidak dicetak dengan NIK ini, penduduk harus rekam ulang setelah Dinas "
+                                 "memeriksa NIK-nya dengan Kartu Keluarga (KK). Sebutkan alasannya; koreksi dicatat "
+                                 "dan hanya dapat dilakukan sekali.",
+    "adj.correct.confirm.same_nik": "Koreksi keputusan ini menjadi 'orang berbeda'? Perekaman ini tidak dicetak: "
+                                    "harus rekam ulang setelah pemeriksaan NIK dengan Kartu Keluarga (KK).",
+    "adj.corrected.same_nik": "Keputusan dikoreksi: orang berbeda. Perekaman ini harus direkam ulang setelah "
+                              "pemeriksaan NIK.",
 }

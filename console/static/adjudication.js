@@ -7,6 +7,11 @@
 Console.page(() => {
   const { $, api, t, el, fill } = Console;
   let current = null;
+  // A same-NIK case's "different persons" is no unique record: the NIK is the holder's, and the
+  // recording must be re-recorded after the dinas checks the NIK (docs/dedup.md, Decisions).
+  const sameNik = (c) => String(c.reason).startsWith("same_nik");
+  const decisionText = (c, decision) => t(decision === "different_persons" && sameNik(c)
+    ? "adj.different_persons.same_nik" : `adj.${decision}`);
 
   function photo(base64) {
     if (!base64) return el("div", { class: "photo none", text: t("adj.no_photo") });
@@ -99,7 +104,7 @@ Console.page(() => {
     // CaseDetail gives both sides with photos; a plain CaseView only ids, NIKs and scores
     const sides = c.matches || c.candidates;
     const matched = sides.findIndex((x) => x.enrollment_id === c.matched_enrollment_id);
-    const decision = t(`adj.${first}`) + (first === "same_person" && matched >= 0
+    const decision = decisionText(c, first) + (first === "same_person" && matched >= 0
       ? ` ${t("adj.same_as")} ${t("adj.candidate", { n: matched + 1 })} · ${sides[matched].nik}` : "");
     held.textContent = c.status === "DECIDED"
       ? [t("adj.decided_by", { decision, who: nameOf(c.decided_by), at: Console.fmtTime(c.decided_at), note: c.note || "" }),
@@ -109,6 +114,8 @@ Console.page(() => {
     const correction = $("#correction-form"); // none for a role that may not correct
     if (correction) {
       correction.hidden = !(c.status === "DECIDED" && c.decision === "same_person" && !c.corrected_at);
+      $("#correct-help").hidden = sameNik(c);
+      $("#correct-help-same-nik").hidden = !sameNik(c);
       correction.reset();
     }
     $("#case-mine").hidden = !mine;
@@ -128,6 +135,8 @@ Console.page(() => {
     fill("#same-as", [...(choose ? [el("option", { value: "", text: t("adj.same_as.choose") })] : []),
       ...named.map(([x, i]) => el("option", { value: x.enrollment_id, text: `${t("adj.candidate", { n: i + 1 })} · ${x.nik}` }))]);
     $("#same-as-row").hidden = named.length < 2;
+    $("#different-label").textContent = decisionText(c, "different_persons");
+    $("#same-nik-help").hidden = !sameNik(c);
     form.reset();
     $("#case").hidden = false;
     $("#case").dataset.id = c.id;
@@ -199,7 +208,7 @@ Console.page(() => {
 
   function state(c) {
     if (c.status === "DECIDED") {
-      return `${t(`adj.${c.decision}`)}${c.corrected_at ? ` (${t("adj.corrected_mark")})` : ""}`;
+      return `${decisionText(c, c.decision)}${c.corrected_at ? ` (${t("adj.corrected_mark")})` : ""}`;
     }
     return c.held_by ? `${nameOf(c.held_by)} (${Console.fmtTime(c.held_until)})` : "";
   }
@@ -262,7 +271,7 @@ Console.page(() => {
     const same = data.get("decision") === "same_person";
     const candidate = same ? data.get("candidate") || null : null;
     if (same && !$("#same-as-row").hidden && !candidate) { Console.flash(t("adj.same_as.choose"), "bad"); return; }
-    if (!confirm(t("adj.decide.confirm", { decision: t(`adj.${data.get("decision")}`) }))) return;
+    if (!confirm(t("adj.decide.confirm", { decision: decisionText(current, data.get("decision")) }))) return;
     let decided;
     try {
       decided = await api(`/v1/dedup/cases/${current.id}/decision`, { method: "POST",
@@ -273,7 +282,7 @@ Console.page(() => {
       await list();
       throw error;
     }
-    Console.flash(t("adj.decided", { decision: t(`adj.${decided.decision}`) }));
+    Console.flash(t("adj.decided", { decision: decisionText(decided, decided.decision) }));
     $("#case").hidden = true;
     current = null;
     keep(null);
@@ -281,11 +290,12 @@ Console.page(() => {
   });
 
   // A "same person" decision found wrong: corrected to "different persons" with a reason (audited);
-  // the recording becomes unique and its card is printed.
+  // the recording becomes unique and its card is printed (a same-NIK case's: re-recorded after the NIK check).
   if ($("#correction-form")) {
     Console.onSubmit("#correction-form", async (data, form) => {
       if (blank(data, form, "reason")) return;
-      if (!confirm(t("adj.correct.confirm"))) return;
+      const same = sameNik(current);
+      if (!confirm(t(same ? "adj.correct.confirm.same_nik" : "adj.correct.confirm"))) return;
       const caseId = current.id;
       try {
         await api(`/v1/dedup/cases/${caseId}/correct`, { method: "POST", body: { reason: String(data.get("reason")) } });
@@ -293,7 +303,7 @@ Console.page(() => {
         if (error.status === 409) await show(await api(`/v1/dedup/cases/${caseId}`), false); // corrected meanwhile: by whom
         throw error;
       }
-      Console.flash(t("adj.corrected"));
+      Console.flash(t(same ? "adj.corrected.same_nik" : "adj.corrected"));
       await show(await api(`/v1/dedup/cases/${caseId}`), false);
       await list();
     });

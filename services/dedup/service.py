@@ -170,8 +170,10 @@ async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome:
             "dedup.duplicate", {**base, "matched_nik": request.matched_nik, "reason": "duplicate_record"}, key=key))
     elif outcome is Outcome.ENROLL_FAILURE:
         request.status = RequestStatus.DECIDED.value
-        await add_event(session, messaging, new_event(
-            "dedup.enroll_failure", {**base, "reasons": request.reasons, "reason": ", ".join(request.reasons)}, key=key))
+        data = {**base, "reasons": request.reasons, "reason": ", ".join(request.reasons)}
+        if corrected_case is not None:
+            data["corrected_case_id"] = str(corrected_case.id)  # was DUPLICATE: a same-NIK case corrected
+        await add_event(session, messaging, new_event("dedup.enroll_failure", data, key=key))
     else:
         request.status = RequestStatus.ADJUDICATION.value
         case = Case(id=uuid.uuid4(), enrollment_id=request.enrollment_id, nik=request.nik, site=request.pickup_site,
@@ -184,6 +186,29 @@ async def _record_outcome(session: AsyncSession, request: DedupRequest, outcome:
 
 
 # ---- adjudication ----------------------------------------------------------------------------
+
+# A same-NIK case decided (or corrected to) "different persons": the NIK belongs to the record
+# that holds it, so the newer recording is not printed under it. It must be re-recorded once the
+# dinas has checked the NIK against the family card (KK): ENROLL_FAILURE with this reason, out of
+# the gallery (the enrollment service lets its re-capture carry a corrected NIK).
+NIK_HELD = "nik_held_by_another_person"
+
+
+def same_nik_case(case: Case) -> bool:
+    """A case about a NIK already in the gallery (not a grey-zone score between two NIKs)."""
+    return case.reason.startswith("same_nik")
+
+
+async def _different_persons(session: AsyncSession, request: DedupRequest, case: Case, *,
+                             corrected: bool = False) -> None:
+    """Where a "different persons" decision sends the recording: unique (the gallery, a card) for
+    a grey-zone case; re-recording after the NIK check for a same-NIK case."""
+    if same_nik_case(case):
+        request.reasons = [*request.reasons, NIK_HELD]
+        await _record_outcome(session, request, Outcome.ENROLL_FAILURE, corrected_case=case if corrected else None)
+    else:
+        await _record_outcome(session, request, Outcome.UNIQUE, corrected_case=case if corrected else None)
+
 
 def _utc(moment: dt.datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "an unknown time"
@@ -261,7 +286,7 @@ def _same_as(case: Case, candidate: uuid.UUID | None) -> dict[str, Any]:
                 f"{candidate} is not a candidate of this case")])
         return chosen
     niks = {c.get("nik") for c in case.candidates if c.get("nik")}
-    if len(niks) > 1 and not case.reason.startswith("same_nik"):
+    if len(niks) > 1 and not same_nik_case(case):
         raise InvalidInput("say which candidate the recording is the same person as", fields=[FieldProblem(
             "candidate", "field.missing", f"Kasus ini punya kandidat dengan {len(niks)} NIK: pilih kandidat yang "
             "orangnya sama", f"This case has candidates of {len(niks)} NIKs: name the one that is the same person")])
@@ -291,7 +316,7 @@ async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid
         request.matched_nik = same_as.get("nik")
         await _record_outcome(session, request, Outcome.DUPLICATE)
     else:
-        await _record_outcome(session, request, Outcome.UNIQUE)
+        await _different_persons(session, request, case)
     await audit(session, principal, "dedup.case.decide", "case", str(case.id),
                 {"decision": case.decision, "enrollment_id": str(case.enrollment_id),
                  "same_as": str(case.matched_enrollment_id) if case.matched_enrollment_id else None})
@@ -299,11 +324,13 @@ async def decide_case(session: AsyncSession, principal: Principal, case_id: uuid
 
 
 async def correct_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, reason: str) -> Case:
-    """A 'same person' decision found wrong: the recording is another person after all. It is
-    taken into the gallery and decided unique as a 'different persons' decision would have made it
-    (`dedup.unique` naming the case in `corrected_case_id`: the enrollment service moves the record
-    from DUPLICATE to PRINT_READY, print and certificate follow as for any unique record). Only
-    this direction: a 'different persons' decision may have a card printed already (docs/dedup.md)."""
+    """A 'same person' decision found wrong: the recording is another person after all. It goes
+    where a 'different persons' decision would have sent it, the event naming the case in
+    `corrected_case_id`: a grey-zone case's recording is taken into the gallery and decided unique
+    (`dedup.unique`: the enrollment service moves the record from DUPLICATE to PRINT_READY, print
+    and certificate follow as for any unique record); a same-NIK case's must be re-recorded after
+    the NIK check (`dedup.enroll_failure`, reason NIK_HELD: DUPLICATE to ENROLL_FAILURE). Only this
+    direction: a 'different persons' decision may have a card printed already (docs/dedup.md)."""
     case = await repository.case(session, case_id, for_update=True)
     if case is None:
         raise NotFound(f"case {case_id} not found")
@@ -326,7 +353,7 @@ async def correct_case(session: AsyncSession, principal: Principal, case_id: uui
     case.correction_reason = reason
     request.reasons = [*request.reasons, "adjudication_corrected:different_persons"]
     request.matched_nik = None
-    await _record_outcome(session, request, Outcome.UNIQUE, corrected_case=case)
+    await _different_persons(session, request, case, corrected=True)
     await audit(session, principal, "dedup.case.correct", "case", str(case.id),
                 {"from": "same_person", "to": "different_persons", "reason": reason,
                  "enrollment_id": str(case.enrollment_id), "was_same_as": str(same_as) if same_as else None})

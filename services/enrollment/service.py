@@ -17,7 +17,7 @@ from services.enrollment import repository
 from services.enrollment.models import DedupEngineState, Enrollment, Status, TimelineEntry, messaging
 from services.enrollment.receipts import new_receipt, normalise
 from services.enrollment.schemas import RecordingIn
-from services.enrollment.timeline import moves_forward, step_of
+from services.enrollment.timeline import moves_forward, nik_held, step_of
 from services.enrollment.validation import check_recording, check_served, every_problem
 from services.enrollment.validation.messages import problem
 from services.enrollment.validation.problems import Problem
@@ -94,7 +94,8 @@ def counter_check(recording: RecordingIn, today: dt.date, sites: Sequence[str]) 
 
 async def correction_of(session: AsyncSession, recording: RecordingIn) -> str | None:
     """Checks the link to a previous record: a re-capture after ENROLL_FAILURE, or a replacement card
-    after printing, of the same NIK, not already corrected by another recording."""
+    after printing, of the same NIK (a re-capture after `nik_held_by_another_person`: the NIK the
+    dinas checked, which may differ), not already corrected by another recording."""
     previous_id = recording.previous_enrollment_id
     if previous_id is None:
         return None
@@ -109,7 +110,9 @@ async def correction_of(session: AsyncSession, recording: RecordingIn) -> str | 
             "(replacement) records can be corrected", code="previous_enrollment_not_correctable",
             fields=[problem(LINK, "previous_enrollment.not_correctable", status=previous.status)],
             extra={"previous_status": previous.status})
-    if previous.nik != recording.nik:
+    if previous.nik != recording.nik and not nik_held(previous.status_reason):
+        # (a recording refused because its NIK is another person's is recorded again with the NIK
+        # the dinas found on the family card)
         raise Conflict("a correction keeps the NIK of the previous enrollment", code="previous_enrollment_other_nik",
                        fields=[problem(LINK, "previous_enrollment.other_nik")])
     successors = await repository.successors(session, previous_id)

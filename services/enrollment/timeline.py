@@ -27,6 +27,12 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
     # corrected_case_id): the DUPLICATE before it no longer holds.
     "DEDUP_CORRECTED": ("Keputusan data ganda dikoreksi petugas pusat: data tunggal, siap cetak",
                         "Duplicate decision corrected by a ministry adjudicator: unique record, ready to print"),
+    # The same correction on a same-NIK case (dedup.enroll_failure with corrected_case_id): the
+    # NIK is another person's; the record must be re-recorded after the NIK check (NIK_HELD_TEXT).
+    "DEDUP_CORRECTED_RERECORD": ("Keputusan data ganda dikoreksi petugas pusat: NIK terdaftar atas orang lain, "
+                                 "harus rekam ulang",
+                                 "Duplicate decision corrected by a ministry adjudicator: the NIK is registered to "
+                                 "another person; must be re-recorded"),
     "PRINT_QUEUED": ("Dalam antrean cetak", "Queued for printing"),
     "CARD_PRINTED": ("KTP-el sudah dicetak, siap diambil", "Card printed, ready for pickup"),
     "CARD_SPOILED": ("Kartu rusak saat dicetak, dicetak ulang", "Card spoiled in printing; reprinting"),
@@ -65,6 +71,22 @@ HELD_STATUS_TEXT = ("Tertahan: perlu perbaikan data", "On hold: the data must be
 # record), for which they come to the pickup site, their kecamatan's office.
 RERECORD_TEXT = ("Biometrik tidak terbaca. Datang ke {pickup} untuk rekam ulang; bawa tanda terima ini",
                  "Biometrics unusable. Come to {pickup} to be recorded again; bring this receipt")
+# A same-NIK case decided "different persons" (dedup's reason NIK_HELD_REASON): the NIK is another
+# person's, so this recording is not printed under it; the dinas checks the NIK against the family
+# card, and the resident is recorded again (a re-capture that may carry the corrected NIK).
+NIK_HELD_REASON = "nik_held_by_another_person"
+NIK_HELD_TEXT = ("NIK ini sudah terdaftar atas orang lain: bawa Kartu Keluarga (KK) ke Dinas untuk pemeriksaan NIK, "
+                 "lalu rekam ulang",
+                 "This NIK is registered to another person: bring your family card (KK) to the dinas to have the "
+                 "NIK checked, then record again")
+
+
+def nik_held(reason: object) -> bool:
+    """Whether a dedup refusal's reason ("a, b, c", as its event and the record keep it) says the
+    NIK is held by another person."""
+    return isinstance(reason, str) and NIK_HELD_REASON in reason.split(", ")
+
+
 # A card printed at its pickup site waits there; one printed elsewhere (the dinas's backup) is
 # collected at the pickup site, which the resident must be told.
 PRINTED_TEXT = ("KTP-el sudah dicetak, siap diambil di {place}", "Card printed, ready for pickup at {place}")
@@ -91,6 +113,8 @@ def public_texts(step: str, detail: Mapping[str, Any], pickup_site: str) -> tupl
             return PRINTED_TEXT[0].format(place=place_id), PRINTED_TEXT[1].format(place=place_en)
         return (PRINTED_ELSEWHERE_TEXT[0].format(place=place_id, pickup=pickup_id),
                 PRINTED_ELSEWHERE_TEXT[1].format(place=place_en, pickup=pickup_en))
+    if step in ("DEDUP_ENROLL_FAILURE", "DEDUP_CORRECTED_RERECORD") and nik_held(detail.get("reason")):
+        return NIK_HELD_TEXT
     if step in ("PRINT_HELD", "DEDUP_ENROLL_FAILURE"):
         pickup_id, pickup_en = place(pickup_site)
         text = HELD_TEXT if step == "PRINT_HELD" else RERECORD_TEXT
@@ -177,10 +201,12 @@ _RANK = {
 }
 
 
-# The one move back from a decided status, and the only step that makes it: an adjudicator's
-# "same person" decision corrected to "different persons" turns a DUPLICATE into a unique record.
+# The moves back from a decided status, each made by its step only: an adjudicator's "same person"
+# decision corrected to "different persons" turns a DUPLICATE into a unique record (a grey-zone
+# case) or into one to re-record after the NIK check (a same-NIK case).
 CORRECTING_MOVES: dict[str, tuple[Status, Status]] = {
     "DEDUP_CORRECTED": (Status.DUPLICATE, Status.PRINT_READY),
+    "DEDUP_CORRECTED_RERECORD": (Status.DUPLICATE, Status.ENROLL_FAILURE),
 }
 
 
@@ -190,6 +216,8 @@ def step_of(event_type: str, data: Mapping[str, Any]) -> tuple[str, Status | Non
         return "CERTIFICATE_SUPERSEDED", None  # not revoked for a reason: a new one took its place
     if event_type == "dedup.unique" and data.get("corrected_case_id"):
         return "DEDUP_CORRECTED", Status.PRINT_READY
+    if event_type == "dedup.enroll_failure" and data.get("corrected_case_id"):
+        return "DEDUP_CORRECTED_RERECORD", Status.ENROLL_FAILURE
     return EVENT_STEPS.get(event_type)
 
 
@@ -200,4 +228,7 @@ def moves_forward(current: Status, new: Status, step: str | None = None) -> bool
         return True
     if current in (Status.DUPLICATE, Status.ISSUED, Status.REPLACED):
         return False
-    return _RANK[new] > _RANK[current] or (current is Status.ADJUDICATION and new in (Status.DUPLICATE, Status.PRINT_READY))
+    # an adjudicator's decision: same person, different persons (unique), or different persons
+    # holding one NIK (the newer recording is re-recorded after the NIK check)
+    decided = (Status.DUPLICATE, Status.PRINT_READY, Status.ENROLL_FAILURE)
+    return _RANK[new] > _RANK[current] or (current is Status.ADJUDICATION and new in decided)

@@ -97,6 +97,10 @@ def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone,
     expect(ani.locator("#case")).to_have_attribute("data-id", first, timeout=WAIT)
     expect(ani.locator("#case-mine")).to_be_visible()
     expect(ani.locator("#decision-form")).to_be_visible()
+    # a same-NIK case: "different persons" is no card under this NIK, and the page says so
+    expect(ani.locator("#different-label")).to_have_text(ID["adj.different_persons.same_nik"])
+    expect(ani.locator("#same-nik-help")).to_have_text(ID["adj.same_nik.help"])
+    expect(ani.locator("#same-nik-help")).to_be_visible()
 
     # Budi's list says Ani is on it; opening it shows it to him to look at, naming her, no decision.
     budi.reload()
@@ -132,6 +136,9 @@ def test_two_adjudicators_take_different_cases_and_see_who_holds_which(allinone,
 
     decided = api.get(f"/v1/dedup/cases/{first}").json()
     assert decided["decision"] == "different_persons" and decided["decided_by"].startswith("Adjudicator Ani (")
+    # the impostor is not printed under the resident's NIK: re-recorded after the NIK check
+    until(lambda: api.get(f"/v1/status/{impostors[0]['receipt_number']}").json()["status"] == "ENROLL_FAILURE",
+          timeout=120, what="the impostor's recording to re-record")
 
     # Filters and pages: a case is found by its pickup site, reason and the day it was opened.
     open_case = api.get(f"/v1/dedup/cases/{second}").json()
@@ -290,6 +297,8 @@ def test_a_same_person_decision_is_corrected_from_the_decided_cases(allinone, ap
     expect(page.locator("#case")).to_have_attribute("data-id", case["id"], timeout=WAIT)
     expect(page.locator("#decision-form")).to_be_hidden()
     expect(page.locator("#correction-form")).to_be_visible()
+    expect(page.locator("#correct-help")).to_be_visible()  # a grey-zone case: corrected, it is printed
+    expect(page.locator("#correct-help-same-nik")).to_be_hidden()
     # the decision to judge: the candidate it named and its note (it said only who decided, and when)
     held = page.locator("#case-held")
     expect(held).to_contain_text(f"{ID['adj.same_person']} {ID['adj.same_as']} {ID['adj.candidate'].format(n=1)} · ")

@@ -30,7 +30,7 @@ REASON_CODES = [
     "same_nik_same_person_replacement", "same_nik_different_biometrics", "same_nik_and_other_match",
     "score_in_grey_zone", "score_above_auto_threshold", "duplicate_record", "empty_gallery", "too_few_usable_fingers",
     "no_usable_iris", "unknown_format", "bad_template_size", "bad_template_values", "adjudicated:same_person",
-    "adjudicated:different_persons", "replaced",
+    "adjudicated:different_persons", "nik_held_by_another_person", "replaced",
     *(failure_name(code) for code in (FailureReason.NO_BIOMETRIC_DATA, FailureReason.INVALID_TEMPLATE_FORMAT,
                                       FailureReason.QUALITY_CHECK_FAILED)),
     *(code.value for code in RevokeCode), *(reason.value for reason in Reason),

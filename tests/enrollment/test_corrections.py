@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from sqlalchemy import select, update
@@ -202,3 +203,75 @@ async def test_a_printed_card_voided_for_its_replacement_is_not_said_to_be_unpri
     cancelled = steps["PRINT_CANCELLED"]
     assert "not printed" not in cancelled["text_en"] and "tidak dicetak" not in cancelled["text_id"]
     assert "handed over" in cancelled["text_en"] and "diserahkan" in cancelled["text_id"]
+
+
+NIK_HELD_ID = ("NIK ini sudah terdaftar atas orang lain: bawa Kartu Keluarga (KK) ke Dinas untuk pemeriksaan NIK, "
+               "lalu rekam ulang")
+NIK_HELD_EN = ("This NIK is registered to another person: bring your family card (KK) to the dinas to have the NIK "
+               "checked, then record again")
+
+
+async def dedup_event(client, event_type: str, enrollment_id: str, **data) -> None:  # type: ignore[no-untyped-def]
+    async with client.app.state.platform.sessions() as session:
+        await service.apply_event(session, new_event(event_type, {"enrollment_id": enrollment_id, **data},
+                                                     key=enrollment_id))
+        await session.commit()
+
+
+HELD_REASONS = ["same_nik_different_biometrics", "adjudicated:different_persons", "nik_held_by_another_person"]
+
+
+async def test_a_recording_whose_nik_is_another_persons_says_so_and_is_recorded_again_with_the_checked_nik(
+        enrollment_api):
+    """A same-NIK case decided 'different persons': the resident is told the NIK is registered to
+    another person and to bring the family card to the dinas; the re-capture linked to the record
+    carries the NIK the dinas found, which may be another. A re-capture after unusable biometrics
+    still keeps the NIK."""
+    rec = recording(3050, pickup_site=SITE)
+    first = await post(enrollment_api, rec)
+    await dedup_event(enrollment_api, "dedup.adjudication_opened", first["id"], site=SITE, case_id=str(uuid.uuid4()),
+                      reason=HELD_REASONS[0])
+    assert (await enrollment_api.get(f"/v1/status/{first['receipt_number']}")).json()["status"] == "ADJUDICATION"
+    await dedup_event(enrollment_api, "dedup.enroll_failure", first["id"], site=SITE, reasons=HELD_REASONS,
+                      reason=", ".join(HELD_REASONS))
+    status = (await enrollment_api.get(f"/v1/status/{first['receipt_number']}")).json()
+    assert status["status"] == "ENROLL_FAILURE"
+    [step] = [s for s in status["timeline"] if s["step"] == "DEDUP_ENROLL_FAILURE"]
+    assert (step["text_id"], step["text_en"]) == (NIK_HELD_ID, NIK_HELD_EN)
+
+    checked = recording(3051, pickup_site=SITE)  # the NIK the family card gives, and a new capture
+    assert checked["nik"] != rec["nik"]
+    recaptured = await enrollment_api.post("/v1/enrollments", json={**checked, "previous_enrollment_id": first["id"]})
+    assert recaptured.status_code == 201, recaptured.text
+    new = (await enrollment_api.get(f"/v1/enrollments/{recaptured.json()['id']}")).json()
+    assert (new["nik"], new["correction"], new["previous_enrollment_id"]) == (checked["nik"], "recapture", first["id"])
+
+    # unusable biometrics: the words of a re-capture, and the NIK stays the record's
+    poor = await post(enrollment_api, recording(3052, pickup_site=SITE))
+    await dedup_event(enrollment_api, "dedup.enroll_failure", poor["id"], site=SITE, reasons=["no_usable_iris"],
+                      reason="no_usable_iris")
+    [step] = [s for s in (await enrollment_api.get(f"/v1/status/{poor['receipt_number']}")).json()["timeline"]
+              if s["step"] == "DEDUP_ENROLL_FAILURE"]
+    assert step["text_id"].startswith("Biometrik tidak terbaca") and "KK" not in step["text_id"]
+    other = await enrollment_api.post("/v1/enrollments", json={**recording(3053, pickup_site=SITE),
+                                                                "previous_enrollment_id": poor["id"]})
+    assert other.status_code == 409 and other.json()["error"] == "previous_enrollment_other_nik"
+
+
+async def test_a_same_nik_duplicate_corrected_must_be_recorded_again(enrollment_api):
+    """A 'same person' decision on a same-NIK case corrected: the DUPLICATE record becomes one to
+    record again after the NIK check (dedup.enroll_failure naming the corrected case), not ready to
+    print; its timeline says the decision was corrected and what the resident does."""
+    first = await post(enrollment_api, recording(3060, pickup_site=SITE))
+    await dedup_event(enrollment_api, "dedup.duplicate", first["id"], site=SITE, matched_nik="5371044101900001",
+                      reason="duplicate_record")
+    reasons = [*HELD_REASONS[:1], "adjudicated:same_person", "adjudication_corrected:different_persons",
+               "nik_held_by_another_person"]
+    await dedup_event(enrollment_api, "dedup.enroll_failure", first["id"], site=SITE, reasons=reasons,
+                      reason=", ".join(reasons), corrected_case_id="2b7c7d4e-0000-4000-8000-000000000001")
+    status = (await enrollment_api.get(f"/v1/status/{first['receipt_number']}")).json()
+    assert status["status"] == "ENROLL_FAILURE"
+    assert [s["step"] for s in status["timeline"]][-2:] == ["DEDUP_DUPLICATE", "DEDUP_CORRECTED_RERECORD"]
+    assert (status["timeline"][-1]["text_id"], status["timeline"][-1]["text_en"]) == (NIK_HELD_ID, NIK_HELD_EN)
+    detail = (await enrollment_api.get(f"/v1/enrollments/{first['id']}")).json()
+    assert detail["status"] == "ENROLL_FAILURE" and "nik_held_by_another_person" in detail["status_reason"]
