@@ -94,8 +94,13 @@ async def test_the_services_reads_answer_while_a_writer_holds_the_lock(tmp_path,
             answer = await client.post("/v1/certificates", json={"enrollment_id": enrollment_id})
             return answer if answer.status_code == 201 else None
 
+        async def in_dedup() -> bool:
+            return (await client.get(f"/v1/dedup/backlog/position/{enrollment_id}")).status_code == 200
+
         certificate = (await eventually(issued, what="a certificate")).json()
-        reads = ["/v1/dedup/engine", "/v1/dedup/backlog", "/v1/print/nodes",
+        await eventually(in_dedup, what="the recording in de-duplication")
+        reads = ["/v1/dedup/engine", "/v1/dedup/backlog", f"/v1/dedup/backlog/position/{enrollment_id}",
+                 "/v1/print/nodes",
                  f"/v1/print/jobs?enrollment_id={enrollment_id}", f"/v1/print/stock?site={SITE}",
                  f"/v1/print/sites/{SITE}/queue", "/v1/print/sites/routes",
                  "/v1/certificates/stats", f"/v1/verify/{certificate['token']}"]

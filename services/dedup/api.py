@@ -81,9 +81,8 @@ async def backlog(session: ReadSessionDep, _: Viewer) -> BacklogView:
 
 @router.get("/backlog/position/{enrollment_id}", response_model=PositionView,
             summary="Where one recording waits in the backlog (or how it was decided)")
-async def backlog_position(enrollment_id: uuid.UUID, session: SessionDep, principal: Viewer) -> PositionView:
+async def backlog_position(enrollment_id: uuid.UUID, session: ReadSessionDep, principal: Viewer) -> PositionView:
     view = await service.position(session, principal, enrollment_id)
-    await session.commit()
     return PositionView(**view)
 
 

@@ -392,7 +392,7 @@ async def position(session: AsyncSession, principal: Principal, enrollment_id: u
     if not (principal.may_act_for(request.recording_site) or principal.may_act_for(request.pickup_site)):
         raise Forbidden(f"enrollment {enrollment_id} belongs to another site", code="wrong_site")
     waiting, _, _ = await repository.backlog(session)
-    state = await repository.engine_state(session)
+    state = await repository.engine_state(session, create=False)
     ahead = await repository.waiting_ahead(session, request.seq) if request.status == RequestStatus.WAITING else None
     return {
         "enrollment_id": request.enrollment_id, "status": request.status, "outcome": request.outcome,
