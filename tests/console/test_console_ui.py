@@ -342,7 +342,7 @@ def test_a_dismissed_confirmation_sends_nothing(allinone, token, api, browser):
         ID["print.hand_over.confirm"].format(serial=job["serial"]),
         ID["print.reprint.confirm"].format(serial=job["serial"]),
         ID["adj.decide.confirm"].format(decision=ID["adj.same_person"]),
-        ID["adj.correct.confirm"],
+        ID["adj.correct.confirm.same_nik"],  # the case is a same-NIK one: corrected, it is not printed
         ID["cert.revoke.confirm"].format(number=cert["number"]),
     ]
     assert sent == [], sent  # nothing was asked of the API but to look
