@@ -123,15 +123,13 @@ BOXES: tuple[Box, ...] = (
     Box("back", "chip_code", 61.0, 20.0, 20.0, 20.0),
 )
 
-FIELD_LIMITS: dict[str, int] = {f.key: f.max_chars for f in FIELDS}
-"""Longest printable value per key, for validation at the counter."""
-
 
 def box(name: str) -> Box:
     return next(b for b in BOXES if b.name == name)
 
 
 def field(key: str) -> TextField:
+    """The field printed at `key`: its place and its longest value (the counter checks against it)."""
     return next(f for f in FIELDS if f.key == key)
 
 

@@ -13,7 +13,7 @@ from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 
 from services.print.card import CardData, render_card
 from shared import regions
-from shared.card.layout import CARD_H_MM, CARD_W_MM, FIELD_LIMITS, VALUE_FONT, box
+from shared.card.layout import CARD_H_MM, CARD_W_MM, VALUE_FONT, box, field
 
 FRONT_ORDER = [
     ("province_line", "PROVINSI NUSA TENGGARA TIMUR"),
@@ -178,9 +178,9 @@ def test_a_value_that_does_not_fit_names_its_field(make_card: Any, override: dic
 
 
 def test_limits_are_published_for_the_counter() -> None:
-    assert FIELD_LIMITS["name"] == 60
-    assert FIELD_LIMITS["nik"] == 16
-    assert FIELD_LIMITS["religion"] >= len("KEPERCAYAAN TERHADAP TUHAN YME")
+    assert field("name").max_chars == 60
+    assert field("nik").max_chars == 16
+    assert field("religion").max_chars >= len("KEPERCAYAAN TERHADAP TUHAN YME")
 
 
 def test_bad_photo_is_refused(make_card: Any) -> None:
