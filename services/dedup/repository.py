@@ -21,16 +21,15 @@ async def engine_state(session: AsyncSession, *, for_update: bool = False, creat
     if for_update:
         stmt = stmt.with_for_update()
     state = (await session.execute(stmt)).scalar_one_or_none()
-    if state is None and not create:
-        return EngineState(id=1, paused=False, automatic=False, changed_at=dt.datetime.now(dt.UTC))
-    if state is None:
-        # The first callers on a fresh database (the engine starting, an operator pausing) may
-        # race to make the row: one makes it, the others read it.
-        await session.execute(conflict_insert(session, EngineState)
-                              .values(id=1, paused=False, automatic=False, changed_at=dt.datetime.now(dt.UTC))
-                              .on_conflict_do_nothing())
-        state = (await session.execute(stmt)).scalar_one()
-    return state
+    if state is not None:
+        return state
+    first = dict(id=1, paused=False, automatic=False, changed_at=dt.datetime.now(dt.UTC))
+    if not create:
+        return EngineState(**first)
+    # The first callers on a fresh database (the engine starting, an operator pausing) may race to
+    # make the row: one makes it, the others read it.
+    await session.execute(conflict_insert(session, EngineState).values(**first).on_conflict_do_nothing())
+    return (await session.execute(stmt)).scalar_one()
 
 
 async def request_by_enrollment(session: AsyncSession, enrollment_id: uuid.UUID, *,
