@@ -208,16 +208,19 @@ CORRECTING_MOVES: dict[str, tuple[Status, Status]] = {
     "DEDUP_CORRECTED": (Status.DUPLICATE, Status.PRINT_READY),
     "DEDUP_CORRECTED_RERECORD": (Status.DUPLICATE, Status.ENROLL_FAILURE),
 }
+# ... and the event of each: a dedup outcome that names the case it corrects (corrected_case_id).
+CORRECTING_STEPS: dict[str, str] = {
+    "dedup.unique": "DEDUP_CORRECTED",
+    "dedup.enroll_failure": "DEDUP_CORRECTED_RERECORD",
+}
 
 
 def step_of(event_type: str, data: Mapping[str, Any]) -> tuple[str, Status | None] | None:
     """The timeline step of an event and the status it moves to; None: no step for a resident."""
     if event_type == "certificate.revoked" and data.get("code") == "superseded":
         return "CERTIFICATE_SUPERSEDED", None  # not revoked for a reason: a new one took its place
-    if event_type == "dedup.unique" and data.get("corrected_case_id"):
-        return "DEDUP_CORRECTED", Status.PRINT_READY
-    if event_type == "dedup.enroll_failure" and data.get("corrected_case_id"):
-        return "DEDUP_CORRECTED_RERECORD", Status.ENROLL_FAILURE
+    if data.get("corrected_case_id") and (step := CORRECTING_STEPS.get(event_type)):
+        return step, CORRECTING_MOVES[step][1]
     return EVENT_STEPS.get(event_type)
 
 
